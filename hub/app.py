@@ -1,0 +1,147 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+from flask import Flask, Response, jsonify
+from flask_caching import Cache
+from werkzeug.exceptions import HTTPException
+
+from hub import __version__
+from hub.config import Settings, load_settings
+from hub.devsecrets import with_dev_secrets
+from hub.errors import HubError, StoreUnavailableError
+from hub.logs import configure_logging
+from hub.outbox import Outbox
+from hub.router import Router
+from hub.runtime import Hub, hub_of
+from hub.store import open_store
+from hub.tasks import TaskQueue
+
+log = logging.getLogger("hub")
+
+MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_HANDLERS = "handlers"
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, router: Router | None = None) -> Flask:
+    """Build the hub. Keys in `config` override environment variables of the same name.
+
+    `router` replaces the default one (the `handlers` package) - for tests and embedding.
+    """
+    config = dict(config or {})
+    environ = _environment()
+    instance_path = config.get("HUB_INSTANCE_PATH") or environ.get("HUB_INSTANCE_PATH")
+    app = Flask("hub", instance_path=str(Path(instance_path).resolve()) if instance_path else None)
+    settings = with_dev_secrets(load_settings(config, app.instance_path, environ))
+    on_lambda = bool(environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+    configure_logging(settings.secret_values(), json_lines=on_lambda)
+
+    app.config.update(
+        SECRET_KEY=settings.hub_secret_key or None,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        HUB_SETTINGS=settings,
+        HUB_ON_LAMBDA=on_lambda,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.hub_public_url.startswith("https://"),
+    )
+    cache = Cache(app, config=_cache_config(settings))
+    store = open_store(settings)
+    hub = Hub(
+        settings=settings,
+        store=store,
+        cache=cache,
+        router=router or _default_router(),
+        outbox=Outbox(store, dry_run=settings.hub_dry_run),
+        tasks=TaskQueue(app, settings.hub_tasks),
+    )
+    app.extensions["hub"] = hub
+
+    from hub.admin.api import bp as admin_api
+    from hub.health import bp as health
+    from hub.webhooks import bp as webhooks
+
+    app.register_blueprint(webhooks)
+    app.register_blueprint(admin_api)
+    app.register_blueprint(health)
+    _register_error_handlers(app, store.unavailable_errors)
+    _announce(settings)
+    return app
+
+
+def _environment() -> dict[str, str]:
+    """The process environment over a `.env` file in the working directory, as Flask reads it."""
+    dotenv = Path.cwd() / ".env"
+    values = {k: v for k, v in dotenv_values(dotenv).items() if v is not None} if dotenv.is_file() else {}
+    return {**values, **os.environ}
+
+
+def _default_router() -> Router:
+    import importlib
+
+    return importlib.import_module(DEFAULT_HANDLERS).router
+
+
+def _cache_config(settings: Settings) -> dict[str, Any]:
+    if settings.redis_url:
+        return {
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": settings.redis_url,
+            "CACHE_KEY_PREFIX": "hub-cache:",
+            "CACHE_DEFAULT_TIMEOUT": 600,
+        }
+    return {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 600}
+
+
+def _register_error_handlers(app: Flask, unavailable: tuple[type[Exception], ...]) -> None:
+    @app.errorhandler(HubError)
+    def hub_error(error: HubError) -> tuple[Response, int]:
+        return jsonify(error.to_dict()), error.STATUS_CODE
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response, int]:
+        code = (error.name or "error").lower().replace(" ", "_")
+        return jsonify(error=code, message=error.description or error.name), error.code or 500
+
+    for error_type in unavailable:
+
+        @app.errorhandler(error_type)
+        def store_down(error: Exception) -> tuple[Response, int]:
+            log.error("store unreachable: %s", type(error).__name__)
+            down = StoreUnavailableError("the event store is unreachable; deliver again later")
+            return jsonify(down.to_dict()), down.STATUS_CODE
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[Response, int]:
+        log.exception("unexpected error")
+        return jsonify(error="internal_error", message="hub failed unexpectedly; see its log"), 500
+
+
+def _announce(settings: Settings) -> None:
+    """One clear line per disabled provider, at start-up, instead of a failure later."""
+    if settings.dev_secrets:
+        log.info("development secrets in use for: %s", ", ".join(settings.dev_secrets))
+    if settings.hub_dry_run:
+        log.info("dry-run: outbound calls are recorded in the outbox, not sent")
+        return
+    needs = {
+        "telegram": ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"),
+        "stripe": ("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"),
+        "twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"),
+        "weather": ("OPENWEATHER_API_KEY",),
+        "google": ("GOOGLE_SERVICE_ACCOUNT_JSON", "GOOGLE_CHANNEL_TOKEN"),
+    }
+    for provider, names in needs.items():
+        missing = [n for n in names if not getattr(settings, n.lower())]
+        if missing:
+            log.warning("%s disabled: set %s to enable it", provider, ", ".join(missing))
+
+
+__all__ = ["create_app", "hub_of", "__version__"]

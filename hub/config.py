@@ -1,0 +1,214 @@
+"""Settings: read once from config overrides, the environment and `.env`, validated at start-up.
+
+Nothing else in hub reads `os.environ`; everything asks the `Settings` stored on the app.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from hub.errors import ConfigError
+
+log = logging.getLogger("hub.config")
+
+TASK_MODES = ("inline", "thread", "lambda")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting hub knows, typed. Field names are the variable names, lower-cased."""
+
+    instance_path: Path
+    hub_public_url: str = ""
+    hub_admin_token: str = ""
+    hub_dry_run: bool = True
+    hub_database: str = ""
+    hub_tasks: str = "thread"
+    hub_max_attempts: int = 5
+    hub_retry_base_seconds: float = 30.0
+    hub_retry_max_seconds: float = 3600.0
+    hub_lease_seconds: float = 300.0
+    hub_dedup_days: int = 7
+    hub_secret_key: str = ""
+    hub_admin_chat_ids: tuple[str, ...] = ()
+    redis_url: str = ""
+    telegram_bot_token: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    stripe_api_key: str = ""
+    stripe_webhook_secret: tuple[str, ...] = ()
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    openweather_api_key: str = ""
+    openweather_api_url: str = "https://api.openweathermap.org"
+    google_service_account_json: str = ""
+    google_channel_token: str = ""
+    google_calendar_id: str = ""
+    google_sheet_id: str = ""
+    sentry_dsn: str = ""
+    sentry_traces_sample_rate: float = 0.0
+    dev_secrets: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.hub_database) if self.hub_database else self.instance_path / "hub.sqlite3"
+
+    @property
+    def webhook_secrets_configured(self) -> dict[str, bool]:
+        """Which sources can verify inbound requests (a missing secret disables the source)."""
+        return {
+            "telegram": bool(self.telegram_webhook_secret),
+            "stripe": bool(self.stripe_webhook_secret),
+            "twilio": bool(self.twilio_auth_token),
+            "google": bool(self.google_channel_token),
+        }
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, so logs and error reports can scrub them."""
+        values = [
+            self.hub_admin_token,
+            self.hub_secret_key,
+            self.telegram_bot_token,
+            self.telegram_webhook_secret,
+            self.stripe_api_key,
+            *self.stripe_webhook_secret,
+            self.twilio_auth_token,
+            self.openweather_api_key,
+            self.google_channel_token,
+            self.google_service_account_json,
+            self.sentry_dsn,
+        ]
+        return [v for v in values if v and len(v) >= 6]
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean: write 1 or 0.")
+
+
+def _parse_number(name: str, raw: str, kind: type, minimum: float) -> Any:
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number: write e.g. {kind(minimum)!r}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} is too small: it must be at least {minimum}.")
+    return value
+
+
+def _parse_url(name: str, raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"{name}={raw!r} is not an absolute URL: write it with its scheme, "
+            "e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+        )
+    return raw.strip().rstrip("/")
+
+
+def _parse_stripe_secrets(name: str, raw: str) -> tuple[str, ...]:
+    secrets = tuple(s.strip() for s in raw.split(",") if s.strip())
+    for secret in secrets:
+        if not secret.startswith("whsec_"):
+            raise ConfigError(
+                f"{name} holds a value that does not start with 'whsec_': copy the endpoint's "
+                "signing secret from the Stripe dashboard (several: comma-separated)."
+            )
+    return secrets
+
+
+def _parse_list(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in raw.split(",") if s.strip())
+
+
+def _parse_tasks(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in TASK_MODES:
+        raise ConfigError(f"{name}={raw!r} is unknown: write one of {', '.join(TASK_MODES)}.")
+    return value
+
+
+def _parse_float_rate(name: str, raw: str) -> float:
+    value = _parse_number(name, raw, float, 0.0)
+    if value > 1:
+        raise ConfigError(f"{name}={raw!r} must be between 0 and 1, e.g. 0.1.")
+    return value
+
+
+_PARSERS = {
+    "HUB_PUBLIC_URL": _parse_url,
+    "HUB_DRY_RUN": _parse_bool,
+    "HUB_TASKS": _parse_tasks,
+    "HUB_MAX_ATTEMPTS": lambda n, r: _parse_number(n, r, int, 1),
+    "HUB_RETRY_BASE_SECONDS": lambda n, r: _parse_number(n, r, float, 0.0),
+    "HUB_RETRY_MAX_SECONDS": lambda n, r: _parse_number(n, r, float, 0.0),
+    "HUB_LEASE_SECONDS": lambda n, r: _parse_number(n, r, float, 1.0),
+    "HUB_DEDUP_DAYS": lambda n, r: _parse_number(n, r, int, 7),
+    "HUB_ADMIN_CHAT_IDS": _parse_list,
+    "REDIS_URL": lambda n, r: _parse_redis_url(n, r),
+    "TELEGRAM_API_URL": _parse_url,
+    "STRIPE_WEBHOOK_SECRET": _parse_stripe_secrets,
+    "OPENWEATHER_API_URL": _parse_url,
+    "SENTRY_TRACES_SAMPLE_RATE": _parse_float_rate,
+}
+
+
+def _parse_redis_url(name: str, raw: str) -> str:
+    if not raw.strip().startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"{name}={raw!r} is not a Redis URL: write e.g. redis://host:6379/0.")
+    return raw.strip()
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None,
+    instance_path: str | Path,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build `Settings` from `overrides` (wins), then `environ` (default: the process's).
+
+    Raises `ConfigError` naming the variable for any malformed value.
+    """
+    environ = os.environ if environ is None else environ
+    overrides = overrides or {}
+    values: dict[str, Any] = {"instance_path": Path(instance_path)}
+    for f in dataclasses.fields(Settings):
+        name = f.name.upper()
+        if f.name in ("instance_path", "dev_secrets"):
+            continue
+        if name in overrides:
+            raw = overrides[name]
+        elif name in environ:
+            raw = environ[name]
+        else:
+            continue
+        if not isinstance(raw, str):
+            values[f.name] = _coerce_native(name, raw, f.type)
+            continue
+        if raw.strip() == "" and name not in ("HUB_DRY_RUN",):
+            continue
+        parser = _PARSERS.get(name)
+        values[f.name] = parser(name, raw) if parser else raw.strip()
+    return Settings(**values)
+
+
+def _coerce_native(name: str, raw: Any, annotation: Any) -> Any:
+    """Accept already-typed values from a `config` dict (True, 3, ["whsec_a"])."""
+    if isinstance(raw, list | tuple):
+        raw = ",".join(str(v) for v in raw)
+    elif isinstance(raw, bool):
+        raw = "1" if raw else "0"
+    return load_settings({name: str(raw)}, ".", environ={}).__getattribute__(name.lower())

@@ -1,0 +1,68 @@
+"""Development secrets: made once into the instance folder so local requests are still signed.
+
+hub never accepts an unverified request. With no keys configured (the embedded
+default, dry-run on) it generates the missing webhook secrets and an admin token,
+keeps them in `<instance>/dev-secrets.json`, and the playground and
+`hub simulate` sign with the same values. With dry-run off nothing is generated:
+a source without its secret stays disabled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from pathlib import Path
+
+from hub.config import Settings
+
+FILE_NAME = "dev-secrets.json"
+
+_GENERATORS = {
+    "hub_admin_token": lambda: "dev-admin-" + secrets.token_urlsafe(18),
+    "telegram_webhook_secret": lambda: "dev-tg-" + secrets.token_urlsafe(24),
+    "stripe_webhook_secret": lambda: "whsec_dev" + secrets.token_hex(16),
+    "twilio_auth_token": lambda: "dev" + secrets.token_hex(16),
+    "google_channel_token": lambda: "dev-goog-" + secrets.token_urlsafe(18),
+    "hub_secret_key": lambda: secrets.token_hex(32),
+}
+
+
+def with_dev_secrets(settings: Settings) -> Settings:
+    """Fill missing secrets: generated ones in dry-run, a derived session key otherwise."""
+    if not settings.hub_dry_run:
+        if settings.hub_secret_key or not settings.hub_admin_token:
+            return settings
+        # Many Lambda instances must agree on the session key without another variable.
+        derived = hmac.new(settings.hub_admin_token.encode(), b"hub-session", hashlib.sha256)
+        return dataclasses.replace(settings, hub_secret_key=derived.hexdigest())
+
+    missing = [name for name in _GENERATORS if not getattr(settings, name)]
+    if not missing:
+        return settings
+    stored = _load_or_create(Path(settings.instance_path) / FILE_NAME, missing)
+    changes: dict[str, object] = {}
+    for name in missing:
+        value = stored[name]
+        changes[name] = (value,) if name == "stripe_webhook_secret" else value
+    return dataclasses.replace(settings, dev_secrets=tuple(missing), **changes)
+
+
+def _load_or_create(path: Path, names: list[str]) -> dict[str, str]:
+    stored: dict[str, str] = {}
+    if path.exists():
+        stored = json.loads(path.read_text())
+    absent = [name for name in names if name not in stored]
+    if absent:
+        stored.update({name: _GENERATORS[name]() for name in absent})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(stored, fh, indent=2)
+        os.replace(tmp, path)  # atomic: two processes starting at once agree on one file
+        stored = json.loads(path.read_text())
+    return stored

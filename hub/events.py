@@ -1,0 +1,110 @@
+"""The Event: one verified delivery from a provider (or an internal source), as stored."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+# Life of an event: received -> processing -> done | failed (retry at) -> ... -> dead
+RECEIVED, PROCESSING, DONE, FAILED, DEAD = "received", "processing", "done", "failed", "dead"
+STATUSES = (RECEIVED, PROCESSING, DONE, FAILED, DEAD)
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """A text someone sent on a chat channel; replies go back to `channel` at `address`."""
+
+    channel: str  # "telegram" | "sms"
+    address: str  # chat id or phone number
+    text: str
+    sender: str = ""
+
+    @property
+    def command(self) -> tuple[str, list[str]] | None:
+        """`/weather London` or `WEATHER London` -> ("weather", ["London"]); None for plain text."""
+        words = self.text.strip().split()
+        if not words:
+            return None
+        head = words[0]
+        if head.startswith("/"):
+            name = head[1:].split("@", 1)[0].lower()  # "/start@MyBot" in groups
+        elif self.channel == "sms" and head.isalpha():
+            name = head.lower()
+        else:
+            return None
+        return (name, words[1:]) if name else None
+
+
+@dataclass(frozen=True)
+class Event:
+    """A verified event. `id` is hub's own; (`source`, `provider_id`) is unique."""
+
+    source: str
+    type: str
+    provider_id: str
+    payload: dict[str, Any]
+    received_at: float = field(default_factory=time.time)
+    id: str = field(default_factory=lambda: "evt_" + uuid.uuid4().hex)
+    message: ChatMessage | None = None
+    status: str = RECEIVED
+    attempts: int = 0
+    last_error: str = ""
+    next_attempt_at: float | None = None
+    lease_until: float | None = None
+    updated_at: float | None = None
+    body_sha256: str = ""
+    version: int = 0
+
+    @property
+    def dedup_key(self) -> str:
+        return f"{self.source}:{self.provider_id}"
+
+    def with_changes(self, **changes: Any) -> Event:
+        return replace(self, **changes)
+
+    def to_record(self) -> dict[str, Any]:
+        record = asdict(self)
+        record["payload"] = json.dumps(self.payload, sort_keys=True)
+        record["message"] = json.dumps(asdict(self.message)) if self.message else ""
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Event:
+        data = dict(record)
+        data["payload"] = json.loads(data["payload"]) if data.get("payload") else {}
+        message = data.get("message")
+        data["message"] = ChatMessage(**json.loads(message)) if message else None
+        for key in ("next_attempt_at", "lease_until", "updated_at"):
+            data[key] = float(data[key]) if data.get(key) not in (None, "") else None
+        data["received_at"] = float(data["received_at"])
+        data["attempts"] = int(data.get("attempts") or 0)
+        data["version"] = int(data.get("version") or 0)
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def summary(self) -> dict[str, Any]:
+        """The public view, as the admin API lists it."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "provider_id": self.provider_id,
+            "status": self.status,
+            "attempts": self.attempts,
+            "received_at": iso_time(self.received_at),
+            "updated_at": iso_time(self.updated_at) if self.updated_at else None,
+            "next_attempt_at": iso_time(self.next_attempt_at) if self.next_attempt_at else None,
+            "last_error": self.last_error or None,
+        }
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def iso_time(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"

@@ -1,0 +1,40 @@
+"""`GET /healthz`: version, and whether the store and cache answer."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, jsonify
+
+from hub import __version__
+from hub.runtime import current_hub
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    hub = current_hub()
+    store_ok = hub.store.ping()
+    cache_ok = _cache_ok(hub)
+    healthy = store_ok and cache_ok
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "version": __version__,
+        "store": {"backend": hub.store.backend, "ok": store_ok},
+        "cache": {"backend": hub.cache.config["CACHE_TYPE"], "ok": cache_ok},
+        "dry_run": hub.settings.hub_dry_run,
+        "tasks": hub.settings.hub_tasks,
+    }
+    return jsonify(body), 200 if healthy else 503
+
+
+def _cache_ok(hub) -> bool:  # noqa: ANN001
+    key = f"healthz:{uuid.uuid4().hex}"
+    try:
+        hub.cache.set(key, "1", timeout=5)
+        ok = hub.cache.get(key) == "1"
+        hub.cache.delete(key)
+        return ok
+    except Exception:
+        return False

@@ -1,0 +1,117 @@
+"""Structured logs: one line per event stage, carrying the event id; secrets scrubbed.
+
+Locally lines are readable (`hub.events received evt_… stripe/checkout.session.completed`);
+on Lambda they are JSON, one object a line, for CloudWatch queries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hub.events import Event
+
+event_log = logging.getLogger("hub.events")
+
+STAGE_LEVELS = {
+    "received": logging.INFO,
+    "duplicate": logging.INFO,
+    "conflict": logging.WARNING,
+    "handled": logging.INFO,
+    "unhandled": logging.INFO,
+    "failed": logging.WARNING,
+    "retried": logging.INFO,
+    "dead": logging.ERROR,
+    "replayed": logging.INFO,
+    "recovered": logging.WARNING,
+}
+
+_FIELDS = ("stage", "event_id", "source", "event_type", "attempts", "error", "duration_ms")
+
+
+def log_stage(stage: str, event: Event, *, exc_info: BaseException | None = None, **fields: Any) -> None:
+    extra = {
+        "stage": stage,
+        "event_id": event.id,
+        "source": event.source,
+        "event_type": event.type,
+        "attempts": event.attempts,
+        **fields,
+    }
+    event_log.log(STAGE_LEVELS.get(stage, logging.INFO), stage, extra=extra, exc_info=exc_info)
+
+
+class SecretScrubber(logging.Filter):
+    """Replaces every configured secret value in a record's message and fields with ***."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            record.msg = self.scrub(record.getMessage())
+            record.args = None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = self.scrub(record.exc_text)
+            for name in _FIELDS:
+                value = getattr(record, name, None)
+                if isinstance(value, str):
+                    setattr(record, name, self.scrub(value))
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in _FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                data[name] = value
+        if record.exc_info or record.exc_text:
+            data["exception"] = record.exc_text or self.formatException(record.exc_info)
+        return json.dumps(data)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{record.levelname:<7} {record.name} {record.getMessage()}"
+        if getattr(record, "event_id", None):
+            line += f" {record.event_id} {record.source}/{record.event_type}"
+            if record.attempts:
+                line += f" attempt={record.attempts}"
+            if getattr(record, "error", None):
+                line += f" error={record.error}"
+        if record.exc_info or record.exc_text:
+            line += "\n" + (record.exc_text or self.formatException(record.exc_info))
+        return line
+
+
+def configure_logging(secrets: Iterable[str], *, json_lines: bool, level: int = logging.INFO) -> None:
+    """Install one handler on the `hub` logger tree (idempotent: a second app replaces it)."""
+    logger = logging.getLogger("hub")
+    for handler in list(logger.handlers):
+        if getattr(handler, "_hub_handler", False):
+            logger.removeHandler(handler)
+    handler = logging.StreamHandler()
+    handler._hub_handler = True  # type: ignore[attr-defined]
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
+    handler.addFilter(SecretScrubber(secrets))
+    logger.addHandler(handler)
+    logger.setLevel(level)

@@ -1,0 +1,114 @@
+"""The router: which plain function handles an event.
+
+Dispatch rules, in order:
+1. A chat message (an event carrying a `ChatMessage`) whose text is a command
+   (`/weather London` on Telegram, `WEATHER London` by SMS) goes to the command's
+   handler, whatever channel it came on.
+2. Otherwise the handler registered for (source, type) runs; failing that, the one for
+   (source, "*").
+3. A chat message nothing else took goes to the text fallback, if one is registered.
+An event no rule matches is recorded and acknowledged: not an error. A handler's
+exception propagates to the task runner, which retries the event.
+Registering the same key twice raises at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hub.context import Context
+    from hub.events import Event
+
+Handler = Callable[["Event", "Context"], object]
+WILDCARD = "*"
+
+
+class DuplicateHandlerError(ValueError):
+    """The same source/type or command was registered twice."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: Handler
+    help: str = ""
+    usage: str = ""
+
+
+class Router:
+    def __init__(self) -> None:
+        self._handlers: dict[tuple[str, str], Handler] = {}
+        self._commands: dict[str, Command] = {}
+        self._text_fallback: Handler | None = None
+
+    # -- registration: plain methods, with decorator twins ---------------------------------
+
+    def add_handler(self, source: str, type: str, handler: Handler) -> None:
+        key = (source, type)
+        if key in self._handlers:
+            raise DuplicateHandlerError(
+                f"a handler for {source}/{type} is already registered: {self._handlers[key]!r}"
+            )
+        self._handlers[key] = handler
+
+    def on(self, source: str, type: str = WILDCARD) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.add_handler(source, type, handler)
+            return handler
+
+        return register
+
+    def add_command(self, name: str, handler: Handler, *, help: str = "", usage: str = "") -> None:
+        name = name.lower().lstrip("/")
+        if name in self._commands:
+            raise DuplicateHandlerError(f"the command /{name} is already registered")
+        self._commands[name] = Command(name, handler, help, usage or f"/{name}")
+
+    def command(self, name: str, *, help: str = "", usage: str = "") -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.add_command(name, handler, help=help, usage=usage)
+            return handler
+
+        return register
+
+    def set_text_fallback(self, handler: Handler) -> None:
+        if self._text_fallback is not None:
+            raise DuplicateHandlerError("a text fallback is already registered")
+        self._text_fallback = handler
+
+    def text_fallback(self, handler: Handler) -> Handler:
+        self.set_text_fallback(handler)
+        return handler
+
+    # -- lookup --------------------------------------------------------------------------------
+
+    @property
+    def commands(self) -> list[Command]:
+        return sorted(self._commands.values(), key=lambda c: c.name)
+
+    def registrations(self) -> dict[tuple[str, str], Handler]:
+        """The wiring as plain data, for tests and the dashboard."""
+        return dict(self._handlers)
+
+    def resolve(self, event: Event) -> Handler | None:
+        message = event.message
+        parsed = message.command if message else None
+        if parsed and parsed[0] in self._commands:
+            return self._commands[parsed[0]].handler
+        handler = self._handlers.get((event.source, event.type)) or self._handlers.get(
+            (event.source, WILDCARD)
+        )
+        if handler is None and message is not None:
+            return self._text_fallback
+        return handler
+
+    def dispatch(self, event: Event, ctx: Context) -> bool:
+        """Run the handler for `event`; False when none matched (recorded, not an error)."""
+        handler = self.resolve(event)
+        if handler is None:
+            return False
+        handler(event, ctx)
+        return True

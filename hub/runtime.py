@@ -1,0 +1,103 @@
+"""The per-app runtime: settings, store, cache, router, outbox and task queue in one place.
+
+Kept in `app.extensions["hub"]`; `hub_of(app)` or `current_hub()` fetch it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app
+
+from hub.context import Reply
+from hub.events import Event
+from hub.logs import log_stage
+from hub.store import RecordResult
+from hub.worker import RunResult, run_event, sweep
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask_caching import Cache
+
+    from hub.config import Settings
+    from hub.outbox import Outbox
+    from hub.router import Router
+    from hub.store import Store
+    from hub.tasks import TaskQueue
+    from hub.worker import SweepReport
+
+log = logging.getLogger("hub")
+
+
+@dataclass
+class Acceptance:
+    """What intake did with a verified event."""
+
+    record: RecordResult
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def event(self) -> Event:
+        return self.record.event
+
+    @property
+    def duplicate(self) -> bool:
+        return self.record.duplicate
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    store: Store
+    cache: Cache
+    router: Router
+    outbox: Outbox
+    tasks: TaskQueue
+    failure_reporters: list[Any] = field(default_factory=list)
+
+    def accept(self, event: Event, *, inline_slots: int = 0) -> Acceptance:
+        """Store a verified event once, then run it now (`inline_slots` > 0) or queue it.
+
+        The store write comes first: nothing is acknowledged that is not durable.
+        """
+        recorded = self.store.record(event, attention_after=self.settings.hub_lease_seconds)
+        if recorded.duplicate:
+            log_stage("conflict" if recorded.conflict else "duplicate", recorded.event)
+            return Acceptance(recorded)
+        log_stage("received", recorded.event)
+        if inline_slots:
+            result = run_event(self, recorded.event.id, inline_slots=inline_slots)
+            return Acceptance(recorded, replies=result.replies)
+        self.tasks.enqueue(recorded.event.id)
+        return Acceptance(recorded)
+
+    def emit(self, source: str, type: str, provider_id: str, payload: dict[str, Any]) -> Acceptance:
+        """Accept an internal event (schedules, weather watches, calendar sync results)."""
+        return self.accept(Event(source=source, type=type, provider_id=provider_id, payload=payload))
+
+    def replay(self, event_id: str) -> RunResult:
+        """Run an event's handler again now, whatever its status (not while another run holds it)."""
+        result = run_event(self, event_id, force=True, replay=True)
+        if result.ran and result.event is not None:
+            log_stage("replayed", result.event)
+        return result
+
+    def sweep(self, *, limit: int = 100) -> SweepReport:
+        return sweep(self, limit=limit)
+
+    def report_failure(self, event: Event, exc: BaseException) -> None:
+        for report in self.failure_reporters:
+            try:
+                report(event, exc)
+            except Exception:  # reporting must never turn a handled failure into a crash
+                log.exception("failure reporter raised")
+
+
+def hub_of(app: Flask) -> Hub:
+    return app.extensions["hub"]
+
+
+def current_hub() -> Hub:
+    return hub_of(current_app)

@@ -1,0 +1,268 @@
+"""The event store: dedup, leases and retries, written once over a few backend primitives.
+
+A backend (SQLite, Redis) implements the small `_`-prefixed methods; this base owns
+the rules. Every state change is a compare-and-set on the record's `version`, so
+two workers (threads, processes or Lambda instances) can never both claim an event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hub.events import DEAD, FAILED, PROCESSING, RECEIVED, Event, iso_time
+
+log = logging.getLogger("hub.store")
+
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """What `Store.record` did: stored a new event, or found the one already there."""
+
+    event: Event
+    duplicate: bool
+    conflict: bool = False  # a known id came with a different body
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    id: str
+    integration: str
+    action: str
+    payload: dict[str, Any]
+    event_id: str | None
+    status: str  # "recorded" (dry-run) | "sent" | "failed" | provider delivery statuses
+    created_at: float
+    ref: str = ""  # the provider's id for the sent thing (a Twilio message SID, ...)
+    detail: str = ""
+    key: str = ""  # idempotency key: a retried handler finds its earlier call here
+    response: dict[str, Any] | None = None  # what the provider answered (ids, URLs), kept for retries
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "integration": self.integration,
+            "action": self.action,
+            "payload": self.payload,
+            "event_id": self.event_id,
+            "status": self.status,
+            "ref": self.ref or None,
+            "detail": self.detail or None,
+            "response": self.response,
+            "created_at": iso_time(self.created_at),
+        }
+
+
+class Store(ABC):
+    """Durable event log with exactly-once intake and at-most-one active worker per event."""
+
+    backend = "abstract"
+    # Exceptions that mean "the store is unreachable": webhooks answer 503 so providers retry.
+    unavailable_errors: tuple[type[Exception], ...] = ()
+
+    def __init__(self, *, dedup_days: int = 7, clock: Callable[[], float] = time.time) -> None:
+        self.retention_seconds = dedup_days * DAY
+        self.clock = clock
+
+    # -- intake -----------------------------------------------------------------------------
+
+    def record(self, event: Event, *, attention_after: float = 300.0) -> RecordResult:
+        """Store `event` unless (source, provider_id) is known; atomic across processes.
+
+        `attention_after`: when no worker has finished it by then, the sweep picks it up.
+        """
+        fresh = event.with_changes(status=RECEIVED, updated_at=self.clock(), version=1)
+        existing_id = self._insert(fresh, due_at=fresh.received_at + attention_after)
+        if existing_id is None:
+            return RecordResult(fresh, duplicate=False)
+        existing = self.get(existing_id)
+        if existing is None:  # purged between the two calls: treat as the duplicate it was
+            return RecordResult(fresh, duplicate=True)
+        conflict = bool(event.body_sha256 and existing.body_sha256 != event.body_sha256)
+        if conflict:
+            log.warning(
+                "known event id arrived with a different body; kept the first",
+                extra={"event_id": existing.id, "stage": "conflict", "source": event.source},
+            )
+        return RecordResult(existing, duplicate=True, conflict=conflict)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get(self, event_id: str) -> Event | None:
+        record = self._load(event_id)
+        return Event.from_record(record) if record else None
+
+    def events(
+        self,
+        *,
+        source: str | None = None,
+        status: str | None = None,
+        type: str | None = None,
+        limit: int = 100,
+    ) -> list[Event]:
+        """Newest first."""
+        return [Event.from_record(r) for r in self._select(source, status, type, limit)]
+
+    def due(self, limit: int = 100) -> list[str]:
+        """Ids needing a worker now: retries that are due, expired leases, never-started events."""
+        return self._due(self.clock(), limit)
+
+    # -- state changes ----------------------------------------------------------------------
+
+    def claim(self, event_id: str, *, lease_seconds: float, force: bool = False) -> Event | None:
+        """Take the event for one run: `processing`, attempts + 1, leased until now + lease.
+
+        Returns None when another worker holds a live lease or the event needs nothing
+        (done, dead, or a retry not yet due). `force` (replay) also takes done and dead
+        events, but never one whose lease is live.
+        """
+        while True:
+            event = self.get(event_id)
+            if event is None:
+                return None
+            now = self.clock()
+            if not self._claimable(event, now, force):
+                return None
+            lease_until = now + lease_seconds
+            claimed = event.with_changes(
+                status=PROCESSING,
+                attempts=event.attempts + 1,
+                lease_until=lease_until,
+                next_attempt_at=None,
+                updated_at=now,
+                version=event.version + 1,
+            )
+            if self._swap(event.version, claimed, due_at=lease_until):
+                return claimed
+
+    @staticmethod
+    def _claimable(event: Event, now: float, force: bool) -> bool:
+        if event.status == PROCESSING:
+            return event.lease_until is not None and event.lease_until <= now
+        if event.status == RECEIVED:
+            return True
+        if event.status == FAILED:
+            return force or (event.next_attempt_at or 0) <= now
+        return force  # done, dead
+
+    def complete(self, event: Event) -> Event | None:
+        """Mark a claimed event done; None if the lease was lost to another worker."""
+        return self._finish(event, status=DONE, last_error="", next_attempt_at=None)
+
+    def fail(self, event: Event, error: str, *, retry_at: float | None) -> Event | None:
+        """Mark a claimed event failed (to be retried at `retry_at`) or dead (`retry_at` None)."""
+        status = FAILED if retry_at is not None else DEAD
+        return self._finish(event, status=status, last_error=error[:2000], next_attempt_at=retry_at)
+
+    def _finish(self, event: Event, **changes: Any) -> Event | None:
+        finished = event.with_changes(
+            lease_until=None, updated_at=self.clock(), version=event.version + 1, **changes
+        )
+        due_at = changes["next_attempt_at"] if changes["status"] == FAILED else None
+        return finished if self._swap(event.version, finished, due_at=due_at) else None
+
+    def purge(self) -> int:
+        """Forget events (and their dedup memory) older than the retention window."""
+        return self._delete_before(self.clock() - self.retention_seconds)
+
+    # -- outbox -----------------------------------------------------------------------------
+
+    def add_outbox(
+        self,
+        integration: str,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        event_id: str | None,
+        status: str,
+        ref: str = "",
+        detail: str = "",
+        key: str = "",
+        response: dict[str, Any] | None = None,
+    ) -> OutboxEntry:
+        entry = OutboxEntry(
+            id="out_" + uuid.uuid4().hex,
+            integration=integration,
+            action=action,
+            payload=payload,
+            event_id=event_id,
+            status=status,
+            created_at=self.clock(),
+            ref=ref,
+            detail=detail,
+            key=key,
+            response=response,
+        )
+        self._outbox_put(entry)
+        return entry
+
+    def outbox_by_key(self, key: str) -> OutboxEntry | None:
+        """The entry an earlier run of the same handler made with this idempotency key."""
+        return self._outbox_find_key(key)
+
+    def outbox(self, *, event_id: str | None = None, limit: int = 100) -> list[OutboxEntry]:
+        """Newest first."""
+        return self._outbox_select(event_id, limit)
+
+    def update_outbox(self, ref: str, *, status: str, detail: str = "") -> OutboxEntry | None:
+        """Set the status of the entry whose provider id is `ref` (delivery callbacks)."""
+        return self._outbox_patch(ref, status, detail)
+
+    # -- health -----------------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        try:
+            self._ping()
+            return True
+        except Exception:  # any failure means "not reachable" to /healthz
+            log.warning("store ping failed", exc_info=True)
+            return False
+
+    def close(self) -> None:
+        """Release connections (optional for backends)."""
+
+    # -- backend primitives -------------------------------------------------------------------
+
+    @abstractmethod
+    def _insert(self, event: Event, *, due_at: float) -> str | None:
+        """Insert unless the dedup key exists, atomically. None if inserted, else the known id."""
+
+    @abstractmethod
+    def _load(self, event_id: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def _swap(self, expected_version: int, event: Event, *, due_at: float | None) -> bool:
+        """Replace the record if its version is still `expected_version`; set its due time."""
+
+    @abstractmethod
+    def _select(
+        self, source: str | None, status: str | None, type: str | None, limit: int
+    ) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def _due(self, now: float, limit: int) -> list[str]: ...
+
+    @abstractmethod
+    def _delete_before(self, cutoff: float) -> int: ...
+
+    @abstractmethod
+    def _outbox_put(self, entry: OutboxEntry) -> None: ...
+
+    @abstractmethod
+    def _outbox_select(self, event_id: str | None, limit: int) -> list[OutboxEntry]: ...
+
+    @abstractmethod
+    def _outbox_patch(self, ref: str, status: str, detail: str) -> OutboxEntry | None: ...
+
+    @abstractmethod
+    def _outbox_find_key(self, key: str) -> OutboxEntry | None: ...
+
+    @abstractmethod
+    def _ping(self) -> None: ...

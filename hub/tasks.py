@@ -1,0 +1,74 @@
+"""Where handler runs happen after a webhook is acknowledged (`HUB_TASKS`).
+
+- `inline`: before the response (tests, simplest deployments).
+- `thread`: a small pool in this process (the local default); the sweep catches
+  whatever a dying process leaves behind.
+- `lambda`: an asynchronous invocation of this same Lambda function through zappa's
+  task mechanism, carrying only the event id; outside Lambda it runs in-process.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+log = logging.getLogger("hub.tasks")
+
+
+class TaskQueue:
+    def __init__(self, app: Flask, mode: str, *, threads: int = 4) -> None:
+        self.app = app
+        self.mode = mode
+        self._threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+
+    def enqueue(self, event_id: str) -> None:
+        if self.mode == "thread":
+            self._executor().submit(self._run_logged, event_id)
+        elif self.mode == "lambda" and self.app.config["HUB_ON_LAMBDA"]:
+            from zappa.asynchronous import run  # only on Lambda: imports boto3
+
+            run(process_event, args=[event_id])
+        else:
+            run_in_app(self.app, event_id)
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="hub-task")
+        return self._pool
+
+    def _run_logged(self, event_id: str) -> None:
+        try:
+            run_in_app(self.app, event_id)
+        except Exception:  # the pool would swallow it; the sweep retries the event
+            log.exception("background run crashed", extra={"event_id": event_id})
+
+    def drain(self) -> None:
+        """Wait for queued background runs (used by tests and on shutdown)."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.shutdown(wait=True)
+
+
+def run_in_app(app: Flask, event_id: str) -> None:
+    from hub.runtime import hub_of
+    from hub.worker import run_event
+
+    with app.app_context():
+        run_event(hub_of(app), event_id)
+
+
+def process_event(event_id: str) -> None:
+    """Entry point of an asynchronous Lambda invocation (zappa imports it by path)."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        run_in_app(current_app._get_current_object(), event_id)  # type: ignore[attr-defined]
+        return
+    from hub.wsgi import app
+
+    run_in_app(app, event_id)

@@ -1,0 +1,78 @@
+"""The webhook blueprint: verify, store once, then answer (inline reply) or queue.
+
+Each source names its integration module by string, imported on the first request
+to that route, so a Stripe webhook never loads the Telegram or Google SDKs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, request
+
+from hub.errors import ServiceUnavailableError
+from hub.runtime import current_hub
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+
+@dataclass(frozen=True)
+class Intake:
+    """How one endpoint turns a request into an Event and answers."""
+
+    module: str
+    verify: str
+    respond: str
+    secret_variable: str
+    inline_slots: int = 0  # replies that may ride in the HTTP response
+
+
+INTAKES = {
+    "telegram": Intake("integrations.telegram", "verify", "respond", "TELEGRAM_WEBHOOK_SECRET", 1),
+    "stripe": Intake("integrations.stripe", "verify", "respond", "STRIPE_WEBHOOK_SECRET"),
+    "twilio_sms": Intake("integrations.twilio", "verify_sms", "respond_sms", "TWILIO_AUTH_TOKEN", 5),
+    "twilio_status": Intake("integrations.twilio", "verify_status", "respond_status", "TWILIO_AUTH_TOKEN"),
+    "google_calendar": Intake(
+        "integrations.google", "verify_calendar", "respond", "GOOGLE_CHANNEL_TOKEN"
+    ),
+}
+
+
+def intake(name: str) -> Response:
+    spec = INTAKES[name]
+    hub = current_hub()
+    if not getattr(hub.settings, spec.secret_variable.lower()):
+        raise ServiceUnavailableError(
+            f"this source is disabled: set {spec.secret_variable} to accept its webhooks",
+            code="source_disabled",
+        )
+    module = importlib.import_module(spec.module)
+    event = getattr(module, spec.verify)(request, hub.settings)
+    acceptance = hub.accept(event, inline_slots=spec.inline_slots)
+    return getattr(module, spec.respond)(acceptance)
+
+
+@bp.post("/telegram")
+def telegram() -> Response:
+    return intake("telegram")
+
+
+@bp.post("/stripe")
+def stripe() -> Response:
+    return intake("stripe")
+
+
+@bp.post("/twilio/sms")
+def twilio_sms() -> Response:
+    return intake("twilio_sms")
+
+
+@bp.post("/twilio/status")
+def twilio_status() -> Response:
+    return intake("twilio_status")
+
+
+@bp.post("/google/calendar")
+def google_calendar() -> Response:
+    return intake("google_calendar")

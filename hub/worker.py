@@ -1,0 +1,112 @@
+"""Running an event's handler once: claim, dispatch, then done, retry with backoff, or dead."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from hub.context import Context, Reply
+from hub.events import DEAD, FAILED, PROCESSING, Event
+from hub.logs import log_stage
+
+if TYPE_CHECKING:
+    from hub.runtime import Hub
+
+log = logging.getLogger("hub.worker")
+
+
+@dataclass
+class RunResult:
+    event: Event | None  # the event as it ended; None when it was not ours to run
+    ran: bool = False
+    replies: list[Reply] = field(default_factory=list)
+    error: str = ""
+
+
+def retry_delay(attempts: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with jitter: about base * 2^(attempts-1), never over cap.
+
+    The jitter ("equal jitter") keeps half the delay fixed so retries do not bunch up
+    when a provider recovers, yet never fire immediately.
+    """
+    ceiling = min(cap, base * (2 ** max(attempts - 1, 0)))
+    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+
+
+def run_event(
+    hub: Hub, event_id: str, *, force: bool = False, inline_slots: int = 0, replay: bool = False
+) -> RunResult:
+    """Claim `event_id` and run its handler once. Never raises for a handler's error."""
+    settings = hub.settings
+    event = hub.store.claim(event_id, lease_seconds=settings.hub_lease_seconds, force=force)
+    if event is None:
+        return RunResult(hub.store.get(event_id))
+    if event.attempts > 1 and not replay:
+        log_stage("retried", event)
+    # A replay is a deliberate new run: its outbound calls are not deduplicated against
+    # the earlier runs' (retries of one run are).
+    scope = f"{event.id}/replay{event.attempts}" if replay else event.id
+    ctx = Context(hub, event, inline_slots=inline_slots, scope=scope)
+    started = time.perf_counter()
+    try:
+        handled = hub.router.dispatch(event, ctx)
+    except Exception as exc:  # a handler's failure is data: recorded, retried, dead-lettered
+        return _record_failure(hub, event, exc)
+    finished = hub.store.complete(event)
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    log_stage("handled" if handled else "unhandled", event, duration_ms=duration_ms)
+    if finished is None:  # our lease ran out and another worker took over
+        log.warning("lease lost while handling", extra={"event_id": event.id})
+        return RunResult(hub.store.get(event_id), ran=True)
+    return RunResult(finished, ran=True, replies=ctx.inline_replies)
+
+
+def _record_failure(hub: Hub, event: Event, exc: Exception) -> RunResult:
+    settings = hub.settings
+    error = f"{type(exc).__name__}: {exc}"
+    if event.attempts >= settings.hub_max_attempts:
+        retry_at = None
+    else:
+        delay = retry_delay(
+            event.attempts, base=settings.hub_retry_base_seconds, cap=settings.hub_retry_max_seconds
+        )
+        retry_at = hub.store.clock() + delay
+    failed = hub.store.fail(event, error, retry_at=retry_at)
+    stage = "dead" if retry_at is None else "failed"
+    log_stage(stage, failed or event, error=error, exc_info=exc)
+    hub.report_failure(event, exc)
+    return RunResult(failed or hub.store.get(event.id), ran=True, error=error)
+
+
+@dataclass
+class SweepReport:
+    ran: int = 0
+    done: int = 0
+    failed: int = 0
+    dead: int = 0
+    purged: int = 0
+
+
+def sweep(hub: Hub, *, limit: int = 100) -> SweepReport:
+    """Run every event that needs a worker now: due retries, expired leases, stragglers."""
+    report = SweepReport()
+    for event_id in hub.store.due(limit):
+        before = hub.store.get(event_id)
+        if before is not None and before.status == PROCESSING:
+            log_stage("recovered", before)
+        result = run_event(hub, event_id)
+        if not result.ran or result.event is None:
+            continue
+        report.ran += 1
+        status = result.event.status
+        if status == DEAD:
+            report.dead += 1
+        elif status == FAILED:
+            report.failed += 1
+        else:
+            report.done += 1
+    report.purged = hub.store.purge()
+    return report

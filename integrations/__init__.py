@@ -1,0 +1,1 @@
+"""One module per provider; each is the only importer of its SDK."""

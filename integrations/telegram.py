@@ -1,0 +1,99 @@
+"""Telegram (python-telegram-bot): update verification and parsing, replies, sending."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from typing import TYPE_CHECKING, Any
+
+import telegram
+from flask import Response, jsonify
+
+from hub.errors import BadRequestError, ForbiddenError, UnauthorizedError
+from hub.events import ChatMessage, Event, body_digest
+from hub.payloads import body_text, json_object, require_content_type
+
+if TYPE_CHECKING:
+    from flask import Request
+
+    from hub.config import Settings
+    from hub.context import Context
+    from hub.outbox import CallResult
+    from hub.runtime import Acceptance
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# Update fields that name the kind of update; the first present one is the event type.
+UPDATE_KINDS = (
+    "message", "edited_message", "channel_post", "edited_channel_post", "callback_query",
+    "inline_query", "chosen_inline_result", "my_chat_member", "chat_member",
+    "chat_join_request", "pre_checkout_query", "shipping_query", "poll", "poll_answer",
+    "message_reaction", "business_message",
+)  # fmt: skip
+
+
+def verify(request: Request, settings: Settings) -> Event:
+    """An update as an Event; 401 without the secret token, 403 with a wrong one."""
+    given = request.headers.get(SECRET_HEADER, "")
+    if not given:
+        raise UnauthorizedError(f"the {SECRET_HEADER} header is missing", code="missing_secret_token")
+    # Constant-time, and the offered value is never logged (unlike PTB's own webhook server).
+    if not hmac.compare_digest(given.encode(), settings.telegram_webhook_secret.encode()):
+        raise ForbiddenError(f"the {SECRET_HEADER} header is wrong", code="bad_secret_token")
+    require_content_type(request, "application/json")
+    text = body_text(request)
+    data = json_object(text)
+    update_id = data.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        raise BadRequestError("the update has no integer update_id", code="bad_payload")
+    try:
+        update = telegram.Update.de_json(data, None)
+    except Exception:  # PTB raises assorted errors on malformed nested objects
+        raise BadRequestError("the update is not a valid Telegram Update", code="bad_payload") from None
+    kind = next((k for k in UPDATE_KINDS if k in data), "update")
+    return Event(
+        source="telegram",
+        type=kind,
+        provider_id=str(update_id),
+        payload=data,
+        message=_chat_message(update),
+        body_sha256=body_digest(text.encode()),
+    )
+
+
+def _chat_message(update: telegram.Update) -> ChatMessage | None:
+    message = update.message or update.edited_message
+    if message is None or message.text is None:
+        return None
+    sender = str(message.from_user.id) if message.from_user else ""
+    return ChatMessage("telegram", str(message.chat.id), message.text, sender=sender)
+
+
+def respond(acceptance: Acceptance) -> Response:
+    """Answer with the first inline reply as a Bot API method: no outbound call needed."""
+    if not acceptance.replies or acceptance.event.message is None:
+        return jsonify({})
+    reply = acceptance.replies[0]
+    return jsonify(send_message_params(acceptance.event.message.address, reply.text, reply.options))
+
+
+def send_message_params(chat_id: str, text: str, options: dict[str, Any]) -> dict[str, Any]:
+    return {"method": "sendMessage", "chat_id": chat_id, "text": text, **options}
+
+
+def send_text(ctx: Context, address: str, text: str, **options: Any) -> CallResult:
+    """Send a message through the Bot API (recorded only, in dry-run)."""
+    params = send_message_params(address, text, options)
+    payload = {k: v for k, v in params.items() if k != "method"}
+
+    def send() -> dict[str, Any]:
+        async def call() -> telegram.Message:
+            # A Bot per call inside its own loop: safe from any thread and across requests.
+            async with telegram.Bot(
+                ctx.settings.telegram_bot_token, base_url=f"{ctx.settings.telegram_api_url}/bot"
+            ) as bot:
+                return await bot.send_message(**payload)
+
+        message = asyncio.run(call())
+        return {"ref": str(message.message_id)}
+
+    return ctx.call("telegram", "sendMessage", payload, send)
