@@ -1,0 +1,128 @@
+"""Correctly signed sample webhooks, like `stripe trigger`: for `hub simulate`, the
+playground and tests. Signing uses the same secrets the running hub verifies with."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+from urllib.parse import urlencode
+
+from hub.config import Settings
+
+PATHS = {
+    "telegram": "/webhooks/telegram",
+    "stripe": "/webhooks/stripe",
+    "twilio": "/webhooks/twilio/sms",
+    "twilio-status": "/webhooks/twilio/status",
+    "google": "/webhooks/google/calendar",
+}
+
+
+@dataclass
+class SignedRequest:
+    path: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def url(self, base_url: str) -> str:
+        return base_url.rstrip("/") + self.path
+
+
+def sample_types(source: str) -> list[str]:
+    folder = resources.files("hub") / "samples" / source.split("-")[0]
+    return sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def load_sample(source: str, type: str) -> dict[str, Any]:
+    path = resources.files("hub") / "samples" / source / f"{type}.json"
+    if not path.is_file():
+        raise LookupError(
+            f"no sample {source}/{type}; samples: {', '.join(sample_types(source)) or 'none'}"
+        )
+    return json.loads(path.read_text())
+
+
+def stripe_event(settings: Settings, type: str, data: dict[str, Any] | None = None,
+                 *, event_id: str | None = None, timestamp: int | None = None) -> SignedRequest:  # fmt: skip
+    """A signed Stripe event of `type`; `data` replaces the sample's `data.object`."""
+    try:
+        event = load_sample("stripe", type)
+    except LookupError:
+        event = {"object": "event", "type": type, "data": {"object": {}}}
+    event["id"] = event_id or "evt_sim_" + secrets.token_hex(8)
+    event["created"] = int(time.time())
+    if data is not None:
+        event["data"] = {"object": data}
+    body = json.dumps(event)
+    from integrations.stripe import signature_header
+
+    header = signature_header(body, settings.stripe_webhook_secret[0], timestamp)
+    return SignedRequest(
+        PATHS["stripe"], body.encode(),
+        {"Content-Type": "application/json", "Stripe-Signature": header},
+    )  # fmt: skip
+
+
+def telegram_message(settings: Settings, text: str, *, chat_id: int = 1001,
+                     update_id: int | None = None, first_name: str = "Sam") -> SignedRequest:  # fmt: skip
+    update = load_sample("telegram", "message")
+    update["update_id"] = update_id if update_id is not None else secrets.randbelow(2**31)
+    message = update["message"]
+    message.update(message_id=secrets.randbelow(2**31), date=int(time.time()), text=text)
+    message["chat"].update(id=chat_id, first_name=first_name)
+    message["from"].update(id=chat_id, first_name=first_name)
+    return SignedRequest(
+        PATHS["telegram"], json.dumps(update).encode(),
+        {"Content-Type": "application/json",
+         "X-Telegram-Bot-Api-Secret-Token": settings.telegram_webhook_secret},
+    )  # fmt: skip
+
+
+def twilio_form(settings: Settings, base_url: str, source: str, params: dict[str, str]) -> SignedRequest:
+    """A form-encoded Twilio callback signed for the URL Twilio would have used."""
+    from integrations.twilio import signature
+
+    path = PATHS[source]
+    signed_url = (settings.hub_public_url or base_url.rstrip("/")) + path
+    return SignedRequest(
+        path, urlencode(params).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded",
+         "X-Twilio-Signature": signature(signed_url, params, settings.twilio_auth_token)},
+    )  # fmt: skip
+
+
+def twilio_sms(settings: Settings, base_url: str, text: str, *, sender: str = "+15550001111",
+               sid: str | None = None) -> SignedRequest:  # fmt: skip
+    params = load_sample("twilio", "sms.received")
+    params.update(Body=text, From=sender, MessageSid=sid or "SM" + secrets.token_hex(16))
+    return twilio_form(settings, base_url, "twilio", params)
+
+
+def google_push(settings: Settings, *, state: str = "exists", number: int | None = None) -> SignedRequest:
+    headers = load_sample("google", "calendar.push")
+    headers.update({
+        "X-Goog-Resource-State": state,
+        "X-Goog-Message-Number": str(number if number is not None else int(time.time() * 1000)),
+        "X-Goog-Channel-Token": settings.google_channel_token,
+    })  # fmt: skip
+    return SignedRequest(PATHS["google"], b"", headers)
+
+
+def build(settings: Settings, source: str, type: str, base_url: str, text: str | None = None) -> SignedRequest:
+    """The request `hub simulate <source> <type>` sends."""
+    if source == "stripe":
+        return stripe_event(settings, type)
+    if source == "telegram":
+        return telegram_message(settings, text or "/start")
+    if source == "twilio" and type == "sms.status":
+        params = load_sample("twilio", "sms.status")
+        return twilio_form(settings, base_url, "twilio-status", params)
+    if source == "twilio":
+        return twilio_sms(settings, base_url, text or "HELP")
+    if source == "google":
+        return google_push(settings, state=type if type in ("sync", "exists", "not_exists") else "exists")
+    raise LookupError(f"unknown source {source!r}: use one of stripe, telegram, twilio, google")
