@@ -215,6 +215,18 @@ class Store(ABC):
         """Set the status of the entry whose provider id is `ref` (delivery callbacks)."""
         return self._outbox_patch(ref, status, detail)
 
+    # -- small keyed state (subscriptions, sync tokens, channel ids) ----------------------------
+
+    def kv_get(self, namespace: str, key: str) -> dict[str, Any] | None:
+        return self._kv_get(namespace, key)
+
+    def kv_put(self, namespace: str, key: str, value: dict[str, Any] | None) -> None:
+        """Set `key` in `namespace` to `value`; None deletes it."""
+        self._kv_put(namespace, key, value)
+
+    def kv_items(self, namespace: str) -> dict[str, dict[str, Any]]:
+        return self._kv_items(namespace)
+
     # -- health -----------------------------------------------------------------------------
 
     def ping(self) -> bool:
@@ -263,6 +275,15 @@ class Store(ABC):
 
     @abstractmethod
     def _outbox_find_key(self, key: str) -> OutboxEntry | None: ...
+
+    @abstractmethod
+    def _kv_get(self, namespace: str, key: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def _kv_put(self, namespace: str, key: str, value: dict[str, Any] | None) -> None: ...
+
+    @abstractmethod
+    def _kv_items(self, namespace: str) -> dict[str, dict[str, Any]]: ...
 
     @abstractmethod
     def _ping(self) -> None: ...

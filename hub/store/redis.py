@@ -174,6 +174,20 @@ class RedisStore(Store):
         raw = self.client.get(self._key("outbox", entry_id)) if entry_id else None
         return _load_entry(raw) if raw else None
 
+    def _kv_get(self, namespace: str, key: str) -> dict[str, Any] | None:
+        raw = self.client.hget(self._key("kv", namespace), key)
+        return json.loads(raw) if raw else None
+
+    def _kv_put(self, namespace: str, key: str, value: dict[str, Any] | None) -> None:
+        if value is None:
+            self.client.hdel(self._key("kv", namespace), key)
+        else:
+            self.client.hset(self._key("kv", namespace), key, json.dumps(value))
+
+    def _kv_items(self, namespace: str) -> dict[str, dict[str, Any]]:
+        items = self.client.hgetall(self._key("kv", namespace))
+        return {k: json.loads(v) for k, v in sorted(items.items())}
+
     def _ping(self) -> None:
         self.client.ping()
 

@@ -50,6 +50,12 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_at DESC);
 CREATE INDEX IF NOT EXISTS outbox_ref ON outbox (ref) WHERE ref != '';
 CREATE INDEX IF NOT EXISTS outbox_key ON outbox (key) WHERE key != '';
+CREATE TABLE IF NOT EXISTS kv (
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (namespace, key)
+);
 """
 
 _EVENT_COLUMNS = (
@@ -174,6 +180,29 @@ class SQLiteStore(Store):
             "SELECT * FROM outbox WHERE key = ? ORDER BY created_at LIMIT 1", (key,)
         ).fetchone()
         return _outbox_entry(row) if row else None
+
+    def _kv_get(self, namespace: str, key: str) -> dict[str, Any] | None:
+        row = self._connection().execute(
+            "SELECT value FROM kv WHERE namespace = ? AND key = ?", (namespace, key)
+        ).fetchone()
+        return json.loads(row["value"]) if row else None
+
+    def _kv_put(self, namespace: str, key: str, value: dict[str, Any] | None) -> None:
+        conn = self._connection()
+        if value is None:
+            conn.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
+            return
+        conn.execute(
+            "INSERT INTO kv (namespace, key, value) VALUES (?, ?, ?)"
+            " ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value",
+            (namespace, key, json.dumps(value)),
+        )
+
+    def _kv_items(self, namespace: str) -> dict[str, dict[str, Any]]:
+        rows = self._connection().execute(
+            "SELECT key, value FROM kv WHERE namespace = ? ORDER BY key", (namespace,)
+        )
+        return {r["key"]: json.loads(r["value"]) for r in rows}
 
     def _ping(self) -> None:
         self._connection().execute("SELECT 1").fetchone()
