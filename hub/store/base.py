@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hub.events import DONE, FAILED, PROCESSING, RECEIVED, Event, iso_time
+from hub.events import DEAD, DONE, FAILED, PROCESSING, RECEIVED, Event, iso_time
 
 log = logging.getLogger("hub.store")
 
