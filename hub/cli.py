@@ -48,7 +48,10 @@ def serve(host: str, port: int, sweep_every: float) -> None:
     click.echo(f"  store: {hub.store.backend}  dry-run: {hub.settings.hub_dry_run}")
     click.echo(f"  try:  hub simulate telegram message --text '/help' --url {base}")
     _start_sweeper(app, sweep_every)
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    # run_simple, not app.run: Flask ignores app.run() inside its own CLI.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 def _start_sweeper(app, interval: float) -> None:  # noqa: ANN001

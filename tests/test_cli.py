@@ -1,0 +1,84 @@
+"""The `hub` command group, run as a user would (Click runner against a test app)."""
+
+from __future__ import annotations
+
+import time
+
+from hub.cli import main
+from hub.router import Router
+from hub.runtime import hub_of
+from hub.simulate import stripe_event
+from tests.auxil.server import serving
+from tests.conftest import post
+
+
+def invoke(app, *args):
+    return app.test_cli_runner().invoke(main, list(args))
+
+
+def failing_router(runs):
+    router = Router()
+
+    @router.on("stripe", "*")
+    def handle(event, ctx):
+        runs.append(event.id)
+        if len(runs) == 1:
+            raise RuntimeError("temporary")
+
+    return router
+
+
+def test_events_lists_what_arrived(app, client):
+    result = invoke(app, "events")
+    assert result.exit_code == 0
+    assert "no events yet" in result.output
+    post(client, stripe_event(hub_of(app).settings, "invoice.paid"))
+    result = invoke(app, "events", "--source", "stripe")
+    assert "invoice.paid" in result.output and "done" in result.output
+
+
+def test_sweep_and_replay_from_the_command_line(make_app):
+    runs = []
+    app = make_app({"HUB_RETRY_BASE_SECONDS": "0"}, router=failing_router(runs))
+    response = post(app.test_client(), stripe_event(hub_of(app).settings, "invoice.paid"))
+    event_id = response.json["event_id"]
+
+    result = invoke(app, "sweep")
+    assert result.exit_code == 0
+    assert "ran 1: 1 done" in result.output
+
+    result = invoke(app, "replay", event_id)
+    assert result.exit_code == 0
+    assert f"{event_id}: done after 3 attempt(s)" in result.output
+
+    result = invoke(app, "replay", "evt_missing")
+    assert result.exit_code != 0
+    assert "no event evt_missing" in result.output
+
+
+def test_simulate_sends_a_signed_event_to_a_running_hub(make_app):
+    runs = []
+    app = make_app({"HUB_TASKS": "thread"}, router=failing_router(runs))
+    with serving(app) as url:
+        result = invoke(app, "simulate", "stripe", "checkout.session.completed", "--url", url)
+        assert result.exit_code == 0, result.output
+        assert "POST /webhooks/stripe -> 200" in result.output
+        hub = hub_of(app)
+        deadline = time.monotonic() + 10
+        while not hub.store.events() or hub.store.events()[0].status == "received":
+            assert time.monotonic() < deadline, "the background task never ran"
+            time.sleep(0.05)
+    event = hub.store.events()[0]
+    assert (event.source, event.type) == ("stripe", "checkout.session.completed")
+    assert runs == [event.id]
+
+
+def test_simulate_says_what_to_do_when_no_hub_answers(app):
+    result = invoke(app, "simulate", "telegram", "message", "--url", "http://127.0.0.1:9")
+    assert result.exit_code != 0
+    assert "start one with: hub serve" in result.output
+
+
+def test_simulate_unknown_source_is_refused(app):
+    result = invoke(app, "simulate", "slack", "message")
+    assert result.exit_code == 2
