@@ -150,7 +150,8 @@ def simulate(source: str, type: str, url: str, text: str | None) -> None:
     except urllib.error.HTTPError as exc:
         status, body = exc.code, exc.read().decode()
     except urllib.error.URLError as exc:
-        raise click.ClickException(f"no hub answered at {url} ({exc.reason}); start one with: hub serve")
+        hint = f"no hub answered at {url} ({exc.reason}); start one with: hub serve"
+        raise click.ClickException(hint) from None
     click.echo(f"POST {signed.path} -> {status}")
     if body:
         click.echo(body)

@@ -112,7 +112,9 @@ def google_push(settings: Settings, *, state: str = "exists", number: int | None
     return SignedRequest(PATHS["google"], b"", headers)
 
 
-def build(settings: Settings, source: str, type: str, base_url: str, text: str | None = None) -> SignedRequest:
+def build(
+    settings: Settings, source: str, type: str, base_url: str, text: str | None = None
+) -> SignedRequest:
     """The request `hub simulate <source> <type>` sends."""
     if source == "stripe":
         return stripe_event(settings, type)
