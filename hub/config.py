@@ -46,6 +46,8 @@ class Settings:
     telegram_api_url: str = "https://api.telegram.org"
     stripe_api_key: str = ""
     stripe_webhook_secret: tuple[str, ...] = ()
+    stripe_success_url: str = ""  # where Checkout sends payers; empty: Stripe's own page
+    hub_currency: str = "EUR"  # the currency /pay amounts are in
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_from_number: str = ""
@@ -164,7 +166,16 @@ _PARSERS = {
     "STRIPE_WEBHOOK_SECRET": _parse_stripe_secrets,
     "OPENWEATHER_API_URL": _parse_url,
     "SENTRY_TRACES_SAMPLE_RATE": _parse_float_rate,
+    "STRIPE_SUCCESS_URL": _parse_url,
+    "HUB_CURRENCY": lambda n, r: _parse_currency(n, r),
 }
+
+
+def _parse_currency(name: str, raw: str) -> str:
+    value = raw.strip().upper()
+    if len(value) != 3 or not value.isalpha():
+        raise ConfigError(f"{name}={raw!r} is not an ISO currency code: write e.g. EUR or USD.")
+    return value
 
 
 def _parse_redis_url(name: str, raw: str) -> str:

@@ -1,6 +1,9 @@
 """The router: which plain function handles an event.
 
 Dispatch rules, in order:
+0. A chat message whose whole text is a keyword registered for its channel (SMS
+   `STOP`, `START`: Twilio's opt-out words, matched like Twilio does, case-insensitive,
+   surrounding spaces ignored) goes to the keyword's handler, before any command.
 1. A chat message (an event carrying a `ChatMessage`) whose text is a command
    (`/weather London` on Telegram, `WEATHER London` by SMS) goes to the command's
    handler, whatever channel it came on.
@@ -43,6 +46,7 @@ class Router:
         self._handlers: dict[tuple[str, str], Handler] = {}
         self._commands: dict[str, Command] = {}
         self._text_fallback: Handler | None = None
+        self._keywords: dict[tuple[str, str], Handler] = {}
 
     # -- registration: plain methods, with decorator twins ---------------------------------
 
@@ -83,6 +87,20 @@ class Router:
         self.set_text_fallback(handler)
         return handler
 
+    def add_keyword(self, channel: str, word: str, handler: Handler) -> None:
+        key = (channel, word.strip().upper())
+        if key in self._keywords:
+            raise DuplicateHandlerError(f"the keyword {key[1]} on {channel} is already registered")
+        self._keywords[key] = handler
+
+    def keyword(self, channel: str, *words: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            for word in words:
+                self.add_keyword(channel, word, handler)
+            return handler
+
+        return register
+
     # -- lookup --------------------------------------------------------------------------------
 
     @property
@@ -95,6 +113,10 @@ class Router:
 
     def resolve(self, event: Event) -> Handler | None:
         message = event.message
+        if message is not None:
+            keyword = self._keywords.get((message.channel, message.text.strip().upper()))
+            if keyword is not None:
+                return keyword
         parsed = message.command if message else None
         if parsed and parsed[0] in self._commands:
             return self._commands[parsed[0]].handler

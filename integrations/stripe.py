@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import stripe
 from flask import Response, jsonify
@@ -16,9 +17,11 @@ if TYPE_CHECKING:
     from flask import Request
 
     from hub.config import Settings
+    from hub.context import Context
     from hub.runtime import Acceptance
 
 TOLERANCE_SECONDS = 300
+log = logging.getLogger("hub.stripe")
 
 
 def verify(request: Request, settings: Settings) -> Event:
@@ -75,3 +78,97 @@ def respond(acceptance: Acceptance) -> Response:
 def signature_header(payload: str, secret: str, timestamp: int | None = None) -> str:
     """A valid Stripe-Signature for `payload` (for `hub simulate` and tests)."""
     return stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp)
+
+
+# -- API calls (Checkout) ------------------------------------------------------------------------
+
+# Stripe's own retries (with its backoff, honouring Stripe-Should-Retry) cover 409, 5xx and
+# network errors; a timeout keeps a Telegram webhook answer well inside provider limits.
+MAX_NETWORK_RETRIES = 2
+TIMEOUT_SECONDS = 10
+
+
+class CheckoutError(Exception):
+    """Stripe would not create the session; `user_message` is safe to show the payer."""
+
+    def __init__(self, user_message: str, *, transient: bool = False) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+        self.transient = transient  # True: trying again later may work
+
+
+def client(settings: Settings) -> stripe.StripeClient:
+    """A client per call: the key comes from settings, never from a global `stripe.api_key`."""
+    return stripe.StripeClient(
+        settings.stripe_api_key,
+        max_network_retries=MAX_NETWORK_RETRIES,
+        http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
+    )
+
+
+def create_checkout_session(
+    ctx: Context, amount_cents: int, currency: str, description: str, chat_id: str
+) -> dict[str, str]:
+    """A hosted Checkout page for one payment, as {"url", "id"}; raises `CheckoutError`.
+
+    The idempotency key comes from the triggering event, so a retried or replayed handler
+    gets the same session back from Stripe instead of creating a second one.
+    """
+    settings = ctx.settings
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": [{
+            "quantity": 1,
+            "price_data": {
+                "currency": currency.lower(),
+                "unit_amount": amount_cents,
+                "product_data": {"name": description},
+            },
+        }],
+        "metadata": {"telegram_chat_id": chat_id, "description": description, "hub_event_id": ctx.event.id},
+        "payment_intent_data": {"metadata": {"telegram_chat_id": chat_id}},
+    }  # fmt: skip
+    if settings.stripe_success_url:
+        params["success_url"] = settings.stripe_success_url
+    if settings.twilio_from_number:  # a phone number lets us text the receipt
+        params["phone_number_collection"] = {"enabled": True}
+    idempotency_key = f"hub-{ctx.event.id}-checkout"
+
+    def send() -> dict[str, Any]:
+        if not settings.stripe_api_key:
+            raise CheckoutError("Payments are not set up yet (no Stripe key). Please tell the operator.")
+        try:
+            session = client(settings).v1.checkout.sessions.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _checkout_error(exc) from exc
+        return {"ref": session.id, "id": session.id, "url": session.url or ""}
+
+    def dry_response() -> dict[str, Any]:
+        fake_id = f"cs_dry_{ctx.event.id.removeprefix('evt_')}"
+        return {"ref": fake_id, "id": fake_id, "url": f"http://127.0.0.1/dry-run/checkout/{fake_id}"}
+
+    result = ctx.call(
+        "stripe", "checkout.sessions.create", {**params, "idempotency_key": idempotency_key}, send,
+        dry_response=dry_response,
+    )  # fmt: skip
+    return {"url": str(result.response.get("url", "")), "id": str(result.response.get("id", ""))}
+
+
+def _checkout_error(exc: stripe.StripeError) -> CheckoutError:
+    """Turn an SDK error (already retried by the SDK where that helps) into words for the payer."""
+    if isinstance(exc, stripe.CardError | stripe.InvalidRequestError):
+        # Stripe's own message is written for people ("Amount must be at least €0.50 eur").
+        return CheckoutError(f"Stripe refused this payment: {exc.user_message or 'invalid request'}")
+    if isinstance(exc, stripe.RateLimitError):
+        return CheckoutError("Payments are busy right now; please try again in a minute.", transient=True)
+    if isinstance(exc, stripe.APIConnectionError | stripe.APIError):
+        return CheckoutError(
+            "Stripe is not answering right now; please try again in a few minutes.", transient=True
+        )
+    # Authentication, permission, idempotency conflicts: our configuration, not the payer.
+    log.error("stripe refused our request: %s", type(exc).__name__)
+    return CheckoutError("Payments are not working right now; the operator has been told.")
+

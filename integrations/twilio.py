@@ -110,19 +110,88 @@ def respond_status(acceptance: Acceptance) -> Response:
     return Response(status=204)
 
 
+# -- outbound SMS ---------------------------------------------------------------------------------
+
+TIMEOUT_SECONDS = 10
+OPTOUT_NAMESPACE = "sms_optout"
+SUPPRESSED = "suppressed"
+UNSUBSCRIBED_ERROR = 21610  # Twilio: "Attempt to send to unsubscribed recipient"
+
+
+class SmsRejected(Exception):
+    """Twilio refused this message for good (bad number, opted out, ...): retrying cannot help."""
+
+    def __init__(self, reason: str, *, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+def rest_client(settings: Settings) -> Any:
+    """A REST client per call, from settings (never from the process environment)."""
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+
+    return Client(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token,
+        http_client=TwilioHttpClient(timeout=TIMEOUT_SECONDS),
+        environment={},
+    )
+
+
+def is_opted_out(ctx: Context, address: str) -> bool:
+    return bool((ctx.store.kv_get(OPTOUT_NAMESPACE, address) or {}).get("opted_out"))
+
+
 def send_text(ctx: Context, address: str, text: str, **options: Any) -> CallResult:
-    """Send an SMS through the REST client (recorded only, in dry-run)."""
+    """Send an SMS through the REST client (recorded only, in dry-run).
+
+    A number that texted STOP is not contacted: the call is recorded as `suppressed`.
+    Twilio 5xx, 429 and network errors raise as they are, so the hub retries the event;
+    a refusal that retrying cannot fix (4xx: invalid number, unsubscribed) raises
+    `SmsRejected`. Either way the outbox records the failure.
+    """
+    from hub.outbox import CallResult
+
     settings = ctx.settings
-    payload = {"to": address, "from_": settings.twilio_from_number, "body": text}
+    payload: dict[str, Any] = {"to": address, "from_": settings.twilio_from_number, "body": text}
+    if settings.hub_public_url:  # delivery reports come back to /webhooks/twilio/status
+        payload["status_callback"] = f"{settings.hub_public_url}/webhooks/twilio/status"
+    if is_opted_out(ctx, address):
+        entry = ctx.store.add_outbox(
+            "twilio", "messages.create", payload, event_id=ctx.event.id, status=SUPPRESSED,
+            detail="the recipient texted STOP",
+        )  # fmt: skip
+        return CallResult(entry, {}, reused=False)
 
     def send() -> dict[str, Any]:
-        from twilio.rest import Client
+        from twilio.base.exceptions import TwilioRestException
 
-        client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
-        message = client.messages.create(**payload)
+        if not (settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number):
+            raise SmsRejected(
+                "SMS is not set up: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"
+            )
+        try:
+            message = rest_client(settings).messages.create(**payload)
+        except TwilioRestException as exc:
+            if exc.status == 429 or exc.status >= 500:
+                raise  # Twilio's trouble, not ours: the hub retries the event with backoff
+            if exc.code == UNSUBSCRIBED_ERROR:
+                record_optout(ctx, address, opted_out=True, via="twilio-21610")
+            raise SmsRejected(
+                f"Twilio refused the SMS to {address}: {exc.msg} (error {exc.code})", code=exc.code
+            ) from None
         return {"ref": message.sid, "status": message.status}
 
     return ctx.call("twilio", "messages.create", payload, send)
+
+
+def record_optout(ctx: Context, address: str, *, opted_out: bool, via: str) -> None:
+    """Remember that `address` opted out (STOP) or back in (START)."""
+    ctx.store.kv_put(
+        OPTOUT_NAMESPACE, address, {"opted_out": opted_out, "via": via, "at": ctx.event.received_at}
+    )
 
 
 def signature(url: str, params: dict[str, Any] | str, auth_token: str) -> str:
