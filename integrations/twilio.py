@@ -179,8 +179,9 @@ def send_text(ctx: Context, address: str, text: str, **options: Any) -> CallResu
                 raise  # Twilio's trouble, not ours: the hub retries the event with backoff
             if exc.code == UNSUBSCRIBED_ERROR:
                 record_optout(ctx, address, opted_out=True, via="twilio-21610")
+            said = exc.msg.removeprefix("Unable to create record: ")  # the SDK's own preface
             raise SmsRejected(
-                f"Twilio refused the SMS to {address}: {exc.msg} (error {exc.code})", code=exc.code
+                f"Twilio refused the SMS to {address}: {said} (error {exc.code})", code=exc.code
             ) from None
         return {"ref": message.sid, "status": message.status}
 
