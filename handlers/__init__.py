@@ -4,5 +4,9 @@ from hub.router import Router
 
 router = Router()
 
-from handlers import core  # noqa: E402,F401  - registers on import
-from handlers import payments, sms, subscriptions  # noqa: E402,F401
+from handlers import (  # noqa: E402,F401  - each module registers on import
+    core,
+    payments,
+    sms,
+    subscriptions,
+)
