@@ -28,8 +28,8 @@ SMS_USAGE = "/sms <+number> <text>"
 def opt_out(event: Event, ctx: Context) -> None:
     from integrations.twilio import record_optout
 
-    assert event.message is not None  # keywords only match chat messages
-    record_optout(ctx, event.message.address, opted_out=True, via=event.message.text.strip().upper())
+    if event.message is not None:  # always: keywords only match chat messages
+        record_optout(ctx, event.message.address, opted_out=True, via=event.message.text.strip().upper())
     ctx.reply("You will get no more messages from us. Text START to subscribe again.")
 
 
@@ -37,8 +37,8 @@ def opt_out(event: Event, ctx: Context) -> None:
 def opt_in(event: Event, ctx: Context) -> None:
     from integrations.twilio import record_optout
 
-    assert event.message is not None
-    record_optout(ctx, event.message.address, opted_out=False, via=event.message.text.strip().upper())
+    if event.message is not None:
+        record_optout(ctx, event.message.address, opted_out=False, via=event.message.text.strip().upper())
     ctx.reply("Welcome back: you will get our messages again. Text STOP to stop them.")
 
 

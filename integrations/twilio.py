@@ -136,7 +136,9 @@ def rest_client(settings: Settings) -> Any:
         settings.twilio_account_sid,
         settings.twilio_auth_token,
         http_client=TwilioHttpClient(timeout=TIMEOUT_SECONDS),
-        environment={},
+        # Settings are the only source; the SDK falls back to os.environ (TWILIO_EDGE,
+        # TWILIO_REGION) for any empty mapping, so it gets one that is not empty.
+        environment={"HUB_SETTINGS_ONLY": "1"},
     )
 
 

@@ -171,3 +171,30 @@ def test_a_wrong_api_key_is_not_blamed_on_the_payer(live):
     answer = pay(client, hub, "/pay 15")
     assert answer["text"] == "Payments are not working right now; the operator has been told."
     assert "sk_test" not in answer["text"]
+
+
+@responses.activate
+def test_success_url_is_sent_when_configured(make_app):
+    from hub.runtime import hub_of
+
+    app = make_app({**LIVE, "STRIPE_SUCCESS_URL": "https://shop.example.com/thanks"})
+    responses.post(STRIPE_SESSIONS, json=session_json())
+    pay(app.test_client(), hub_of(app), "/pay 15")
+    assert form(responses.calls[0].request.body)["success_url"] == "https://shop.example.com/thanks"
+
+
+def test_live_without_a_stripe_key_says_payments_are_not_set_up(make_app):
+    from hub.runtime import hub_of
+
+    app = make_app({**LIVE, "STRIPE_API_KEY": ""})
+    with responses.RequestsMock():  # nothing may reach Stripe
+        answer = pay(app.test_client(), hub_of(app), "/pay 15")
+    assert answer["text"].startswith("Payments are not set up yet")
+
+
+@pytest.mark.parametrize("value", ["EURO", "12", "€"])
+def test_a_malformed_currency_stops_start_up_with_its_name(make_app, value):
+    from hub.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="HUB_CURRENCY"):
+        make_app({"HUB_CURRENCY": value})

@@ -117,3 +117,12 @@ def test_dry_run_records_instead_of_sending(make_app):
         f"Dry-run: the SMS to {NUMBER} was recorded, not sent."
     )
     assert [e.status for e in hub.store.outbox()] == ["recorded"]
+
+
+@responses.activate
+def test_the_twilio_client_ignores_the_process_environment(live, monkeypatch):
+    client, hub = live
+    monkeypatch.setenv("TWILIO_REGION", "au1")  # would send to api.sydney.au1.twilio.com
+    monkeypatch.setenv("TWILIO_EDGE", "sydney")
+    responses.post(TWILIO_MESSAGES, status=201, json=message_json(SID))
+    assert command(client, hub, f"/sms {NUMBER} hi").startswith("Sent to")
