@@ -108,3 +108,13 @@ def test_report_for_an_unknown_message_is_acknowledged(live, admin_headers):
     report(client, hub, "delivered", sid="SM" + "e" * 32)
     [event] = hub.store.events(source="twilio")
     assert (event.type, event.status) == ("sms.status", "done")
+
+
+def test_a_keyword_registered_twice_is_an_error_said_at_once():
+    from hub.router import DuplicateHandlerError, Router
+
+    router = Router()
+    router.add_keyword("sms", "stop", lambda e, c: None)
+    with pytest.raises(DuplicateHandlerError, match="STOP on sms"):
+        router.add_keyword("sms", " STOP ", lambda e, c: None)
+    router.add_keyword("telegram", "STOP", lambda e, c: None)  # another channel: its own words
