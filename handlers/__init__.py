@@ -5,8 +5,8 @@ from hub.router import Router
 router = Router()
 
 from handlers import (  # noqa: E402,F401  - each module registers on import
+    billing,
     core,
     payments,
     sms,
-    subscriptions,
 )

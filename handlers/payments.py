@@ -98,7 +98,7 @@ def confirm_payment(event: Event, ctx: Context, session: dict[str, Any]) -> None
     if not chat_id and not customer.get("phone"):
         log.info("paid session has nobody to tell", extra={"event_id": event.id})
     if session.get("mode") == "subscription" and session.get("subscription"):
-        from handlers.subscriptions import remember_subscription
+        from handlers.billing import remember_subscription
 
         remember_subscription(ctx, str(session["subscription"]), event, status="active",
                               chat_id=chat_id, phone=str(customer.get("phone") or ""))  # fmt: skip
@@ -109,7 +109,7 @@ def confirm_payment(event: Event, ctx: Context, session: dict[str, Any]) -> None
     ])  # fmt: skip
 
 
-# -- helpers shared with handlers.subscriptions ------------------------------------------------
+# -- helpers shared with handlers.billing ------------------------------------------------
 
 
 def stripe_object(event: Event) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from handlers.subscriptions import NAMESPACE
+from handlers.billing import NAMESPACE
 from tests.conftest import post
 from tests.payments.wire import signed_stripe, stripe_event_body
 

@@ -1,4 +1,4 @@
-"""Subscriptions: Stripe invoice and subscription events, in whatever order they arrive.
+"""Billing: Stripe invoice and subscription events, in whatever order they arrive.
 
 What we know of each subscription (who to tell, its status) lives in the store under
 `stripe_subscriptions`, stamped with the Stripe event's `created` time, so an older
@@ -17,7 +17,7 @@ from handlers.payments import as_dict, event_created, stripe_object, tell
 from hub.context import Context
 from hub.events import Event
 
-log = logging.getLogger("hub.handlers.subscriptions")
+log = logging.getLogger("hub.handlers.billing")
 
 NAMESPACE = "stripe_subscriptions"
 
