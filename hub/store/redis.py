@@ -38,13 +38,46 @@ end
 return 1
 """
 
+# Purging one batch of events at once: KEYS = events, due, then per event its hash and
+# its dedup key; ARGV = the ids. The dedup key is dropped only while it still names that
+# event, so a delivery recorded meanwhile keeps its own.
+_PURGE_EVENTS = """
+for i, id in ipairs(ARGV) do
+  local dedup = KEYS[2 + 2 * i]
+  if redis.call('GET', dedup) == id then redis.call('DEL', dedup) end
+  redis.call('DEL', KEYS[1 + 2 * i])
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+end
+return #ARGV
+"""
+
+# The same for outbox entries: KEYS = outbox index, then per entry its value, ref pointer
+# and key pointer; ARGV = the ids.
+_PURGE_OUTBOX = """
+for i, id in ipairs(ARGV) do
+  for j = 2, 3 do
+    local pointer = KEYS[1 + 3 * (i - 1) + j]
+    if redis.call('GET', pointer) == id then redis.call('DEL', pointer) end
+  end
+  redis.call('DEL', KEYS[2 + 3 * (i - 1)])
+  redis.call('ZREM', KEYS[1], id)
+end
+return #ARGV
+"""
+
 _SCAN_BATCH = 200
 _SCAN_LIMIT = 5000  # filtered listings look at most this many recent events
 
 
 class RedisStore(Store):
     backend = "redis"
-    unavailable_errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+    # ReadOnlyError: a replica answering during a failover; the provider should retry soon.
+    unavailable_errors = (
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        redis.exceptions.ReadOnlyError,
+    )
 
     def __init__(self, url: str, *, prefix: str = "{hub}:", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -54,6 +87,8 @@ class RedisStore(Store):
         self.prefix = prefix
         self._insert_script = self.client.register_script(_INSERT)
         self._swap_script = self.client.register_script(_SWAP)
+        self._purge_events_script = self.client.register_script(_PURGE_EVENTS)
+        self._purge_outbox_script = self.client.register_script(_PURGE_OUTBOX)
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -116,15 +151,28 @@ class RedisStore(Store):
         return self.client.zrangebyscore(self._key("due"), "-inf", now, start=0, num=limit)
 
     def _delete_before(self, cutoff: float) -> int:
-        ids = self.client.zrangebyscore(self._key("events"), "-inf", f"({cutoff}")
-        if ids:
-            pipe = self.client.pipeline(transaction=True)
-            pipe.delete(*[self._key("event", i) for i in ids])
-            pipe.zrem(self._key("events"), *ids)
-            pipe.zrem(self._key("due"), *ids)
-            pipe.execute()
-        self.client.zremrangebyscore(self._key("outbox"), "-inf", f"({cutoff}")
-        return len(ids)
+        purged = 0
+        while ids := self.client.zrangebyscore(self._key("events"), "-inf", f"({cutoff}", 0, _SCAN_BATCH):
+            pipe = self.client.pipeline(transaction=False)
+            for event_id in ids:
+                pipe.hmget(self._key("event", event_id), ["source", "provider_id"])
+            keys = [self._key("events"), self._key("due")]
+            for event_id, (source, provider_id) in zip(ids, pipe.execute(), strict=True):
+                keys += [self._key("event", event_id), self._key("dedup", f"{source}:{provider_id}")]
+            purged += self._purge_events_script(keys=keys, args=ids)
+        while ids := self.client.zrangebyscore(self._key("outbox"), "-inf", f"({cutoff}", 0, _SCAN_BATCH):
+            keys = [self._key("outbox")]
+            for entry_id, raw in zip(
+                ids, self.client.mget([self._key("outbox", i) for i in ids]), strict=True
+            ):
+                entry = _load_entry(raw) if raw else None
+                keys += [
+                    self._key("outbox", entry_id),
+                    self._key("outbox-ref", entry.ref if entry else ""),
+                    self._key("outbox-key", entry.key if entry else ""),
+                ]
+            self._purge_outbox_script(keys=keys, args=ids)
+        return purged
 
     def _outbox_put(self, entry: OutboxEntry) -> None:
         ttl = int(self.retention_seconds)
