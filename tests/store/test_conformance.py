@@ -192,7 +192,7 @@ def test_fail_without_retry_time_is_dead(store: Store, clock: Clock) -> None:
     assert dead is not None and dead.status == DEAD and dead.next_attempt_at is None
     assert len(dead.last_error) == 2000
     assert store.get(event.id) == dead
-    clock.advance(10 * 86400 / 10)
+    clock.advance(86400)
     assert store.due() == []
     assert store.claim(event.id, lease_seconds=LEASE) is None
     assert store.claim(event.id, lease_seconds=LEASE, force=True) is not None
@@ -344,3 +344,24 @@ def test_a_non_positive_limit_lists_nothing(store: Store, limit: int) -> None:
     assert store.events(limit=limit) == []
     assert store.outbox(limit=limit) == []
     assert store.due(limit=limit) == []
+
+
+def test_filters_reach_past_the_newest_events(store: Store) -> None:
+    """A filter finds an old match behind a page of newer events that do not match."""
+    old = store.record(stripe_like("evt_old", source="telegram", at=START)).event
+    for n in range(250):
+        store.record(stripe_like(f"evt_{n}", at=START + 1 + n))
+
+    assert store.events(source="telegram") == [old]
+    assert len(store.events(source="stripe", limit=1000)) == 250
+
+
+def test_unicode_and_whole_number_times_read_back(store: Store) -> None:
+    message = ChatMessage(channel="sms", address="+4790000000", text="Været i Tromsø ✓")
+    event = Event(source="twilio", type="sms.received", provider_id="SM1", payload={"Body": "Været ✓"},
+                  received_at=1_700_000_000, message=message)  # fmt: skip
+
+    stored = store.record(event).event
+
+    assert store.get(stored.id) == stored
+    assert store.get(stored.id).received_at == 1_700_000_000.0  # type: ignore[union-attr]
