@@ -69,6 +69,8 @@ class Store(ABC):
     unavailable_errors: tuple[type[Exception], ...] = ()
 
     def __init__(self, *, dedup_days: int = 7, clock: Callable[[], float] = time.time) -> None:
+        if dedup_days < 1:  # providers re-deliver for days (Stripe: three); less would double-run
+            raise ValueError(f"dedup_days must be at least 1, not {dedup_days}")
         self.retention_seconds = dedup_days * DAY
         self.clock = clock
 

@@ -72,11 +72,13 @@ _SCAN_LIMIT = 5000  # filtered listings look at most this many recent events
 
 class RedisStore(Store):
     backend = "redis"
-    # ReadOnlyError: a replica answering during a failover; the provider should retry soon.
+    # Besides the network: a replica answering during a failover (ReadOnlyError) and a full
+    # server (OutOfMemoryError) pass; the provider should deliver again later, not get a 500.
     unavailable_errors = (
         redis.exceptions.ConnectionError,
         redis.exceptions.TimeoutError,
         redis.exceptions.ReadOnlyError,
+        redis.exceptions.OutOfMemoryError,
     )
 
     def __init__(self, url: str, *, prefix: str = "{hub}:", **kwargs: Any) -> None:

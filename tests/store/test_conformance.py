@@ -365,3 +365,8 @@ def test_unicode_and_whole_number_times_read_back(store: Store) -> None:
 
     assert store.get(stored.id) == stored
     assert store.get(stored.id).received_at == 1_700_000_000.0  # type: ignore[union-attr]
+
+
+def test_a_retention_under_one_day_is_refused(open_store: Callable[..., Store]) -> None:
+    with pytest.raises(ValueError, match="dedup_days"):
+        open_store(dedup_days=0)
