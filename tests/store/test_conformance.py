@@ -241,6 +241,8 @@ def test_purge_forgets_old_events_and_their_dedup_memory(
     assert store.get(old.id) is None
     assert store.get(young.id) is not None
     assert [e.id for e in store.events()] == [young.id]
+    assert [e.id for e in store.events(source="stripe", status=RECEIVED)] == [young.id]
+    assert [e.id for e in store.events(type="invoice.paid")] == [young.id]
     assert old.id not in store.due()
     again = store.record(stripe_like("evt_old", at=clock()))
     assert not again.duplicate  # forgotten: a re-delivery is a new event
@@ -251,11 +253,14 @@ def test_purge_forgets_old_outbox_entries(open_store: Callable[..., Store], cloc
     store = open_store(dedup_days=1)
     store.add_outbox("telegram", "send", {}, event_id="evt_1", status="sent", ref="r1", key="k1")
     clock.advance(86400 + 1)
+    kept = store.add_outbox("telegram", "send", {}, event_id="evt_1", status="sent", ref="r1b", key="k1b")
+    clock.advance(1)
     young = store.add_outbox("telegram", "send", {}, event_id="evt_2", status="sent", key="k2")
 
     store.purge()
 
-    assert [e.id for e in store.outbox()] == [young.id]
+    assert store.outbox() == [young, kept]
+    assert store.outbox(event_id="evt_1") == [kept]
     assert store.outbox_by_key("k1") is None
     assert store.update_outbox("r1", status="delivered") is None
     assert store.outbox_by_key("k2") == young
