@@ -20,6 +20,7 @@ from hub.events import DEAD, DONE, FAILED, PROCESSING, RECEIVED, Event, iso_time
 log = logging.getLogger("hub.store")
 
 DAY = 86400.0
+_RECORD_TRIES = 5
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class Store(ABC):
     unavailable_errors: tuple[type[Exception], ...] = ()
 
     def __init__(self, *, dedup_days: int = 7, clock: Callable[[], float] = time.time) -> None:
+        if dedup_days < 1:  # providers re-deliver for days (Stripe: three); less would double-run
+            raise ValueError(f"dedup_days must be at least 1, not {dedup_days}")
         self.retention_seconds = dedup_days * DAY
         self.clock = clock
 
@@ -78,13 +81,19 @@ class Store(ABC):
 
         `attention_after`: when no worker has finished it by then, the sweep picks it up.
         """
-        fresh = event.with_changes(status=RECEIVED, updated_at=self.clock(), version=1)
-        existing_id = self._insert(fresh, due_at=fresh.received_at + attention_after)
-        if existing_id is None:
-            return RecordResult(fresh, duplicate=False)
-        existing = self.get(existing_id)
-        if existing is None:  # purged between the two calls: treat as the duplicate it was
-            return RecordResult(fresh, duplicate=True)
+        now = self.clock()
+        fresh = event.with_changes(status=RECEIVED, updated_at=now, version=1)
+        for _ in range(_RECORD_TRIES):
+            existing_id = self._insert(fresh, due_at=now + attention_after)
+            if existing_id is None:
+                return RecordResult(fresh, duplicate=False)
+            existing = self.get(existing_id)
+            if existing is not None:
+                break
+            # The known event was purged between the two calls: it is forgotten, so this
+            # delivery is new. Never answer "duplicate" for an event that is not stored.
+        else:
+            raise RuntimeError(f"could not record {event.dedup_key}: purged while recording")
         conflict = bool(event.body_sha256 and existing.body_sha256 != event.body_sha256)
         if conflict:
             log.warning(
@@ -108,11 +117,13 @@ class Store(ABC):
         limit: int = 100,
     ) -> list[Event]:
         """Newest first."""
+        if limit <= 0:
+            return []
         return [Event.from_record(r) for r in self._select(source, status, type, limit)]
 
     def due(self, limit: int = 100) -> list[str]:
         """Ids needing a worker now: retries that are due, expired leases, never-started events."""
-        return self._due(self.clock(), limit)
+        return self._due(self.clock(), limit) if limit > 0 else []
 
     # -- state changes ----------------------------------------------------------------------
 
@@ -209,7 +220,7 @@ class Store(ABC):
 
     def outbox(self, *, event_id: str | None = None, limit: int = 100) -> list[OutboxEntry]:
         """Newest first."""
-        return self._outbox_select(event_id, limit)
+        return self._outbox_select(event_id, limit) if limit > 0 else []
 
     def update_outbox(self, ref: str, *, status: str, detail: str = "") -> OutboxEntry | None:
         """Set the status of the entry whose provider id is `ref` (delivery callbacks)."""
@@ -237,7 +248,7 @@ class Store(ABC):
             log.warning("store ping failed", exc_info=True)
             return False
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook, deliberately not abstract
         """Release connections (optional for backends)."""
 
     # -- backend primitives -------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Redis backend: one store shared by many Lambda instances.
 
 Every key lives under one hash tag (`{hub}`), so the Lua scripts that make intake and
-state changes atomic also run on Redis Cluster. Dedup keys expire after the retention
-window (at least seven days: Stripe re-delivers for three).
+state changes atomic also run on Redis Cluster; each script names every key it touches.
+Events are listed through sorted-set indexes (all, by source, by type, by status, due),
+kept in step by the same scripts. `purge` removes events, their dedup keys and index
+entries; key TTLs are only a backstop for a store nobody sweeps.
 """
 
 from __future__ import annotations
@@ -12,39 +14,94 @@ from typing import Any
 
 import redis
 
-from hub.events import Event
-from hub.store.base import OutboxEntry, Store
+from hub.events import STATUSES, Event
+from hub.store.base import DAY, OutboxEntry, Store
 
+# Intake. KEYS: dedup, event hash, events index, due index, then the by-source, by-type and
+# by-status (received) indexes. ARGV: id, ttl of the dedup key, ttl of the hash,
+# received_at, due_at, then the hash's fields.
 _INSERT = """
 local existing = redis.call('GET', KEYS[1])
 if existing then return existing end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-redis.call('HSET', KEYS[2], unpack(ARGV, 5))
-redis.call('EXPIRE', KEYS[2], ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
+redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
+for i = 5, 7 do redis.call('ZADD', KEYS[i], ARGV[4], ARGV[1]) end
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 return false
 """
 
+# A compare-and-set on `version`. KEYS: event hash, due index, then one by-status index
+# per status. ARGV: expected version, id, due_at ('' = not due), the new status's position
+# among those indexes, then the hash's fields.
 _SWAP = """
 local version = redis.call('HGET', KEYS[1], 'version')
 if version ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 if ARGV[3] == '' then
   redis.call('ZREM', KEYS[2], ARGV[2])
 else
   redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 end
+local received_at = redis.call('HGET', KEYS[1], 'received_at')
+for i = 3, #KEYS do
+  if i - 2 == tonumber(ARGV[4]) then
+    redis.call('ZADD', KEYS[i], received_at, ARGV[2])
+  else
+    redis.call('ZREM', KEYS[i], ARGV[2])
+  end
+end
 return 1
 """
 
+# Purging one batch of events at once. KEYS: events, due, then the by-status indexes
+# (ARGV[1] of them), then per event its hash, dedup key, by-source and by-type indexes.
+# ARGV: that count, then the ids. The dedup key is dropped only while it still names that
+# event, so a delivery recorded meanwhile keeps its own.
+_PURGE_EVENTS = """
+local statuses = tonumber(ARGV[1])
+local base = 2 + statuses
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local k = base + 4 * (i - 2)
+  if redis.call('GET', KEYS[k + 2]) == id then redis.call('DEL', KEYS[k + 2]) end
+  redis.call('DEL', KEYS[k + 1])
+  redis.call('ZREM', KEYS[k + 3], id)
+  redis.call('ZREM', KEYS[k + 4], id)
+  for j = 1, base do redis.call('ZREM', KEYS[j], id) end
+end
+return #ARGV - 1
+"""
+
+# The same for outbox entries. KEYS: outbox index, then per entry its value, ref pointer,
+# key pointer and its event's outbox index. ARGV: the ids.
+_PURGE_OUTBOX = """
+for i, id in ipairs(ARGV) do
+  local k = 1 + 4 * (i - 1)
+  for j = 2, 3 do
+    if redis.call('GET', KEYS[k + j]) == id then redis.call('DEL', KEYS[k + j]) end
+  end
+  redis.call('DEL', KEYS[k + 1])
+  redis.call('ZREM', KEYS[k + 4], id)
+  redis.call('ZREM', KEYS[1], id)
+end
+return #ARGV
+"""
+
 _SCAN_BATCH = 200
-_SCAN_LIMIT = 5000  # filtered listings look at most this many recent events
 
 
 class RedisStore(Store):
     backend = "redis"
-    unavailable_errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+    # Besides the network: a replica answering during a failover (ReadOnlyError) and a full
+    # server (OutOfMemoryError) pass; the provider should deliver again later, not get a 500.
+    unavailable_errors = (
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        redis.exceptions.ReadOnlyError,
+        redis.exceptions.OutOfMemoryError,
+    )
 
     def __init__(self, url: str, *, prefix: str = "{hub}:", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -54,6 +111,8 @@ class RedisStore(Store):
         self.prefix = prefix
         self._insert_script = self.client.register_script(_INSERT)
         self._swap_script = self.client.register_script(_SWAP)
+        self._purge_events_script = self.client.register_script(_PURGE_EVENTS)
+        self._purge_outbox_script = self.client.register_script(_PURGE_OUTBOX)
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -61,17 +120,25 @@ class RedisStore(Store):
     def close(self) -> None:
         self.client.close()
 
+    def _status_keys(self) -> list[str]:
+        return [self._key("by", "status", status) for status in STATUSES]
+
     def _insert(self, event: Event, *, due_at: float) -> str | None:
-        ttl = int(self.retention_seconds)
-        fields = _flatten(event.to_record())
+        dedup_ttl = int(self.retention_seconds)
+        # The hash outlives the dedup key by a day: `purge` normally removes both, and it
+        # needs the hash to find the event's index entries. The TTL is only a backstop.
+        hash_ttl = dedup_ttl + int(DAY)
         existing = self._insert_script(
             keys=[
                 self._key("dedup", event.dedup_key),
                 self._key("event", event.id),
                 self._key("events"),
                 self._key("due"),
+                self._key("by", "source", event.source),
+                self._key("by", "type", event.type),
+                self._key("by", "status", event.status),
             ],
-            args=[event.id, ttl, event.received_at, due_at, *fields],
+            args=[event.id, dedup_ttl, hash_ttl, event.received_at, due_at, *_flatten(event.to_record())],
         )
         return existing or None
 
@@ -81,11 +148,12 @@ class RedisStore(Store):
 
     def _swap(self, expected_version: int, event: Event, *, due_at: float | None) -> bool:
         swapped = self._swap_script(
-            keys=[self._key("event", event.id), self._key("due")],
+            keys=[self._key("event", event.id), self._key("due"), *self._status_keys()],
             args=[
                 str(expected_version),
                 event.id,
                 "" if due_at is None else repr(due_at),
+                STATUSES.index(event.status) + 1,
                 *_flatten(event.to_record()),
             ],
         )
@@ -94,12 +162,13 @@ class RedisStore(Store):
     def _select(
         self, source: str | None, status: str | None, type: str | None, limit: int
     ) -> list[dict[str, Any]]:
-        wanted = {k: v for k, v in (("source", source), ("status", status), ("type", type)) if v}
+        wanted = {k: v for k, v in (("status", status), ("type", type), ("source", source)) if v}
+        # Walk the index of the first filter given (the narrowest, usually); check the rest.
+        index = self._key("by", *next(iter(wanted.items()))) if wanted else self._key("events")
         found: list[dict[str, Any]] = []
-        for start in range(0, _SCAN_LIMIT, _SCAN_BATCH):
-            ids = self.client.zrevrange(self._key("events"), start, start + _SCAN_BATCH - 1)
-            if not ids:
-                break
+        start = 0
+        while ids := self.client.zrevrange(index, start, start + _SCAN_BATCH - 1):
+            start += _SCAN_BATCH
             pipe = self.client.pipeline(transaction=False)
             for event_id in ids:
                 pipe.hgetall(self._key("event", event_id))
@@ -108,29 +177,47 @@ class RedisStore(Store):
                     found.append(record)
                     if len(found) >= limit:
                         return found
-            if not wanted and len(ids) < _SCAN_BATCH:
-                break
         return found
 
     def _due(self, now: float, limit: int) -> list[str]:
         return self.client.zrangebyscore(self._key("due"), "-inf", now, start=0, num=limit)
 
     def _delete_before(self, cutoff: float) -> int:
-        ids = self.client.zrangebyscore(self._key("events"), "-inf", f"({cutoff}")
-        if ids:
-            pipe = self.client.pipeline(transaction=True)
-            pipe.delete(*[self._key("event", i) for i in ids])
-            pipe.zrem(self._key("events"), *ids)
-            pipe.zrem(self._key("due"), *ids)
-            pipe.execute()
-        self.client.zremrangebyscore(self._key("outbox"), "-inf", f"({cutoff}")
-        return len(ids)
+        purged = 0
+        while ids := self.client.zrangebyscore(self._key("events"), "-inf", f"({cutoff}", 0, _SCAN_BATCH):
+            pipe = self.client.pipeline(transaction=False)
+            for event_id in ids:
+                pipe.hmget(self._key("event", event_id), ["source", "provider_id", "type"])
+            keys = [self._key("events"), self._key("due"), *self._status_keys()]
+            for event_id, (source, provider_id, type) in zip(ids, pipe.execute(), strict=True):
+                keys += [
+                    self._key("event", event_id),
+                    self._key("dedup", f"{source}:{provider_id}"),
+                    self._key("by", "source", source or ""),
+                    self._key("by", "type", type or ""),
+                ]
+            purged += self._purge_events_script(keys=keys, args=[len(STATUSES), *ids])
+        while ids := self.client.zrangebyscore(self._key("outbox"), "-inf", f"({cutoff}", 0, _SCAN_BATCH):
+            keys = [self._key("outbox")]
+            raws = self.client.mget([self._key("outbox", i) for i in ids])
+            for entry_id, raw in zip(ids, raws, strict=True):
+                entry = _load_entry(raw) if raw else None
+                keys += [
+                    self._key("outbox", entry_id),
+                    self._key("outbox-ref", entry.ref if entry else ""),
+                    self._key("outbox-key", entry.key if entry else ""),
+                    self._key("outbox-of", (entry.event_id or "") if entry else ""),
+                ]
+            self._purge_outbox_script(keys=keys, args=ids)
+        return purged
 
     def _outbox_put(self, entry: OutboxEntry) -> None:
-        ttl = int(self.retention_seconds)
+        ttl = int(self.retention_seconds + DAY)  # a backstop; purge removes entries first
         pipe = self.client.pipeline(transaction=True)
         pipe.set(self._key("outbox", entry.id), _dump_entry(entry), ex=ttl)
         pipe.zadd(self._key("outbox"), {entry.id: entry.created_at})
+        if entry.event_id:
+            pipe.zadd(self._key("outbox-of", entry.event_id), {entry.id: entry.created_at})
         if entry.ref:
             pipe.set(self._key("outbox-ref", entry.ref), entry.id, ex=ttl)
         if entry.key:
@@ -138,23 +225,10 @@ class RedisStore(Store):
         pipe.execute()
 
     def _outbox_select(self, event_id: str | None, limit: int) -> list[OutboxEntry]:
-        found: list[OutboxEntry] = []
-        for start in range(0, _SCAN_LIMIT, _SCAN_BATCH):
-            ids = self.client.zrevrange(self._key("outbox"), start, start + _SCAN_BATCH - 1)
-            if not ids:
-                break
-            raw = self.client.mget([self._key("outbox", i) for i in ids])
-            for item in raw:
-                if item is None:
-                    continue
-                entry = _load_entry(item)
-                if event_id is None or entry.event_id == event_id:
-                    found.append(entry)
-                    if len(found) >= limit:
-                        return found
-            if event_id is None and len(ids) < _SCAN_BATCH:
-                break
-        return found
+        index = self._key("outbox-of", event_id) if event_id else self._key("outbox")
+        ids = self.client.zrevrange(index, 0, limit - 1)
+        raws = self.client.mget([self._key("outbox", i) for i in ids]) if ids else []
+        return [_load_entry(raw) for raw in raws if raw is not None]
 
     def _outbox_patch(self, ref: str, status: str, detail: str) -> OutboxEntry | None:
         entry_id = self.client.get(self._key("outbox-ref", ref))

@@ -1,11 +1,13 @@
-"""SQLite backend: the embedded default. Safe under threads (a connection per thread) and
-processes (WAL, busy timeout, uniqueness enforced by the database)."""
+"""SQLite backend: the embedded default. Safe under threads (a small pool of connections)
+and processes (WAL, busy timeout, uniqueness enforced by the database)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,55 +75,81 @@ class SQLiteStore(Store):
         super().__init__(**kwargs)
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        # A pool, not a connection per thread: a threaded server starts a thread per
+        # request, and per-thread connections would be opened for each and never closed.
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
         with self._connection() as conn:
             conn.executescript(_SCHEMA)
 
-    def _connection(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
+    def _connect(self) -> sqlite3.Connection:
+        # Autocommit: every statement is its own transaction, so a row is committed (and
+        # visible to other processes' uniqueness checks) before the call returns.
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a webhook is acknowledged only after its event is on disk; NORMAL could
+        # lose the last commits on power loss, and the provider would not deliver again.
+        conn.execute("PRAGMA synchronous=FULL")
         return conn
 
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            with self._lock:
+                self._idle.append(conn)
+
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
             conn.close()
-            self._local.conn = None
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._connection() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one write (its own transaction); the number of rows it changed."""
+        with self._connection() as conn:
+            return conn.execute(sql, params).rowcount
 
     def _insert(self, event: Event, *, due_at: float) -> str | None:
         record = event.to_record()
         columns = (*_EVENT_COLUMNS, "dedup_key", "due_at")
         values = [record[c] for c in _EVENT_COLUMNS] + [event.dedup_key, due_at]
-        conn = self._connection()
-        cursor = conn.execute(
+        inserted = self._execute(
             f"INSERT INTO events ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             " ON CONFLICT(dedup_key) DO NOTHING",
             values,
         )
-        if cursor.rowcount == 1:
+        if inserted == 1:
             return None
-        row = conn.execute("SELECT id FROM events WHERE dedup_key = ?", (event.dedup_key,)).fetchone()
-        return row["id"] if row else event.id
+        rows = self._query("SELECT id FROM events WHERE dedup_key = ?", (event.dedup_key,))
+        return rows[0]["id"] if rows else event.id  # purged meanwhile: the base tries again
 
     def _load(self, event_id: str) -> dict[str, Any] | None:
-        row = self._connection().execute("SELECT * FROM events WHERE id = ?", (event_id,)).fetchone()
-        return dict(row) if row else None
+        rows = self._query("SELECT * FROM events WHERE id = ?", (event_id,))
+        return dict(rows[0]) if rows else None
 
     def _swap(self, expected_version: int, event: Event, *, due_at: float | None) -> bool:
         record = event.to_record()
         changed = [c for c in _EVENT_COLUMNS if c != "id"]
         assignments = ", ".join(f"{c} = ?" for c in changed)
-        cursor = self._connection().execute(
-            f"UPDATE events SET {assignments}, due_at = ? WHERE id = ? AND version = ?",
-            [record[c] for c in changed] + [due_at, event.id, expected_version],
+        return (
+            self._execute(
+                f"UPDATE events SET {assignments}, due_at = ? WHERE id = ? AND version = ?",
+                [record[c] for c in changed] + [due_at, event.id, expected_version],
+            )
+            == 1
         )
-        return cursor.rowcount == 1
 
     def _select(
         self, source: str | None, status: str | None, type: str | None, limit: int
@@ -135,23 +163,23 @@ class SQLiteStore(Store):
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY received_at DESC, rowid DESC LIMIT ?"
-        return [dict(r) for r in self._connection().execute(sql, [*params, limit])]
+        return [dict(r) for r in self._query(sql, [*params, limit])]
 
     def _due(self, now: float, limit: int) -> list[str]:
-        rows = self._connection().execute(
+        rows = self._query(
             "SELECT id FROM events WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?",
             (now, limit),
         )
         return [r["id"] for r in rows]
 
     def _delete_before(self, cutoff: float) -> int:
-        conn = self._connection()
-        deleted = conn.execute("DELETE FROM events WHERE received_at < ?", (cutoff,)).rowcount
-        conn.execute("DELETE FROM outbox WHERE created_at < ?", (cutoff,))
+        # The dedup memory is the row's unique column, so it goes with the row.
+        deleted = self._execute("DELETE FROM events WHERE received_at < ?", (cutoff,))
+        self._execute("DELETE FROM outbox WHERE created_at < ?", (cutoff,))
         return deleted
 
     def _outbox_put(self, entry: OutboxEntry) -> None:
-        self._connection().execute(
+        self._execute(
             "INSERT INTO outbox (id, integration, action, payload, event_id, status, created_at,"
             " ref, detail, key, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -167,45 +195,37 @@ class SQLiteStore(Store):
             sql += " WHERE event_id = ?"
             params.append(event_id)
         sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
-        return [_outbox_entry(r) for r in self._connection().execute(sql, [*params, limit])]
+        return [_outbox_entry(r) for r in self._query(sql, [*params, limit])]
 
     def _outbox_patch(self, ref: str, status: str, detail: str) -> OutboxEntry | None:
-        conn = self._connection()
-        conn.execute("UPDATE outbox SET status = ?, detail = ? WHERE ref = ?", (status, detail, ref))
-        row = conn.execute("SELECT * FROM outbox WHERE ref = ?", (ref,)).fetchone()
-        return _outbox_entry(row) if row else None
+        self._execute("UPDATE outbox SET status = ?, detail = ? WHERE ref = ?", (status, detail, ref))
+        rows = self._query("SELECT * FROM outbox WHERE ref = ? ORDER BY created_at LIMIT 1", (ref,))
+        return _outbox_entry(rows[0]) if rows else None
 
     def _outbox_find_key(self, key: str) -> OutboxEntry | None:
-        row = self._connection().execute(
-            "SELECT * FROM outbox WHERE key = ? ORDER BY created_at LIMIT 1", (key,)
-        ).fetchone()
-        return _outbox_entry(row) if row else None
+        rows = self._query("SELECT * FROM outbox WHERE key = ? ORDER BY created_at, rowid LIMIT 1", (key,))
+        return _outbox_entry(rows[0]) if rows else None
 
     def _kv_get(self, namespace: str, key: str) -> dict[str, Any] | None:
-        row = self._connection().execute(
-            "SELECT value FROM kv WHERE namespace = ? AND key = ?", (namespace, key)
-        ).fetchone()
-        return json.loads(row["value"]) if row else None
+        rows = self._query("SELECT value FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
+        return json.loads(rows[0]["value"]) if rows else None
 
     def _kv_put(self, namespace: str, key: str, value: dict[str, Any] | None) -> None:
-        conn = self._connection()
         if value is None:
-            conn.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
+            self._execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
             return
-        conn.execute(
+        self._execute(
             "INSERT INTO kv (namespace, key, value) VALUES (?, ?, ?)"
             " ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value",
             (namespace, key, json.dumps(value)),
         )
 
     def _kv_items(self, namespace: str) -> dict[str, dict[str, Any]]:
-        rows = self._connection().execute(
-            "SELECT key, value FROM kv WHERE namespace = ? ORDER BY key", (namespace,)
-        )
+        rows = self._query("SELECT key, value FROM kv WHERE namespace = ? ORDER BY key", (namespace,))
         return {r["key"]: json.loads(r["value"]) for r in rows}
 
     def _ping(self) -> None:
-        self._connection().execute("SELECT 1").fetchone()
+        self._query("SELECT 1")
 
 
 def _outbox_entry(row: sqlite3.Row) -> OutboxEntry:
