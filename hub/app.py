@@ -94,7 +94,7 @@ def _cache_config(settings: Settings) -> dict[str, Any]:
         return {
             "CACHE_TYPE": "RedisCache",
             "CACHE_REDIS_URL": settings.redis_url,
-            "CACHE_KEY_PREFIX": "hub-cache:",
+            "CACHE_KEY_PREFIX": settings.hub_redis_prefix + "cache:",
             "CACHE_DEFAULT_TIMEOUT": 600,
         }
     return {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 600}

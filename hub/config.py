@@ -41,6 +41,7 @@ class Settings:
     hub_secret_key: str = ""
     hub_admin_chat_ids: tuple[str, ...] = ()
     redis_url: str = ""
+    hub_redis_prefix: str = "{hub}:"  # one hash tag: Lua scripts also run on Redis Cluster
     telegram_bot_token: str = ""
     telegram_webhook_secret: str = ""
     telegram_api_url: str = "https://api.telegram.org"

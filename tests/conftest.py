@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from hub import create_app
 from hub.runtime import Hub, hub_of
 from hub.simulate import SignedRequest
-from tests.auxil.redis import require_redis
+from tests.auxil.redis import require_redis, unique_prefix
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 SECRETS = {
@@ -60,6 +60,12 @@ def hub(app: Flask) -> Hub:
 @pytest.fixture
 def redis_url() -> str:
     return require_redis()
+
+
+@pytest.fixture
+def redis_config(redis_url: str) -> dict[str, str]:
+    """Config keys for an app on the real Redis, under a key prefix of this test's own."""
+    return {"REDIS_URL": redis_url, "HUB_REDIS_PREFIX": unique_prefix()}
 
 
 @pytest.fixture

@@ -16,7 +16,9 @@ def open_store(settings: Settings) -> Store:
     if settings.redis_url:
         from hub.store.redis import RedisStore
 
-        return RedisStore(settings.redis_url, dedup_days=settings.hub_dedup_days)
+        return RedisStore(
+            settings.redis_url, prefix=settings.hub_redis_prefix, dedup_days=settings.hub_dedup_days
+        )
     from hub.store.sqlite import SQLiteStore
 
     return SQLiteStore(settings.database_path, dedup_days=settings.hub_dedup_days)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 
 
+def unique_prefix() -> str:
+    """A key prefix of its own for one test, so tests never see each other's keys."""
+    return "{test-" + uuid.uuid4().hex[:12] + "}:"
+
+
 def require_redis() -> str:
-    """Return the test Redis URL (database flushed), or skip/fail when none answers."""
+    """Return the test Redis URL, or skip/fail when none answers. Tests isolate by prefix."""
     import redis
 
     client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1)
@@ -21,6 +27,5 @@ def require_redis() -> str:
         if os.environ.get("HUB_REQUIRE_REDIS") == "1":
             pytest.fail("HUB_REQUIRE_REDIS=1 but " + reason)
         pytest.skip(reason)
-    client.flushdb()
     client.close()
     return REDIS_TEST_URL

@@ -34,7 +34,7 @@ def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, st
     """Config choosing the backend: one SQLite file, or the test Redis."""
     if request.param == "sqlite":
         return {"HUB_DATABASE": str(tmp_path / "shared.sqlite3"), "HUB_TASKS": "inline"}
-    return {"REDIS_URL": request.getfixturevalue("redis_url"), "HUB_TASKS": "inline"}
+    return {**request.getfixturevalue("redis_config"), "HUB_TASKS": "inline"}
 
 
 def deliver(urls: list[str], signed: SignedRequest) -> list[int]:
