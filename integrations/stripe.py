@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import stripe
 from flask import Response, jsonify
@@ -75,3 +75,33 @@ def respond(acceptance: Acceptance) -> Response:
 def signature_header(payload: str, secret: str, timestamp: int | None = None) -> str:
     """A valid Stripe-Signature for `payload` (for `hub simulate` and tests)."""
     return stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp)
+
+
+# -- webhook registration (hub setup-webhooks)
+
+
+def _client(settings: Settings) -> stripe.StripeClient:
+    return stripe.StripeClient(settings.stripe_api_key)
+
+
+def webhook_endpoints(settings: Settings) -> list[dict[str, Any]]:
+    """Existing endpoints: id, url, enabled_events."""
+    found = _client(settings).v1.webhook_endpoints.list({"limit": 100})
+    return [{"id": e.id, "url": e.url, "enabled_events": list(e.enabled_events)} for e in found.data]
+
+
+def create_webhook_endpoint(settings: Settings, url: str, events: list[str]) -> dict[str, str]:
+    """Create the endpoint; Stripe shows its signing secret only in this answer."""
+    created = _client(settings).v1.webhook_endpoints.create(
+        {"url": url, "enabled_events": events, "description": "hub"}  # type: ignore[typeddict-item]
+    )
+    return {"id": created.id, "secret": created.secret or ""}
+
+
+def update_webhook_endpoint(settings: Settings, endpoint_id: str, events: list[str]) -> None:
+    _client(settings).v1.webhook_endpoints.update(endpoint_id, {"enabled_events": events})  # type: ignore[typeddict-item]
+
+
+def account_reachable(settings: Settings) -> str:
+    """The account id, proving the key works (for `hub doctor`)."""
+    return _client(settings).v1.accounts.retrieve_current().id
