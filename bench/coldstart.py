@@ -138,13 +138,15 @@ def main() -> int:
                            "HUB_INSTANCE_PATH": str(work / "instance")}  # fmt: skip
                 results[name].append(run_once(pkg, runtime, event, run_env))
     bare_total = statistics.median(r["init_ms"] + r["first_ms"] for r in results["bare Flask"])
-    print(f"{'package':<22} {'init ms':>8} {'first ms':>9} {'total ms':>9} {'x bare':>7}  (median of {args.runs})")
+    header = f"{'package':<22} {'init ms':>8} {'first ms':>9} {'total ms':>9} {'x bare':>7}"
+    print(f"{header}  (median of {args.runs})")
     for name, runs in results.items():
         init = statistics.median(r["init_ms"] for r in runs)
         first = statistics.median(r["first_ms"] for r in runs)
         total = statistics.median(r["init_ms"] + r["first_ms"] for r in runs)
         statuses = {r["status"] for r in runs}
-        print(f"{name:<22} {init:8.0f} {first:9.0f} {total:9.0f} {total / bare_total:7.2f}  status {statuses}")
+        ratio = total / bare_total
+        print(f"{name:<22} {init:8.0f} {first:9.0f} {total:9.0f} {ratio:7.2f}  status {statuses}")
     return 0
 
 
