@@ -157,3 +157,11 @@ def simulate(source: str, type: str, url: str, text: str | None) -> None:
         click.echo(body)
     if status >= 400:
         raise SystemExit(1)
+
+
+# -- deployment commands (code in infra/)
+from infra.commands import doctor, setup_webhooks, tick  # noqa: E402
+
+main.add_command(tick)
+main.add_command(setup_webhooks)
+main.add_command(doctor)

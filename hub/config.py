@@ -60,6 +60,7 @@ class Settings:
     google_sheet_id: str = ""
     sentry_dsn: str = ""
     sentry_traces_sample_rate: float = 0.0
+    hub_stage: str = ""  # the zappa stage this configuration belongs to (dev, prod)
     dev_secrets: tuple[str, ...] = field(default=(), compare=False)
 
     @property

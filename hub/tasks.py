@@ -30,11 +30,23 @@ class TaskQueue:
         if self.mode == "thread":
             self._executor().submit(self._run_logged, event_id)
         elif self.mode == "lambda" and self.app.config["HUB_ON_LAMBDA"]:
-            from zappa.asynchronous import run  # only on Lambda: imports boto3
-
-            run(process_event, args=[event_id])
+            self._invoke_async(event_id)
         else:
             run_in_app(self.app, event_id)
+
+    def _invoke_async(self, event_id: str) -> None:
+        """One asynchronous invocation of this function carrying only the event id.
+
+        The payload stays tiny and holds no webhook data; the invoked copy reads the event
+        from the store. If the invocation cannot be sent, the event is already durable and
+        the every-minute sweep runs it once its lease window passes.
+        """
+        from zappa.asynchronous import run  # only on Lambda: imports boto3
+
+        try:
+            run(process_event, args=[event_id])
+        except Exception:
+            log.exception("async invocation failed; the sweep runs the event", extra={"event_id": event_id})
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -71,4 +83,16 @@ def process_event(event_id: str) -> None:
         return
     from hub.wsgi import app
 
-    run_in_app(app, event_id)
+    try:
+        run_in_app(app, event_id)
+    finally:
+        flush_reports()  # Lambda freezes the process as soon as this returns
+
+
+def flush_reports(timeout: float = 2.0) -> None:
+    """Send queued Sentry reports now: Lambda freezes the process once the handler returns."""
+    import sys
+
+    sentry = sys.modules.get("sentry_sdk")  # only when something initialised it
+    if sentry is not None and sentry.is_initialized():
+        sentry.flush(timeout=timeout)

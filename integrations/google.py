@@ -43,3 +43,40 @@ def verify_calendar(request: Request, settings: Settings) -> Event:
 
 def respond(acceptance: Acceptance) -> Response:
     return jsonify(received=True, event_id=acceptance.event.id, duplicate=acceptance.duplicate)
+
+
+# -- webhook registration (hub setup-webhooks)
+
+CALENDAR_SCOPES = ["https://www.googleapis.com/auth/calendar.readonly"]
+
+
+def _calendar(settings: Settings, http: object | None = None):  # noqa: ANN202
+    """A Calendar v3 client from the bundled discovery document (no discovery request)."""
+    import json
+
+    from googleapiclient.discovery import build
+
+    if http is not None:  # tests pass googleapiclient.http.HttpMock(Sequence)
+        return build("calendar", "v3", http=http, static_discovery=True)
+    from google.oauth2 import service_account
+
+    info = json.loads(settings.google_service_account_json)
+    credentials = service_account.Credentials.from_service_account_info(info, scopes=CALENDAR_SCOPES)
+    return build("calendar", "v3", credentials=credentials, static_discovery=True)
+
+
+def watch_calendar(
+    settings: Settings, address: str, channel_id: str, ttl_seconds: int, *, http: object | None = None
+) -> dict[str, str]:
+    """Open a push channel on the calendar; Google posts changes to `address` with our token."""
+    body = {
+        "id": channel_id,
+        "type": "web_hook",
+        "address": address,
+        "token": settings.google_channel_token,
+        "params": {"ttl": str(ttl_seconds)},
+    }
+    events = _calendar(settings, http).events()
+    answer = events.watch(calendarId=settings.google_calendar_id, body=body).execute()
+    return {"id": answer.get("id", channel_id), "resource_id": answer.get("resourceId", ""),
+            "expiration": str(answer.get("expiration", ""))}  # fmt: skip

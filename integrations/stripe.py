@@ -172,3 +172,32 @@ def _checkout_error(exc: stripe.StripeError) -> CheckoutError:
     log.error("stripe refused our request: %s", type(exc).__name__)
     return CheckoutError("Payments are not working right now; the operator has been told.")
 
+
+# -- webhook registration (hub setup-webhooks)
+
+
+def _client(settings: Settings) -> stripe.StripeClient:
+    return stripe.StripeClient(settings.stripe_api_key)
+
+
+def webhook_endpoints(settings: Settings) -> list[dict[str, Any]]:
+    """Existing endpoints: id, url, enabled_events."""
+    found = _client(settings).v1.webhook_endpoints.list({"limit": 100})
+    return [{"id": e.id, "url": e.url, "enabled_events": list(e.enabled_events)} for e in found.data]
+
+
+def create_webhook_endpoint(settings: Settings, url: str, events: list[str]) -> dict[str, str]:
+    """Create the endpoint; Stripe shows its signing secret only in this answer."""
+    created = _client(settings).v1.webhook_endpoints.create(
+        {"url": url, "enabled_events": events, "description": "hub"}  # type: ignore[typeddict-item]
+    )
+    return {"id": created.id, "secret": created.secret or ""}
+
+
+def update_webhook_endpoint(settings: Settings, endpoint_id: str, events: list[str]) -> None:
+    _client(settings).v1.webhook_endpoints.update(endpoint_id, {"enabled_events": events})  # type: ignore[typeddict-item]
+
+
+def account_reachable(settings: Settings) -> str:
+    """The account id, proving the key works (for `hub doctor`)."""
+    return _client(settings).v1.accounts.retrieve_current().id

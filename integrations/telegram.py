@@ -97,3 +97,38 @@ def send_text(ctx: Context, address: str, text: str, **options: Any) -> CallResu
         return {"ref": str(message.message_id)}
 
     return ctx.call("telegram", "sendMessage", payload, send)
+
+
+# -- webhook registration (hub setup-webhooks)
+
+
+def _admin_bot(settings: Settings) -> telegram.Bot:
+    return telegram.Bot(settings.telegram_bot_token, base_url=f"{settings.telegram_api_url}/bot")
+
+
+def webhook_status(settings: Settings) -> dict[str, Any]:
+    """The bot's name and current webhook (`getMe`, `getWebhookInfo`)."""
+
+    async def call() -> dict[str, Any]:
+        async with _admin_bot(settings) as bot:
+            info = await bot.get_webhook_info()
+            return {
+                "username": bot.username,
+                "url": info.url or "",
+                "allowed_updates": list(info.allowed_updates or ()),
+                "last_error": info.last_error_message or "",
+            }
+
+    return asyncio.run(call())
+
+
+def set_webhook(settings: Settings, url: str, allowed_updates: list[str]) -> None:
+    """Point the bot at `url`, with the secret token Telegram will send back in each update."""
+
+    async def call() -> None:
+        async with _admin_bot(settings) as bot:
+            await bot.set_webhook(
+                url, secret_token=settings.telegram_webhook_secret, allowed_updates=allowed_updates
+            )
+
+    asyncio.run(call())

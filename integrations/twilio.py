@@ -203,3 +203,30 @@ def signature(url: str, params: dict[str, Any] | str, auth_token: str) -> str:
     if isinstance(params, str):
         return validator.compute_signature(url, {})
     return validator.compute_signature(url, params)
+
+
+# -- webhook registration (hub setup-webhooks)
+
+
+def _rest(settings: Settings):  # noqa: ANN202
+    from twilio.rest import Client
+
+    return Client(settings.twilio_account_sid, settings.twilio_auth_token)
+
+
+def number_webhooks(settings: Settings) -> dict[str, str] | None:
+    """The sender number's sid and SMS URL, or None when the account does not own it."""
+    numbers = _rest(settings).incoming_phone_numbers.list(phone_number=settings.twilio_from_number, limit=1)
+    if not numbers:
+        return None
+    number = numbers[0]
+    return {"sid": number.sid, "sms_url": number.sms_url or "", "sms_method": number.sms_method or ""}
+
+
+def set_number_webhooks(settings: Settings, number_sid: str, sms_url: str) -> None:
+    _rest(settings).incoming_phone_numbers(number_sid).update(sms_url=sms_url, sms_method="POST")
+
+
+def account_status(settings: Settings) -> str:
+    """The account's status ("active"), proving the credentials work (for `hub doctor`)."""
+    return _rest(settings).api.v2010.accounts(settings.twilio_account_sid).fetch().status

@@ -1,0 +1,154 @@
+"""Cold start of the packaged handler (import + first webhook) beside a bare Flask app.
+
+    python -m infra.package dev          # first: build/hub-dev.zip and build/.lambda-venv
+    python bench/coldstart.py --runs 7
+
+Both apps are packaged the same way (same venv, same zappa settings and exclusions,
+hash-checked .pyc), unzipped into a folder like /var/task, and started in fresh
+processes that see only the package plus boto3 (which the Lambda runtime provides).
+Timed: importing zappa's handler and building the app (Lambda's init phase), then the
+first request: a signed Telegram /help update for hub, a POST for the bare app.
+Run by hand; the numbers go to docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from infra import lambda_events  # noqa: E402
+from infra.package import BUILD, VENV, byte_compile  # noqa: E402
+
+BARE_APP = '''from flask import Flask, jsonify, request
+
+app = Flask(__name__)
+
+
+@app.post("/webhooks/telegram")
+def telegram():
+    update = request.get_json()
+    return jsonify(method="sendMessage", chat_id=update["message"]["chat"]["id"], text="hi")
+'''
+
+DRIVER = """
+import json, sys, time
+t0 = time.perf_counter()
+sys.path[:0] = [{pkg!r}, {runtime!r}]
+import handler
+handler.LambdaHandler()
+t1 = time.perf_counter()
+response = handler.lambda_handler(json.loads(sys.stdin.read()), None)
+t2 = time.perf_counter()
+print(json.dumps({{"init_ms": (t1 - t0) * 1000, "first_ms": (t2 - t1) * 1000,
+                  "status": response["statusCode"]}}))
+"""
+
+
+def site_packages() -> Path:
+    return next((VENV / "lib").glob("python3*/site-packages"))
+
+
+def runtime_dir(into: Path) -> Path:
+    """What /var/runtime gives a Python Lambda besides the package: boto3 and friends."""
+    into.mkdir()
+    for name in ("boto3", "botocore", "s3transfer"):
+        (into / name).symlink_to(site_packages() / name)
+    return into
+
+
+def bare_package(work: Path) -> Path:
+    """A one-route Flask app, packaged by zappa exactly like hub (same venv and settings)."""
+    project = work / "bare"
+    project.mkdir()
+    (project / "bare_app.py").write_text(BARE_APP)
+    settings = json.loads((ROOT / "zappa_settings.json").read_text())["dev"]
+    settings.update(app_function="bare_app.app", project_name="bare", events=[], environment_variables={})
+    (project / "zappa_settings.json").write_text(json.dumps({"bare": settings}))
+    subprocess.run([str(VENV / "bin" / "python"), "-m", "compileall", "-q", "--invalidation-mode",
+                    "checked-hash", str(project)], check=True)  # fmt: skip
+    output = work / "bare.zip"
+    env = {**os.environ, "VIRTUAL_ENV": str(VENV), "AWS_DEFAULT_REGION": "eu-west-1"}
+    subprocess.run([str(VENV / "bin" / "zappa"), "package", "bare", "-o", str(output), "--disable_progress"],
+                   check=True, cwd=project, env=env, stdout=subprocess.DEVNULL)  # fmt: skip
+    return output
+
+
+def unzip(zip_path: Path, into: Path, *, strip_pyc: bool = False) -> Path:
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(into)
+    if strip_pyc:  # what Lambda effectively does with timestamp .pyc files: recompile everything
+        for cache in into.rglob("__pycache__"):
+            shutil.rmtree(cache)
+    return into
+
+
+def run_once(pkg: Path, runtime: Path, event: dict, env: dict[str, str]) -> dict:
+    code = DRIVER.format(pkg=str(pkg), runtime=str(runtime))
+    done = subprocess.run(
+        [str(VENV / "bin" / "python"), "-I", "-S", "-B", "-c", code],
+        input=json.dumps(event), capture_output=True, text=True, cwd=pkg, env=env, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"cold start failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--stage", default="dev")
+    args = parser.parse_args()
+    hub_zip = BUILD / f"hub-{args.stage}.zip"
+    if not hub_zip.exists() or not VENV.exists():
+        print(f"build first: python -m infra.package {args.stage}", file=sys.stderr)
+        return 2
+    byte_compile(VENV)
+    from hub.config import load_settings
+    from hub.simulate import telegram_message
+
+    secret = "bench-telegram-secret"
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        settings = load_settings({"TELEGRAM_WEBHOOK_SECRET": secret}, work, environ={})
+        event = lambda_events.rest_v1(telegram_message(settings, "/help", update_id=1), args.stage)
+        env = {"PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": f"hub-{args.stage}",
+               "AWS_DEFAULT_REGION": "eu-west-1", "TELEGRAM_WEBHOOK_SECRET": secret,
+               "HUB_ADMIN_TOKEN": "bench-admin-token", "HUB_TASKS": "inline"}  # fmt: skip
+        runtime = runtime_dir(work / "runtime")
+        packages = {
+            "bare Flask": unzip(bare_package(work), work / "bare-pkg"),
+            "hub": unzip(hub_zip, work / "hub-pkg"),
+            "hub, no usable .pyc": unzip(hub_zip, work / "hub-nopyc", strip_pyc=True),
+        }
+        results: dict[str, list[dict]] = {name: [] for name in packages}
+        for run in range(args.runs):
+            for name, pkg in packages.items():
+                run_env = {**env, "HUB_DATABASE": str(work / f"db-{run}-{len(results[name])}.sqlite3"),
+                           "HUB_INSTANCE_PATH": str(work / "instance")}  # fmt: skip
+                results[name].append(run_once(pkg, runtime, event, run_env))
+    bare_total = statistics.median(r["init_ms"] + r["first_ms"] for r in results["bare Flask"])
+    header = f"{'package':<22} {'init ms':>8} {'first ms':>9} {'total ms':>9} {'x bare':>7}"
+    print(f"{header}  (median of {args.runs})")
+    for name, runs in results.items():
+        init = statistics.median(r["init_ms"] for r in runs)
+        first = statistics.median(r["first_ms"] for r in runs)
+        total = statistics.median(r["init_ms"] + r["first_ms"] for r in runs)
+        statuses = {r["status"] for r in runs}
+        ratio = total / bare_total
+        print(f"{name:<22} {init:8.0f} {first:9.0f} {total:9.0f} {ratio:7.2f}  status {statuses}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

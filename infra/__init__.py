@@ -1,0 +1,1 @@
+"""Deployment: schedules, packaging, webhook registration, doctor (see docs/DEPLOY.md)."""
