@@ -4,4 +4,4 @@ from hub.router import Router
 
 router = Router()
 
-from handlers import core, subscriptions, weather  # noqa: E402,F401  - registers on import
+from handlers import calendar, core, subscriptions, weather  # noqa: E402,F401  - registers on import
