@@ -75,6 +75,10 @@ def unsubscribe(event: Event, ctx: Context) -> None:
     calendar = " ".join(ctx.args).strip().casefold() == "calendar"
     namespace = CALENDAR_SUBSCRIPTIONS if calendar else WEATHER_SUBSCRIPTIONS
     key = subscriber_key(message.channel, message.address)
+    if message.channel == "sms" and not calendar:
+        # UNSUBSCRIBE is a Twilio opt-out keyword: the carrier blocks our texts to this
+        # number from now on, so every subscription of it goes, not only the weather one.
+        ctx.store.kv_put(CALENDAR_SUBSCRIPTIONS, key, None)
     if ctx.store.kv_get(namespace, key) is None:
         ctx.reply("You had no " + ("calendar" if calendar else "weather") + " subscription here.")
         return

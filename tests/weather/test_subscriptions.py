@@ -81,3 +81,12 @@ def test_calendar_subscription_is_separate_from_weather(weather_app):
     assert chat(client, hub, "/subscribe calendar").startswith("You will hear about calendar changes")
     assert chat(client, hub, "/unsubscribe") == "You had no weather subscription here."
     assert chat(client, hub, "/unsubscribe calendar") == "Unsubscribed from calendar news."
+
+
+def test_sms_unsubscribe_drops_every_subscription_of_the_number(weather_app):
+    app = weather_app()
+    client, hub = app.test_client(), hub_of(app)
+    for text in ("SUBSCRIBE London", "SUBSCRIBE calendar", "UNSUBSCRIBE"):
+        post(client, twilio_sms(hub.settings, "http://localhost", text, sender="+15550003333"))
+    assert hub.store.kv_items("weather.subscriptions") == {}
+    assert hub.store.kv_items("calendar.subscriptions") == {}
