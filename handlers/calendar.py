@@ -58,7 +58,8 @@ def push(event: Event, ctx: Context) -> None:
     if event.payload.get("resource_state") == "sync":
         return  # the handshake right after watch: nothing changed yet
     channel = ctx.store.kv_get(STATE, "channel")
-    if channel and event.payload.get("channel_id") != channel.get("id"):
+    live_channel = channel and not channel.get("dry_run")  # a dry-run record never reached Google
+    if live_channel and event.payload.get("channel_id") != channel.get("id"):
         log.info("push from a channel that is no longer ours; ignored")
         return
     try:
