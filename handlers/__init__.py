@@ -6,7 +6,10 @@ router = Router()
 
 from handlers import (  # noqa: E402,F401  - each module registers on import
     billing,
+    calendar,
     core,
     payments,
     sms,
+    subscriptions,
+    weather,
 )

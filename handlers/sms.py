@@ -26,10 +26,13 @@ SMS_USAGE = "/sms <+number> <text>"
 
 @router.keyword("sms", *OPT_OUT_WORDS)
 def opt_out(event: Event, ctx: Context) -> None:
+    from handlers.subscriptions import drop_subscriber
     from integrations.twilio import record_optout
 
     if event.message is not None:  # always: keywords only match chat messages
         record_optout(ctx, event.message.address, opted_out=True, via=event.message.text.strip().upper())
+        # The carrier blocks our texts to this number from now on: its subscriptions go too.
+        drop_subscriber(ctx, "sms", event.message.address)
     ctx.reply("You will get no more messages from us. Text START to subscribe again.")
 
 

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_UPDATES = ["message", "edited_message", "callback_query", "pre_checkout_query"]
 STRIPE_DEFAULT_EVENTS = ["checkout.session.completed"]
-GOOGLE_TTL_SECONDS = 7 * 24 * 3600  # Calendar's maximum; calendar.renew reopens in time
-GOOGLE_KV = ("deploy", "google_channel")
 
 
 class StageMismatchError(Exception):
@@ -157,21 +155,32 @@ def _twilio(settings: Any, base: str, dry_run: bool) -> Step:
     return Step("twilio", "update", f"{settings.twilio_from_number} SMS -> {target} (was {was}){note}")
 
 
-def _google(hub: Hub, base: str, dry_run: bool, *, http: object | None = None) -> Step:
+def _google(hub: Hub, base: str, dry_run: bool) -> Step:
+    """The calendar push channel, opened the way the `calendar.renew` schedule keeps it open:
+    by running that handler now, so the channel it stores is the one renewal replaces."""
     settings = hub.settings
     if not (settings.google_service_account_json and settings.google_calendar_id):
         return Step("google", "skipped", "GOOGLE_SERVICE_ACCOUNT_JSON or GOOGLE_CALENDAR_ID is not set")
     if problem := _generated(settings, "google_channel_token"):
         return Step("google", "refused", problem)
-    from integrations import google
+    from handlers.calendar import RENEW_BEFORE, STATE
 
     target = f"{base}/webhooks/google/calendar"
-    current = hub.store.kv_get(*GOOGLE_KV) or {}
-    fresh = float(current.get("expiration") or 0) / 1000 > time.time() + 24 * 3600
-    if current.get("address") == target and fresh:
+    if settings.hub_public_url != base:
+        why = f"set HUB_PUBLIC_URL={base}: the renewal schedule opens channels there"
+        return Step("google", "refused", why)
+    current = hub.store.kv_get(STATE, "channel") or {}
+    fresh = float(current.get("expiration") or 0) / 1000 > time.time() + RENEW_BEFORE
+    if current.get("address") == target and fresh and not current.get("dry_run"):
         return Step("google", "unchanged", f"channel {current['id']} -> {target}")
     if dry_run:
         return Step("google", "create", f"push channel on {settings.google_calendar_id} -> {target}")
-    opened = google.watch_calendar(settings, target, f"hub-{uuid.uuid4().hex}", GOOGLE_TTL_SECONDS, http=http)
-    hub.store.kv_put(*GOOGLE_KV, {**opened, "address": target})
+    run = hub.emit("schedule", "calendar.renew", f"calendar.renew:setup-{uuid.uuid4().hex}", {})
+    hub.tasks.drain()
+    outcome = hub.store.get(run.event.id)
+    opened = hub.store.kv_get(STATE, "channel") or {}
+    if outcome is None or outcome.status != "done" or opened.get("address") != target:
+        error = outcome.last_error if outcome else "not run"
+        why = f"the channel was not opened ({error}); see: hub events --source schedule"
+        return Step("google", "failed", why)
     return Step("google", "create", f"channel {opened['id']} -> {target}, expires {opened['expiration']}")
