@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, request
 
 from hub.errors import ServiceUnavailableError
+from hub.payloads import read_body
 from hub.runtime import current_hub
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -40,13 +41,20 @@ INTAKES = {
 
 
 def intake(name: str) -> Response:
+    """Disabled? 503. Too big? 413. Then verify (4xx, nothing stored), record, answer.
+
+    Nothing is written before the verifier returns an Event, so a rejected request
+    leaves no trace in the store and runs no handler.
+    """
     spec = INTAKES[name]
     hub = current_hub()
     if not getattr(hub.settings, spec.secret_variable.lower()):
+        # Fail closed: without its secret a source cannot verify, so it accepts nothing.
         raise ServiceUnavailableError(
             f"this source is disabled: set {spec.secret_variable} to accept its webhooks",
             code="source_disabled",
         )
+    read_body(request)  # the size limit holds before any verifier looks at the body
     module = importlib.import_module(spec.module)
     event = getattr(module, spec.verify)(request, hub.settings)
     acceptance = hub.accept(event, inline_slots=spec.inline_slots)
