@@ -26,8 +26,8 @@ def require_content_type(request: Request, *allowed: str, allow_missing: bool = 
 def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The raw body, at most `limit` bytes (413 otherwise), cached for the verifier.
 
-    A declared Content-Length is refused before reading; a chunked body is read
-    through werkzeug's limited stream, which stops at the limit.
+    A declared Content-Length is refused before reading; a chunked body is read up to
+    the limit (werkzeug's limited stream), then one byte more tells if it was longer.
     """
     if request.content_length is not None and request.content_length > limit:
         raise _too_large(limit)
@@ -35,9 +35,20 @@ def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
         data = request.get_data(cache=True)
     except RequestEntityTooLarge:
         raise _too_large(limit) from None
-    if len(data) > limit:  # a server that does not enforce the limit on chunked bodies
+    if len(data) > limit:  # an app without MAX_CONTENT_LENGTH read the stream to its end
+        raise _too_large(limit)
+    if len(data) == limit and request.content_length is None and _more_follows(request):
+        # werkzeug cuts a streamed body at MAX_CONTENT_LENGTH without a word: a truncated
+        # body would then fail verification with a misleading 400/403 instead of 413.
         raise _too_large(limit)
     return data
+
+
+def _more_follows(request: Request) -> bool:
+    try:
+        return bool(request.environ["wsgi.input"].read(1))
+    except (OSError, ValueError):  # the client went away: nothing more follows
+        return False
 
 
 def _too_large(limit: int) -> PayloadTooLargeError:
