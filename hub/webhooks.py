@@ -7,15 +7,17 @@ to that route, so a Stripe webhook never loads the Telegram or Google SDKs.
 from __future__ import annotations
 
 import importlib
+import logging
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, request
 
-from hub.errors import ServiceUnavailableError
+from hub.errors import HubError, ServiceUnavailableError
 from hub.payloads import read_body
 from hub.runtime import current_hub
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+log = logging.getLogger("hub.webhooks")
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,14 @@ def intake(name: str) -> Response:
             f"this source is disabled: set {spec.secret_variable} to accept its webhooks",
             code="source_disabled",
         )
-    read_body(request)  # the size limit holds before any verifier looks at the body
     module = importlib.import_module(spec.module)
-    event = getattr(module, spec.verify)(request, hub.settings)
+    try:
+        read_body(request)  # the size limit holds before any verifier looks at the body
+        event = getattr(module, spec.verify)(request, hub.settings)
+    except HubError as error:
+        # The provider sees the answer; the operator sees this line (never the offered secret).
+        log.warning("%s webhook rejected: %s %s: %s", name, error.STATUS_CODE, error.code, error.message)
+        raise
     acceptance = hub.accept(event, inline_slots=spec.inline_slots)
     return getattr(module, spec.respond)(acceptance)
 

@@ -23,7 +23,7 @@ _MESSAGE_NUMBER = re.compile(r"[0-9]{1,20}")
 def verify_calendar(request: Request, settings: Settings) -> Event:
     """A push notification as an Event; 403 unless X-Goog-Channel-Token matches.
 
-    Google sends everything in headers (the body is empty), so the body is never read.
+    Google sends everything in headers (the body is empty), so the body is not parsed.
     """
     token = request.headers.get("X-Goog-Channel-Token", "")
     if not hmac.compare_digest(token.encode(), settings.google_channel_token.encode()):

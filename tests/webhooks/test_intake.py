@@ -135,3 +135,14 @@ def test_an_empty_request_is_a_json_4xx(spy_app, spy_hub, runs, source):
 
     assert 400 <= response.status_code < 500
     assert_rejected(response, spy_hub, runs, response.status_code)
+
+
+def test_a_rejection_is_logged_for_the_operator_without_the_offered_secret(spy_app, caplog):
+    request = valid_requests()["telegram"]
+    request.headers["X-Telegram-Bot-Api-Secret-Token"] = "offered-by-a-stranger"
+
+    post(spy_app.test_client(), request)
+
+    [line] = [r.getMessage() for r in caplog.records if r.name == "hub.webhooks"]
+    assert line.startswith("telegram webhook rejected: 403 bad_secret_token")
+    assert "offered-by-a-stranger" not in line

@@ -133,3 +133,16 @@ def test_the_same_update_twice_is_stored_and_handled_once(spy_app, spy_hub, runs
     assert second.status_code == 200 and second.get_json() == {}
     assert len(spy_hub.store.events()) == 1
     assert runs.ids() == ["918273645"]
+
+
+def test_a_known_update_id_with_a_different_body_is_flagged_and_not_merged(spy_app, spy_hub, runs, caplog):
+    client = spy_app.test_client()
+
+    post(client, telegram_request(SECRET, message("first")))
+    response = post(client, telegram_request(SECRET, message("second")))
+
+    assert response.status_code == 200 and response.get_json() == {}
+    [event] = spy_hub.store.events()
+    assert event.payload["message"]["text"] == "first"
+    assert [e.message.text for e in runs] == ["first"]
+    assert any(r.levelname == "WARNING" and "different body" in r.getMessage() for r in caplog.records)
