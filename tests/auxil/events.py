@@ -77,8 +77,3 @@ def google_request(token: str | None, headers: dict[str, str]) -> SignedRequest:
         sent["X-Goog-Channel-Token"] = token
     return SignedRequest(PATHS["google"], b"", sent)
 
-
-def form_fields(request: SignedRequest) -> dict[str, str]:
-    from urllib.parse import parse_qsl
-
-    return dict(parse_qsl(request.body.decode()))
