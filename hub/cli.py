@@ -10,15 +10,29 @@ import urllib.request
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
 from hub.runtime import current_hub, hub_of
 
 
 def _create_app():  # noqa: ANN202 - FlaskGroup's factory hook
     from hub import create_app
+    from hub.errors import ConfigError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as exc:  # the message names the variable: one line, no traceback
+        raise ConfigProblem(f"configuration: {exc}") from None
+
+
+class ConfigProblem(NoAppException):
+    """A ConfigError as one `Error: ...` line, exit 1; a NoAppException so that Flask's
+    command listing (`hub --help`) prints it cleanly too instead of a traceback."""
+
+    exit_code = 1
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        click.ClickException.show(self, file)  # without the usage hint of a UsageError
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)

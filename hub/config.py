@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -106,20 +107,25 @@ def _parse_bool(name: str, raw: str) -> bool:
 
 def _parse_number(name: str, raw: str, kind: type, minimum: float) -> Any:
     try:
-        value = kind(raw)
+        value = kind(raw.strip())
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number: write e.g. {kind(minimum)!r}.") from None
+        value = None
+    if value is None or not math.isfinite(value):  # float() also takes "nan" and "inf"
+        raise ConfigError(f"{name}={raw!r} is not a number: write e.g. {kind(minimum)!r}.")
     if value < minimum:
-        raise ConfigError(f"{name}={raw!r} is too small: it must be at least {minimum}.")
+        raise ConfigError(f"{name}={raw!r} is too small: write {kind(minimum)!r} or more.")
     return value
 
 
 def _parse_url(name: str, raw: str) -> str:
-    parts = urlsplit(raw.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(raw.strip())
+    except ValueError:  # e.g. an unclosed "[" in an IPv6 host
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise ConfigError(
-            f"{name}={raw!r} is not an absolute URL: write it with its scheme, "
-            "e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+            f"{name}={raw!r} is not an absolute base URL: write it with its scheme and "
+            "without a query, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
         )
     return raw.strip().rstrip("/")
 
@@ -149,7 +155,7 @@ def _parse_tasks(name: str, raw: str) -> str:
 def _parse_float_rate(name: str, raw: str) -> float:
     value = _parse_number(name, raw, float, 0.0)
     if value > 1:
-        raise ConfigError(f"{name}={raw!r} must be between 0 and 1, e.g. 0.1.")
+        raise ConfigError(f"{name}={raw!r} is not a rate: write a number between 0 and 1, e.g. 0.1.")
     return value
 
 
@@ -182,7 +188,10 @@ def _parse_currency(name: str, raw: str) -> str:
 
 def _parse_redis_url(name: str, raw: str) -> str:
     if not raw.strip().startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(f"{name}={raw!r} is not a Redis URL: write e.g. redis://host:6379/0.")
+        # The value is not echoed: a Redis URL may carry a password.
+        raise ConfigError(
+            f"{name} is not a Redis URL: write e.g. redis://host:6379/0 (rediss:// for TLS)."
+        )
     return raw.strip()
 
 
@@ -204,6 +213,8 @@ def load_settings(
             continue
         if name in overrides:
             raw = overrides[name]
+            if raw is None:  # an explicit None in `config` means "unset": the default
+                continue
         elif name in environ:
             raw = environ[name]
         else:

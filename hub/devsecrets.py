@@ -18,6 +18,7 @@ import secrets
 from pathlib import Path
 
 from hub.config import Settings
+from hub.errors import ConfigError
 
 FILE_NAME = "dev-secrets.json"
 
@@ -52,17 +53,60 @@ def with_dev_secrets(settings: Settings) -> Settings:
 
 
 def _load_or_create(path: Path, names: list[str]) -> dict[str, str]:
-    stored: dict[str, str] = {}
-    if path.exists():
-        stored = json.loads(path.read_text())
-    absent = [name for name in names if name not in stored]
-    if absent:
-        stored.update({name: _GENERATORS[name]() for name in absent})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(stored, fh, indent=2)
-        os.replace(tmp, path)  # atomic: two processes starting at once agree on one file
-        stored = json.loads(path.read_text())
+    """The stored values, generating (once) those in `names` that the file lacks."""
+    try:
+        stored = _read(path)
+        absent = [name for name in names if name not in stored]
+        if absent:
+            stored = _write(path, {**stored, **{name: _GENERATORS[name]() for name in absent}})
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot keep development secrets in {path} ({exc.strerror or exc}): set "
+            "HUB_INSTANCE_PATH to a writable folder, or set the webhook secrets and "
+            "HUB_ADMIN_TOKEN yourself"
+        ) from None
     return stored
+
+
+def _read(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    if path.stat().st_mode & 0o077:  # copied around with looser permissions: tighten
+        os.chmod(path, 0o600)
+    try:
+        stored = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        stored = None
+    if not isinstance(stored, dict) or not all(
+        isinstance(v, str) and v for v in stored.values()
+    ):
+        raise ConfigError(
+            f"{path} is not a JSON object of development secrets: delete it and hub "
+            "generates new ones (signed test requests must then be made again)"
+        )
+    return {k: v for k, v in stored.items() if k in _GENERATORS}
+
+
+def _write(path: Path, values: dict[str, str]) -> dict[str, str]:
+    """Write `values` readable by the owner only; the first process to create the file wins."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(values, fh, indent=2)
+    try:
+        if path.exists():
+            os.replace(tmp, path)  # adding a name to an existing file
+        else:
+            # link() fails if another process created the file meanwhile: then its values
+            # win, so two processes starting at once sign with the same secrets.
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                existing = _read(path)
+                if all(name in existing for name in values):
+                    return existing
+                return _write(path, {**values, **existing})  # theirs win where both have one
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _read(path)

@@ -48,6 +48,11 @@ class UnsupportedMediaTypeError(HubError):
     CODE = "unsupported_media_type"
 
 
+class PayloadTooLargeError(HubError):
+    STATUS_CODE = 413
+    CODE = "payload_too_large"
+
+
 class ServiceUnavailableError(HubError):
     STATUS_CODE = 503
     CODE = "unavailable"

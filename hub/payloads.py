@@ -6,28 +6,70 @@ import json
 from typing import Any
 
 from flask import Request
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from hub.errors import BadRequestError, UnsupportedMediaTypeError
+from hub.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+
+MAX_BODY_BYTES = 1024 * 1024
 
 
-def require_content_type(request: Request, *allowed: str) -> None:
+def require_content_type(request: Request, *allowed: str, allow_missing: bool = False) -> None:
+    """415 unless the body's media type is one of `allowed` (or absent, with `allow_missing`)."""
+    if allow_missing and not request.mimetype:
+        return
     if request.mimetype not in allowed:
         raise UnsupportedMediaTypeError(
             f"expected a body of type {' or '.join(allowed)}, got {request.mimetype or 'none'}"
         )
 
 
+def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The raw body, at most `limit` bytes (413 otherwise), cached for the verifier.
+
+    A declared Content-Length is refused before reading; a chunked body is read up to
+    the limit (werkzeug's limited stream), then one byte more tells if it was longer.
+    """
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit)
+    try:
+        data = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise _too_large(limit) from None
+    if len(data) > limit:  # an app without MAX_CONTENT_LENGTH read the stream to its end
+        raise _too_large(limit)
+    if len(data) == limit and request.content_length is None and _more_follows(request):
+        # werkzeug cuts a streamed body at MAX_CONTENT_LENGTH without a word: a truncated
+        # body would then fail verification with a misleading 400/403 instead of 413.
+        raise _too_large(limit)
+    return data
+
+
+def _more_follows(request: Request) -> bool:
+    try:
+        return bool(request.environ["wsgi.input"].read(1))
+    except (OSError, ValueError):  # the client went away: nothing more follows
+        return False
+
+
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(f"the body is larger than {limit // 1024} KiB; webhooks are small")
+
+
 def body_text(request: Request) -> str:
     try:
-        return request.get_data(cache=True).decode("utf-8")
+        return read_body(request).decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequestError("the body is not valid UTF-8", code="bad_payload") from None
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def json_object(text: str) -> dict[str, Any]:
-    """Parse a JSON object (not a list, string or number)."""
+    """Parse a JSON object (not a list, string or number); NaN and Infinity are refused."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constants)
     except (ValueError, RecursionError):
         raise BadRequestError("the body is not valid JSON", code="bad_payload") from None
     if not isinstance(data, dict):

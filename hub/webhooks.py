@@ -7,14 +7,17 @@ to that route, so a Stripe webhook never loads the Telegram or Google SDKs.
 from __future__ import annotations
 
 import importlib
+import logging
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, request
 
-from hub.errors import ServiceUnavailableError
+from hub.errors import HubError, ServiceUnavailableError
+from hub.payloads import read_body
 from hub.runtime import current_hub
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+log = logging.getLogger("hub.webhooks")
 
 
 @dataclass(frozen=True)
@@ -40,15 +43,27 @@ INTAKES = {
 
 
 def intake(name: str) -> Response:
+    """Disabled? 503. Too big? 413. Then verify (4xx, nothing stored), record, answer.
+
+    Nothing is written before the verifier returns an Event, so a rejected request
+    leaves no trace in the store and runs no handler.
+    """
     spec = INTAKES[name]
     hub = current_hub()
     if not getattr(hub.settings, spec.secret_variable.lower()):
+        # Fail closed: without its secret a source cannot verify, so it accepts nothing.
         raise ServiceUnavailableError(
             f"this source is disabled: set {spec.secret_variable} to accept its webhooks",
             code="source_disabled",
         )
     module = importlib.import_module(spec.module)
-    event = getattr(module, spec.verify)(request, hub.settings)
+    try:
+        read_body(request)  # the size limit holds before any verifier looks at the body
+        event = getattr(module, spec.verify)(request, hub.settings)
+    except HubError as error:
+        # The provider sees the answer; the operator sees this line (never the offered secret).
+        log.warning("%s webhook rejected: %s %s: %s", name, error.STATUS_CODE, error.code, error.message)
+        raise
     acceptance = hub.accept(event, inline_slots=spec.inline_slots)
     return getattr(module, spec.respond)(acceptance)
 

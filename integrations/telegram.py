@@ -31,25 +31,42 @@ UPDATE_KINDS = (
 )  # fmt: skip
 
 
+# Update kinds that carry a Message: the fields hub reads from it are type-checked.
+MESSAGE_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post", "business_message")
+
+
 def verify(request: Request, settings: Settings) -> Event:
-    """An update as an Event; 401 without the secret token, 403 with a wrong one."""
+    """An update as an Event; 401 without the secret token, 403 with a wrong one.
+
+    The token is checked before the body is read; then 415 for a body that is not
+    JSON (a missing Content-Type is read as JSON) and 400 for one that is not an Update.
+    """
     given = request.headers.get(SECRET_HEADER, "")
     if not given:
-        raise UnauthorizedError(f"the {SECRET_HEADER} header is missing", code="missing_secret_token")
+        raise UnauthorizedError(
+            f"the {SECRET_HEADER} header is missing; register the webhook with "
+            "secret_token=TELEGRAM_WEBHOOK_SECRET (hub setup-webhooks does)",
+            code="missing_secret_token",
+        )
     # Constant-time, and the offered value is never logged (unlike PTB's own webhook server).
     if not hmac.compare_digest(given.encode(), settings.telegram_webhook_secret.encode()):
-        raise ForbiddenError(f"the {SECRET_HEADER} header is wrong", code="bad_secret_token")
-    require_content_type(request, "application/json")
+        raise ForbiddenError(
+            f"the {SECRET_HEADER} header does not match TELEGRAM_WEBHOOK_SECRET",
+            code="bad_secret_token",
+        )
+    require_content_type(request, "application/json", allow_missing=True)
     text = body_text(request)
     data = json_object(text)
     update_id = data.get("update_id")
     if not isinstance(update_id, int) or isinstance(update_id, bool):
         raise BadRequestError("the update has no integer update_id", code="bad_payload")
+    kind = next((k for k in UPDATE_KINDS if data.get(k) is not None), "update")
+    if kind in MESSAGE_KINDS:
+        _check_message(data[kind])
     try:
         update = telegram.Update.de_json(data, None)
     except Exception:  # PTB raises assorted errors on malformed nested objects
         raise BadRequestError("the update is not a valid Telegram Update", code="bad_payload") from None
-    kind = next((k for k in UPDATE_KINDS if k in data), "update")
     return Event(
         source="telegram",
         type=kind,
@@ -58,6 +75,30 @@ def verify(request: Request, settings: Settings) -> Event:
         message=_chat_message(update),
         body_sha256=body_digest(text.encode()),
     )
+
+
+def _check_message(message: Any) -> None:
+    """PTB does not type-check what it copies; hub reads these fields, so they must be right."""
+    chat = message.get("chat") if isinstance(message, dict) else None
+    sender = message.get("from") if isinstance(message, dict) else None
+    valid = (
+        isinstance(chat, dict)
+        and _is_int(chat.get("id"))
+        and _is_int(message.get("message_id"))
+        and _is_int(message.get("date"))
+        and isinstance(message.get("text", ""), str)
+        and (sender is None or (isinstance(sender, dict) and _is_int(sender.get("id"))))
+    )
+    if not valid:
+        raise BadRequestError(
+            "the update's message needs integer message_id, date and chat.id (and from.id), "
+            "and a string text",
+            code="bad_payload",
+        )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _chat_message(update: telegram.Update) -> ChatMessage | None:

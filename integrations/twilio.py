@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -21,7 +23,11 @@ if TYPE_CHECKING:
     from hub.outbox import CallResult
     from hub.runtime import Acceptance
 
+log = logging.getLogger("hub.twilio")
+
 FORM = "application/x-www-form-urlencoded"
+# Characters XML 1.0 cannot carry at all, escaped or not: dropped from replies.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def signed_url(request: Request, settings: Settings) -> str:
@@ -41,26 +47,37 @@ def signed_url(request: Request, settings: Settings) -> str:
 
 
 def _verified_params(request: Request, settings: Settings) -> dict[str, Any]:
-    """Check X-Twilio-Signature (form bodies, or JSON bodies signed with bodySHA256)."""
-    require_content_type(request, FORM, "application/json")
+    """Check X-Twilio-Signature (form bodies, or JSON bodies signed with bodySHA256).
+
+    Twilio signs the URL plus the form parameters, so a form must be parsed to be
+    checked; a JSON body is checked by its hash before it is parsed.
+    """
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
-        raise ForbiddenError("the X-Twilio-Signature header is missing", code="missing_signature")
+        raise ForbiddenError(
+            "the X-Twilio-Signature header is missing; only Twilio may call this URL",
+            code="missing_signature",
+        )
+    require_content_type(request, FORM, "application/json", allow_missing=True)
     url = signed_url(request, settings)
     validator = RequestValidator(settings.twilio_auth_token)
+    params: dict[str, Any] = {}
     if request.mimetype == "application/json":
         if "bodySHA256" not in request.args:
             raise ForbiddenError("a JSON body must be signed with bodySHA256", code="bad_signature")
         text = body_text(request)
         valid = validator.validate(url, text, signature)
-        params: dict[str, Any] = json_object(text) if valid else {}
+        if valid:
+            params = json_object(text)
     else:
         valid = validator.validate(url, request.form, signature)
         params = request.form.to_dict(flat=True)
     if not valid:
+        # The URL goes to the operator's log, not to the caller.
+        log.warning("X-Twilio-Signature mismatch; the URL checked was %s", url)
         raise ForbiddenError(
             "the X-Twilio-Signature does not match; check TWILIO_AUTH_TOKEN and that "
-            "HUB_PUBLIC_URL is the URL configured in Twilio",
+            "HUB_PUBLIC_URL is the base of the URL configured in Twilio",
             code="bad_signature",
         )
     return params
@@ -102,7 +119,7 @@ def respond_sms(acceptance: Acceptance) -> Response:
     """TwiML: the replies a handler gave inline (escaped by the SDK; never raw XML)."""
     twiml = MessagingResponse()
     for reply in acceptance.replies:
-        twiml.message(reply.text)
+        twiml.message(_XML_ILLEGAL.sub("", reply.text))
     return Response(str(twiml), status=200, mimetype="application/xml")
 
 
