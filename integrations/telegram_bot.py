@@ -86,6 +86,9 @@ class _Bots:
 
     @staticmethod
     async def _start(token: str, api_url: str) -> telegram.Bot:
+        # httpx logs every request URL at INFO, and Bot API URLs carry the token (PTB's docs
+        # advise the same); hub's own log scrubbing covers only the `hub` loggers.
+        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
         bot = telegram.Bot(
             token,
             base_url=f"{api_url}/bot",

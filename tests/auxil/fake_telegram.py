@@ -184,7 +184,7 @@ def fake_telegram() -> Iterator[FakeTelegram]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     fake.server = server
-    thread = threading.Thread(target=server.serve_forever, name="fake-telegram", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-telegram", daemon=True)
     thread.start()
     try:
         yield fake

@@ -47,8 +47,8 @@ def test_first_reply_rides_in_the_webhook_answer_the_rest_go_through_the_bot_api
 
 
 def test_inline_keyboard_works_in_the_answer_and_through_the_api(live_app, fake):
-    app = live_app(router=replying(("Pay here:", {"reply_markup": PAY_BUTTON}),
-                                   ("Or here:", {"reply_markup": PAY_BUTTON, "parse_mode": "HTML"})))  # fmt: skip
+    outbound = {"reply_markup": PAY_BUTTON, "parse_mode": "HTML"}
+    app = live_app(router=replying(("Pay here:", {"reply_markup": PAY_BUTTON}), ("Or here:", outbound)))
     response = send(app)
     assert response.json["reply_markup"] == PAY_BUTTON
     [sent] = fake.sent()
