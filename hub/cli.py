@@ -157,3 +157,8 @@ def simulate(source: str, type: str, url: str, text: str | None) -> None:
         click.echo(body)
     if status >= 400:
         raise SystemExit(1)
+
+
+from hub.poll import poll  # noqa: E402 - `hub poll` lives in its own module
+
+main.add_command(poll)

@@ -201,3 +201,58 @@ def _utf16_len(text: str) -> int:
 def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
     """Options as plain JSON (PTB objects -> dicts), for the outbox and webhook answers."""
     return {k: v.to_dict() if isinstance(v, telegram.TelegramObject) else v for k, v in options.items()}
+
+
+# -- long polling (`hub poll`): control calls, not handler side effects, so not outbox calls --
+
+
+def webhook_url(settings: Settings) -> str:
+    """The webhook Telegram currently delivers to ("" when none)."""
+
+    async def info(bot: telegram.Bot) -> telegram.WebhookInfo:
+        return await bot.get_webhook_info()
+
+    return _call(settings, "getWebhookInfo", info).url or ""
+
+
+def delete_webhook(settings: Settings) -> None:
+    """Stop webhook delivery (updates then wait for getUpdates; none are dropped)."""
+
+    async def delete(bot: telegram.Bot) -> bool:
+        return await bot.delete_webhook(drop_pending_updates=False)
+
+    _call(settings, "deleteWebhook", delete)
+
+
+def get_updates(
+    settings: Settings, offset: int | None, timeout: int, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Long-poll for updates after `offset` (which also confirms the earlier ones), as JSON."""
+
+    async def fetch(bot: telegram.Bot) -> tuple[telegram.Update, ...]:
+        return await bot.get_updates(offset=offset, timeout=timeout, limit=limit)
+
+    updates = _call(settings, "getUpdates", fetch, wait=timeout)
+    return [u.to_dict() for u in updates]
+
+
+def event_from_update(data: dict[str, Any]) -> Event:
+    """An update fetched by getUpdates as an Event, like `verify` makes from a webhook."""
+    update = telegram.Update.de_json(data, None)
+    return Event(
+        source="telegram",
+        type=next((k for k in UPDATE_KINDS if k in data), "update"),
+        provider_id=str(update.update_id),
+        payload=data,
+        message=_chat_message(update),
+        body_sha256=body_digest(update.to_json().encode()),
+    )
+
+
+def _call(settings: Settings, what: str, fn: Any, *, wait: float = 0) -> Any:
+    from integrations import telegram_bot
+
+    return telegram_bot.call(
+        settings.telegram_bot_token, settings.telegram_api_url, what, fn,
+        timeout=telegram_bot.CALL_TIMEOUT + wait,
+    )  # fmt: skip

@@ -60,6 +60,10 @@ class RecipientUnavailableError(TelegramAPIError):
     """403: the user blocked the bot or the bot left the chat; retrying cannot help."""
 
 
+class ConflictError(TelegramAPIError):
+    """409: another getUpdates consumer is running, or a webhook is set while polling."""
+
+
 class _Bots:
     """Initialised Bots by (token, API URL). Touched only on the loop thread: no locks needed
     beyond one asyncio.Lock that makes concurrent first calls initialise a single Bot."""
@@ -160,7 +164,9 @@ async def _with_retries(token: str, api_url: str, what: str, fn: Callable[[teleg
             raise TelegramAPIError(
                 f"{what}: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)"
             ) from None
-        except (ChatMigrated, Conflict) as exc:
+        except Conflict as exc:
+            raise ConflictError(f"{what}: {_clean(exc, token)}") from None
+        except ChatMigrated as exc:
             raise TelegramAPIError(f"{what}: {_clean(exc, token)}") from None
         except NetworkError as exc:  # 5xx, connection errors, TimedOut
             # A timed-out send may have reached Telegram; a rare duplicate is preferred to a

@@ -70,10 +70,14 @@ class FakeTelegram:
             "message_id": update_id, "date": int(time.time()), "text": text, "chat": chat,
             "from": {"id": chat_id, "is_bot": False, "first_name": first_name},
         }  # fmt: skip
-        with self._lock:
-            self._updates.append({"update_id": update_id, "message": message})
-            self._lock.notify_all()
+        self.push({"update_id": update_id, "message": message})
         return update_id
+
+    def push(self, update: dict[str, Any]) -> None:
+        """Queue any update for getUpdates (again, to play a re-delivery)."""
+        with self._lock:
+            self._updates.append(update)
+            self._lock.notify_all()
 
     # -- what tests read ---------------------------------------------------------------
 
