@@ -51,11 +51,9 @@ def unknown(event: Event, ctx: Context) -> None:
     channel = _channel(event)
     help_ = command_name("help", channel)
     parsed = event.message.command if event.message else None
-    if channel == "sms" and parsed is None:
-        ctx.reply(f"Sorry, I did not understand that. Text {help_} to see the commands.")
-        return
+    verb = "Text" if channel == "sms" else "Send"
     if parsed is None:
-        ctx.reply(f"I answer commands. Send {help_} to see them.")
+        ctx.reply(f"Sorry, I did not understand that. {verb} {help_} to see the commands.")
         return
     known = [c.name for c in ctx.hub.router.commands if channel != "sms" or c.name not in TELEGRAM_ONLY]
     close = difflib.get_close_matches(parsed[0], known, n=1, cutoff=0.75)
@@ -64,7 +62,7 @@ def unknown(event: Event, ctx: Context) -> None:
         guess = command_name(close[0], channel)
         ctx.reply(f"I don't know {said}. Did you mean {guess}? Send {help_} for all.")
     elif channel == "sms":  # any first word looks like a command by SMS: do not echo it back
-        ctx.reply(f"Sorry, I did not understand that. Text {help_} to see the commands.")
+        ctx.reply(f"Sorry, I did not understand that. {verb} {help_} to see the commands.")
     else:
         ctx.reply(f"I don't know {said}. Send {help_} to see the commands.")
 

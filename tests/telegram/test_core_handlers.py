@@ -70,7 +70,7 @@ def test_a_near_miss_gets_a_suggestion(chat):
 
 def test_plain_text_points_to_help(chat):
     telegram, sms = chat
-    assert telegram("hello there") == "I answer commands. Send /help to see them."
+    assert telegram("hello there") == "Sorry, I did not understand that. Send /help to see the commands."
     assert "Sorry, I did not understand that. Text HELP to see the commands." in sms("hello there")
     assert "Text HELP" in sms("12 34")
 
