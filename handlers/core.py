@@ -1,23 +1,84 @@
-"""Basic chat commands every channel understands."""
+"""Basic chat commands every channel understands: /start, /help, and answers to the rest."""
 
 from __future__ import annotations
+
+import difflib
 
 from handlers import router
 from hub.context import Context
 from hub.events import Event
+from hub.router import Command
+
+# Carriers (and Twilio's opt-out handling) treat START/STOP as subscription keywords on
+# SMS, so the Telegram-only greeting is not advertised there.
+TELEGRAM_ONLY = frozenset({"start"})
+
+
+def command_name(name: str, channel: str) -> str:
+    """How a user types the command on `channel`: /weather on Telegram, WEATHER by SMS."""
+    return name.upper() if channel == "sms" else f"/{name}"
+
+
+def usage_on(command: Command, channel: str) -> str:
+    """The command's usage ("/weather <city>") as written on `channel` ("WEATHER <city>");
+    each alternative of "/unsubscribe | /unsubscribe calendar" is rewritten."""
+
+    def one(usage: str) -> str:
+        head, _, rest = usage.strip().lstrip("/").partition(" ")
+        return " ".join(part for part in (command_name(head or command.name, channel), rest) if part)
+
+    return " | ".join(one(alternative) for alternative in command.usage.split("|"))
+
+
+def help_text(commands: list[Command], channel: str) -> str:
+    shown = [c for c in commands if channel != "sms" or c.name not in TELEGRAM_ONLY]
+    lines = [f"{usage_on(c, channel)} - {c.help}" if c.help else usage_on(c, channel) for c in shown]
+    return "Commands:\n" + "\n".join(lines)
 
 
 @router.command("start", help="say hello")
 def start(event: Event, ctx: Context) -> None:
-    ctx.reply("Hi! I am hub's bot. Send /help to see what I can do.")
+    name = _first_name(event)
+    greeting = f"Hi {name}!" if name else "Hi!"
+    help_ = command_name("help", _channel(event))
+    ctx.reply(f"{greeting} I am hub's bot. Send {help_} to see what I can do.")
 
 
-@router.command("help", help="list commands")
+@router.command("help", help="list the commands")
 def help_(event: Event, ctx: Context) -> None:
-    lines = [f"{c.usage} - {c.help}" if c.help else c.usage for c in router.commands]
-    ctx.reply("Commands:\n" + "\n".join(lines))
+    # The router that dispatched this event, so commands registered anywhere are listed.
+    ctx.reply(help_text(ctx.hub.router.commands, _channel(event)))
 
 
 @router.text_fallback
 def unknown(event: Event, ctx: Context) -> None:
-    ctx.reply("Sorry, I did not understand that. Send /help (or HELP by SMS) to see the commands.")
+    """Plain text, or a command nobody registered: say what would work."""
+    channel = _channel(event)
+    help_ = command_name("help", channel)
+    parsed = event.message.command if event.message else None
+    verb = "Text" if channel == "sms" else "Send"
+    if parsed is None:
+        ctx.reply(f"Sorry, I did not understand that. {verb} {help_} to see the commands.")
+        return
+    known = [c.name for c in ctx.hub.router.commands if channel != "sms" or c.name not in TELEGRAM_ONLY]
+    close = difflib.get_close_matches(parsed[0], known, n=1, cutoff=0.75)
+    said = command_name(parsed[0], channel)
+    if close:
+        guess = command_name(close[0], channel)
+        ctx.reply(f"I don't know {said}. Did you mean {guess}? Send {help_} for all.")
+    elif channel == "sms":  # any first word looks like a command by SMS: do not echo it back
+        ctx.reply(f"Sorry, I did not understand that. {verb} {help_} to see the commands.")
+    else:
+        ctx.reply(f"I don't know {said}. Send {help_} to see the commands.")
+
+
+def _channel(event: Event) -> str:
+    return event.message.channel if event.message else event.source
+
+
+def _first_name(event: Event) -> str:
+    if event.source != "telegram":
+        return ""
+    sender = (event.payload.get("message") or {}).get("from") or {}
+    name = sender.get("first_name")
+    return name.strip()[:64] if isinstance(name, str) else ""

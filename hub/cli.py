@@ -179,3 +179,7 @@ from infra.commands import doctor, setup_webhooks, tick  # noqa: E402
 main.add_command(tick)
 main.add_command(setup_webhooks)
 main.add_command(doctor)
+
+from hub.poll import poll  # noqa: E402 - `hub poll` lives in its own module
+
+main.add_command(poll)

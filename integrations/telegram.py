@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 from typing import TYPE_CHECKING, Any
 
@@ -117,59 +116,215 @@ def respond(acceptance: Acceptance) -> Response:
     return jsonify(send_message_params(acceptance.event.message.address, reply.text, reply.options))
 
 
+# -- sending (the Bot API client itself lives in integrations.telegram_bot) ----------------
+
+MAX_TEXT = 4096  # Telegram's limit, counted in UTF-16 code units after entity parsing
+TRUNCATED = "\n[…]"
+# reply_markup as plain JSON (what handlers write) -> the PTB class it describes
+MARKUP_KINDS = {
+    "inline_keyboard": telegram.InlineKeyboardMarkup,
+    "keyboard": telegram.ReplyKeyboardMarkup,
+    "remove_keyboard": telegram.ReplyKeyboardRemove,
+    "force_reply": telegram.ForceReply,
+}
+
+
 def send_message_params(chat_id: str, text: str, options: dict[str, Any]) -> dict[str, Any]:
-    return {"method": "sendMessage", "chat_id": chat_id, "text": text, **options}
+    """A sendMessage call as Bot API JSON (a webhook answer can carry one); an over-long
+    text is cut at the limit, since a single answer cannot be split."""
+    if _utf16_len(text) > MAX_TEXT:
+        text = split_text(text, MAX_TEXT - _utf16_len(TRUNCATED))[0] + TRUNCATED
+    return {"method": "sendMessage", "chat_id": chat_id, "text": text, **_jsonable(options)}
 
 
 def send_text(ctx: Context, address: str, text: str, **options: Any) -> CallResult:
-    """Send a message through the Bot API (recorded only, in dry-run)."""
-    params = send_message_params(address, text, options)
-    payload = {k: v for k, v in params.items() if k != "method"}
+    """Send a message through the Bot API (recorded only, in dry-run).
 
-    def send() -> dict[str, Any]:
-        async def call() -> telegram.Message:
-            # A Bot per call inside its own loop: safe from any thread and across requests.
-            async with telegram.Bot(
-                ctx.settings.telegram_bot_token, base_url=f"{ctx.settings.telegram_api_url}/bot"
-            ) as bot:
-                return await bot.send_message(**payload)
+    A text over 4096 characters goes as several messages, split at line or word breaks;
+    `reply_markup` (a dict like {"inline_keyboard": [[{"text": "Pay", "url": ...}]]})
+    rides on the last one. A user who blocked the bot gets nothing and the event is not
+    retried for it: the outbox keeps the failed call.
+    """
+    from integrations.telegram_bot import RecipientUnavailableError, log
 
-        message = asyncio.run(call())
-        return {"ref": str(message.message_id)}
-
-    return ctx.call("telegram", "sendMessage", payload, send)
+    options = _jsonable(options)
+    if "reply_markup" in options:
+        reply_markup(options["reply_markup"])  # a malformed keyboard fails now, in dry-run too
+    chunks = split_text(text)
+    result: CallResult | None = None
+    for number, chunk in enumerate(chunks, 1):
+        last = number == len(chunks)
+        extra = options if last else {k: v for k, v in options.items() if k != "reply_markup"}
+        payload = {"chat_id": address, "text": chunk, **extra}
+        try:
+            result = ctx.call("telegram", "sendMessage", payload, lambda p=payload: _send(ctx.settings, p))
+        except RecipientUnavailableError as exc:
+            log.warning("not sent, chat %s cannot receive it: %s", address, exc)
+            return _failed_result(ctx)
+    assert result is not None
+    return result
 
 
 # -- webhook registration (hub setup-webhooks)
 
 
-def _admin_bot(settings: Settings) -> telegram.Bot:
-    return telegram.Bot(settings.telegram_bot_token, base_url=f"{settings.telegram_api_url}/bot")
-
-
 def webhook_status(settings: Settings) -> dict[str, Any]:
     """The bot's name and current webhook (`getMe`, `getWebhookInfo`)."""
+    from integrations import telegram_bot
 
-    async def call() -> dict[str, Any]:
-        async with _admin_bot(settings) as bot:
-            info = await bot.get_webhook_info()
-            return {
-                "username": bot.username,
-                "url": info.url or "",
-                "allowed_updates": list(info.allowed_updates or ()),
-                "last_error": info.last_error_message or "",
-            }
+    async def call(bot: telegram.Bot) -> dict[str, Any]:
+        info = await bot.get_webhook_info()
+        return {
+            "username": bot.username,
+            "url": info.url or "",
+            "allowed_updates": list(info.allowed_updates or ()),
+            "last_error": info.last_error_message or "",
+        }
 
-    return asyncio.run(call())
+    return telegram_bot.call(settings.telegram_bot_token, settings.telegram_api_url, "getWebhookInfo", call)
 
 
 def set_webhook(settings: Settings, url: str, allowed_updates: list[str]) -> None:
     """Point the bot at `url`, with the secret token Telegram will send back in each update."""
+    from integrations import telegram_bot
 
-    async def call() -> None:
-        async with _admin_bot(settings) as bot:
-            await bot.set_webhook(
-                url, secret_token=settings.telegram_webhook_secret, allowed_updates=allowed_updates
-            )
+    async def call(bot: telegram.Bot) -> bool:
+        return await bot.set_webhook(
+            url, secret_token=settings.telegram_webhook_secret, allowed_updates=allowed_updates
+        )
 
-    asyncio.run(call())
+    telegram_bot.call(settings.telegram_bot_token, settings.telegram_api_url, "setWebhook", call)
+
+
+def _failed_result(ctx: Context) -> CallResult:
+    from hub.outbox import CallResult
+
+    entry = ctx.store.outbox(event_id=ctx.event.id, limit=1)[0]  # the failure the outbox just kept
+    return CallResult(entry, {"delivered": False, "error": entry.detail}, reused=False)
+
+
+def _send(settings: Settings, payload: dict[str, Any]) -> dict[str, Any]:
+    from integrations import telegram_bot
+
+    chat_id = payload["chat_id"]
+    known, extra = {}, {}
+    for key, value in payload.items():
+        if key == "reply_markup":
+            known[key] = reply_markup(value)
+        elif key in telegram_bot.SEND_MESSAGE_ARGS and not isinstance(value, dict | list):
+            known[key] = value
+        else:  # objects (link_preview_options, ...) and newer Bot API fields go as raw JSON
+            extra[key] = value
+
+    async def send(bot: telegram.Bot) -> telegram.Message:
+        try:
+            return await bot.send_message(**known, api_kwargs=extra or None)
+        except telegram.error.ChatMigrated as exc:  # a group became a supergroup: follow it once
+            return await bot.send_message(**{**known, "chat_id": exc.new_chat_id}, api_kwargs=extra or None)
+
+    message = telegram_bot.call(
+        settings.telegram_bot_token, settings.telegram_api_url, f"sendMessage to chat {chat_id}", send
+    )
+    return {"ref": str(message.message_id), "message_id": message.message_id, "chat_id": message.chat_id}
+
+
+def reply_markup(value: Any) -> telegram.TelegramObject:
+    """A keyboard given as Bot API JSON, as the PTB object; ValueError naming the problem."""
+    if isinstance(value, telegram.TelegramObject):
+        return value
+    if isinstance(value, dict):
+        kind = next((k for k in MARKUP_KINDS if k in value), None)
+        if kind is not None:
+            try:
+                return MARKUP_KINDS[kind].de_json(value, None)
+            except (TypeError, KeyError, ValueError) as exc:
+                raise ValueError(f"reply_markup is not a valid {kind} markup: {exc}") from None
+    raise ValueError(f"reply_markup must be a dict with one of {', '.join(MARKUP_KINDS)}; got {value!r:.80}")
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Cut `text` into pieces of at most `limit` UTF-16 units, at a line break, else a space."""
+    pieces: list[str] = []
+    while _utf16_len(text) > limit:
+        cut = _fit(text, limit)
+        window = text[:cut]
+        at = max(window.rfind("\n"), window.rfind(" "))
+        if at > cut // 2:  # a break in the second half; otherwise a hard cut beats a tiny piece
+            cut = at + 1
+        pieces.append(text[:cut].rstrip() or text[:cut])
+        text = text[cut:]
+    return [*pieces, text]
+
+
+def _fit(text: str, limit: int) -> int:
+    """The longest prefix length of `text` within `limit` UTF-16 units."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            return index
+    return len(text)
+
+
+def _utf16_len(text: str) -> int:
+    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+
+
+def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
+    """Options as plain JSON (PTB objects -> dicts), for the outbox and webhook answers."""
+    return {k: v.to_dict() if isinstance(v, telegram.TelegramObject) else v for k, v in options.items()}
+
+
+# -- long polling (`hub poll`): control calls, not handler side effects, so not outbox calls --
+
+
+def webhook_url(settings: Settings) -> str:
+    """The webhook Telegram currently delivers to ("" when none)."""
+
+    async def info(bot: telegram.Bot) -> telegram.WebhookInfo:
+        return await bot.get_webhook_info()
+
+    return _call(settings, "getWebhookInfo", info).url or ""
+
+
+def delete_webhook(settings: Settings) -> None:
+    """Stop webhook delivery (updates then wait for getUpdates; none are dropped)."""
+
+    async def delete(bot: telegram.Bot) -> bool:
+        return await bot.delete_webhook(drop_pending_updates=False)
+
+    _call(settings, "deleteWebhook", delete)
+
+
+def get_updates(
+    settings: Settings, offset: int | None, timeout: int, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Long-poll for updates after `offset` (which also confirms the earlier ones), as JSON."""
+
+    async def fetch(bot: telegram.Bot) -> tuple[telegram.Update, ...]:
+        return await bot.get_updates(offset=offset, timeout=timeout, limit=limit)
+
+    updates = _call(settings, "getUpdates", fetch, wait=timeout)
+    return [u.to_dict() for u in updates]
+
+
+def event_from_update(data: dict[str, Any]) -> Event:
+    """An update fetched by getUpdates as an Event, like `verify` makes from a webhook."""
+    update = telegram.Update.de_json(data, None)
+    return Event(
+        source="telegram",
+        type=next((k for k in UPDATE_KINDS if k in data), "update"),
+        provider_id=str(update.update_id),
+        payload=data,
+        message=_chat_message(update),
+        body_sha256=body_digest(update.to_json().encode()),
+    )
+
+
+def _call(settings: Settings, what: str, fn: Any, *, wait: float = 0) -> Any:
+    from integrations import telegram_bot
+
+    return telegram_bot.call(
+        settings.telegram_bot_token, settings.telegram_api_url, what, fn,
+        timeout=telegram_bot.CALL_TIMEOUT + wait,
+    )  # fmt: skip

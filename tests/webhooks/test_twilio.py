@@ -35,7 +35,7 @@ def test_help_is_answered_in_twiml(client, hub):
     response = post(client, twilio_request(TOKEN, sms("HELP")))
 
     [text] = twiml_messages(response)
-    assert text.startswith("Commands:") and "/help" in text
+    assert text.startswith("Commands:") and "HELP - list the commands" in text
     [event] = hub.store.events()
     assert (event.type, event.provider_id) == ("sms.received", "SM5f1c2e3d4b5a69788796a5b4c3d2e1f0")
     assert hub.store.outbox() == []

@@ -1,0 +1,32 @@
+"""Fixtures for Telegram tests: a fake Bot API on 127.0.0.1 and live-mode apps pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from integrations import telegram_bot
+from tests.auxil.fake_telegram import FakeTelegram, fake_telegram
+
+TOKEN = "123:ABC"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    with fake_telegram() as server:
+        yield server
+        telegram_bot.close_all()  # the process-wide Bot's connections point at this server
+
+
+@pytest.fixture
+def live_app(make_app, fake) -> Callable[..., Flask]:  # noqa: ANN001
+    """An app that really calls the (fake) Bot API: HUB_DRY_RUN=0."""
+
+    def build(config: dict[str, Any] | None = None, **kwargs: Any) -> Flask:
+        live = {"HUB_DRY_RUN": "0", "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": fake.url}
+        return make_app({**live, **(config or {})}, **kwargs)
+
+    return build
