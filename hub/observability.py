@@ -57,7 +57,7 @@ def init_sentry(app: Flask, settings: Settings, *, transport: Any = None) -> boo
         dsn=settings.sentry_dsn,
         integrations=[FlaskIntegration(), LoggingIntegration(level=logging.INFO, event_level=logging.ERROR)],
         traces_sample_rate=settings.sentry_traces_sample_rate,
-        send_default_pii=False,
+        # send_default_pii stays unset: off by default, and naming it is deprecated in newer SDKs.
         before_send=scrubber.before_send,
         before_send_transaction=scrubber.before_send,
         before_breadcrumb=scrubber.before_breadcrumb,
