@@ -125,15 +125,20 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+# Every logger tree hub's code writes to: handlers and integrations get the same scrubbing.
+LOGGER_TREES = ("hub", "handlers", "integrations")
+
+
 def configure_logging(secrets: Iterable[str], *, json_lines: bool, level: int = logging.INFO) -> None:
-    """Install one handler on the `hub` logger tree (idempotent: a second app replaces it)."""
-    logger = logging.getLogger("hub")
-    for handler in list(logger.handlers):
-        if getattr(handler, "_hub_handler", False):
-            logger.removeHandler(handler)
+    """Install one handler on each of hub's logger trees (idempotent: a second app replaces it)."""
     handler = logging.StreamHandler()
     handler._hub_handler = True  # type: ignore[attr-defined]
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     handler.addFilter(SecretScrubber(secrets))
-    logger.addHandler(handler)
-    logger.setLevel(level)
+    for name in LOGGER_TREES:
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            if getattr(old, "_hub_handler", False):
+                logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(level)
