@@ -46,10 +46,14 @@ INTEGRATIONS: dict[str, tuple[tuple[str, bool], ...]] = {
 }
 
 
+# Settings an integration works without (defaults apply); shown as "unset", never "missing".
+OPTIONAL = frozenset({"HUB_PUBLIC_URL", "REDIS_URL", "GOOGLE_CALENDAR_ID", "GOOGLE_SHEET_ID"})
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
-    state: str  # "set" | "development" | "missing"
+    state: str  # "set" | "development" | "missing" | "unset" (optional)
     shown: str
 
 
@@ -68,10 +72,11 @@ def integration_table(settings: Settings) -> list[tuple[str, bool, list[Setting]
             if name == "REDIS_URL" and value:
                 parts = urlsplit(value)
                 value, secret = f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}", False
-            state = "development" if name.lower() in settings.dev_secrets else "set" if value else "missing"
+            state = "development" if name.lower() in settings.dev_secrets else "set" if value else (
+                "unset" if name in OPTIONAL else "missing")
             text = "" if not value else mask(value) if secret else value
             shown.append(Setting(name, state, text))
-        configured = all(s.state != "missing" for s in shown if s.name not in ("GOOGLE_SHEET_ID",))
+        configured = all(s.state != "missing" for s in shown)
         rows.append((integration, configured, shown))
     return rows
 
