@@ -30,7 +30,9 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while sync Playwright runs, the main thread has a running
+# asyncio loop, and later tests' asyncio.run() (python-telegram-bot) would fail.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         _unavailable(f"{CHROMIUM} is missing: apt-get install chromium")
