@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 
+from hub.runtime import hub_of
+from hub.simulate import stripe_event
 from tests.conftest import ADMIN_TOKEN
 
 
@@ -52,6 +55,18 @@ def test_help_in_the_playground_then_replay(make_app, serve, page, shoot):
     base = serve(make_app())
     log_in(page, base, shoot)
     chat_and_replay(page, base, shoot, "/help", "Commands")
+
+
+@pytest.mark.browser
+def test_the_events_table_refreshes_itself(make_app, serve, page, shoot):
+    app = make_app()
+    base = serve(app)
+    log_in(page, base, shoot)
+    assert page.locator("#events a").count() == 0
+    signed = stripe_event(hub_of(app).settings, "invoice.paid")
+    assert requests.post(signed.url(base), data=signed.body, headers=signed.headers, timeout=10).ok
+    page.locator("#events").get_by_text("invoice.paid").wait_for()  # no reload: the page polled
+    shoot("live")
 
 
 @pytest.mark.browser
