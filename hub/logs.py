@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -45,30 +46,51 @@ def log_stage(stage: str, event: Event, *, exc_info: BaseException | None = None
     event_log.log(STAGE_LEVELS.get(stage, logging.INFO), stage, extra=extra, exc_info=exc_info)
 
 
+# Secrets and personal data recognisable by shape, for values hub was never configured
+# with (a customer's token in a payload, a phone number in a handler's error message).
+# Form-encoded variants (%2B for "+", %40 for "@") matter: Twilio bodies are forms.
+SENSITIVE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), "[key]"),
+    (re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}"), "[bot-token]"),
+    (re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{6,}"), "[api-key]"),
+    (re.compile(r"\bwhsec_[A-Za-z0-9_]+"), "[signing-secret]"),
+    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"), "Bearer [token]"),
+    (re.compile(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), "[email]"),
+    (re.compile(r"(?<![\w+])(?:\+|%2B)\d[\d ().-]{5,18}\d"), "[phone]"),
+)
+
+
+def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` without the given secret values (longest first) and without sensitive shapes."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    for pattern, replacement in SENSITIVE_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 class SecretScrubber(logging.Filter):
-    """Replaces every configured secret value in a record's message and fields with ***."""
+    """Replaces configured secrets and sensitive shapes in a record's message and fields."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return scrub_text(text, self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            record.msg = self.scrub(record.getMessage())
-            record.args = None
-            if record.exc_info and not record.exc_text:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-            if record.exc_text:
-                record.exc_text = self.scrub(record.exc_text)
-            for name in _FIELDS:
-                value = getattr(record, name, None)
-                if isinstance(value, str):
-                    setattr(record, name, self.scrub(value))
+        # Always runs: shapes are scrubbed even when no secret is configured.
+        record.msg = self.scrub(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.scrub(record.exc_text)
+        for name in _FIELDS:
+            value = getattr(record, name, None)
+            if isinstance(value, str):
+                setattr(record, name, self.scrub(value))
         return True
 
 
@@ -103,15 +125,20 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+# Every logger tree hub's code writes to: handlers and integrations get the same scrubbing.
+LOGGER_TREES = ("hub", "handlers", "integrations")
+
+
 def configure_logging(secrets: Iterable[str], *, json_lines: bool, level: int = logging.INFO) -> None:
-    """Install one handler on the `hub` logger tree (idempotent: a second app replaces it)."""
-    logger = logging.getLogger("hub")
-    for handler in list(logger.handlers):
-        if getattr(handler, "_hub_handler", False):
-            logger.removeHandler(handler)
+    """Install one handler on each of hub's logger trees (idempotent: a second app replaces it)."""
     handler = logging.StreamHandler()
     handler._hub_handler = True  # type: ignore[attr-defined]
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     handler.addFilter(SecretScrubber(secrets))
-    logger.addHandler(handler)
-    logger.setLevel(level)
+    for name in LOGGER_TREES:
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            if getattr(old, "_hub_handler", False):
+                logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(level)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hub.observability import traced_call
 from hub.store import OutboxEntry, Store
 
 log = logging.getLogger("hub.outbox")
@@ -31,6 +32,7 @@ class Outbox:
         self.store = store
         self.dry_run = dry_run
 
+    @traced_call
     def call(
         self,
         integration: str,

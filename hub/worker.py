@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from hub.context import Context, Reply
 from hub.events import DEAD, FAILED, PROCESSING, Event
 from hub.logs import log_stage
+from hub.observability import handler_span
 
 if TYPE_CHECKING:
     from hub.runtime import Hub
@@ -52,7 +53,8 @@ def run_event(
     ctx = Context(hub, event, inline_slots=inline_slots, scope=scope)
     started = time.perf_counter()
     try:
-        handled = hub.router.dispatch(event, ctx)
+        with handler_span(event):
+            handled = hub.router.dispatch(event, ctx)
     except Exception as exc:  # a handler's failure is data: recorded, retried, dead-lettered
         return _record_failure(hub, event, exc)
     finished = hub.store.complete(event)

@@ -1,0 +1,170 @@
+"""Sentry: a transaction per webhook, spans per handler run and outbound call, scrubbed reports.
+
+Nothing happens unless `SENTRY_DSN` is set: every helper here is a cheap no-op then, so
+the worker and the outbox can call them unconditionally.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import sentry_sdk
+from flask import has_request_context
+
+from hub.logs import scrub_text
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from hub.config import Settings
+    from hub.events import Event
+
+log = logging.getLogger("hub.observability")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Keys whose values are dropped whatever they hold (Sentry's own denylist catches more).
+SENSITIVE_KEYS = (
+    "token", "secret", "password", "passwd", "api_key", "apikey", "authorization",
+    "signature", "cookie", "dsn", "private_key", "csrf", "session",
+)  # fmt: skip
+FILTERED = "[Filtered]"
+# Identifiers Sentry needs intact; none can hold a secret.
+_KEEP = frozenset({"trace_id", "span_id", "parent_span_id", "event_id", "sid", "release"})
+FLUSH_TIMEOUT_SECONDS = 2.0
+
+
+def sentry_enabled() -> bool:
+    return sentry_sdk.get_client().is_active()
+
+
+def init_sentry(app: Flask, settings: Settings, *, transport: Any = None) -> bool:
+    """Start Sentry for `app` when `SENTRY_DSN` is set; True if it did.
+
+    `transport` replaces Sentry's HTTP transport (tests pass an in-memory one).
+    """
+    if not settings.sentry_dsn:
+        return False
+    from sentry_sdk.integrations.flask import FlaskIntegration
+    from sentry_sdk.integrations.logging import LoggingIntegration
+
+    scrubber = Scrubber(settings.secret_values())
+    sentry_sdk.init(
+        dsn=settings.sentry_dsn,
+        integrations=[FlaskIntegration(), LoggingIntegration(level=logging.INFO, event_level=logging.ERROR)],
+        traces_sample_rate=settings.sentry_traces_sample_rate,
+        # send_default_pii stays unset: off by default, and naming it is deprecated in newer SDKs.
+        before_send=scrubber.before_send,
+        before_send_transaction=scrubber.before_send,
+        before_breadcrumb=scrubber.before_breadcrumb,
+        transport=transport,
+        environment="lambda" if app.config.get("HUB_ON_LAMBDA") else "local",
+    )
+    from hub.runtime import hub_of
+
+    hub_of(app).failure_reporters.append(report_failure)
+    if app.config.get("HUB_ON_LAMBDA"):
+        # The function freezes right after answering: send what is queued first.
+        app.teardown_appcontext(lambda _exc: flush())
+    return True
+
+
+def flush(timeout: float = FLUSH_TIMEOUT_SECONDS) -> None:
+    """Send queued reports now (call at the end of a Lambda invocation)."""
+    if sentry_enabled():
+        sentry_sdk.flush(timeout=timeout)
+
+
+def _event_tags(event: Event) -> dict[str, str]:
+    return {"source": event.source, "event_type": event.type, "event_id": event.id}
+
+
+def report_failure(event: Event, exc: BaseException) -> None:
+    """A `Hub.failure_reporters` entry: one Sentry issue report per failed attempt."""
+    if not sentry_enabled():
+        return
+    with sentry_sdk.new_scope() as scope:
+        for key, value in _event_tags(event).items():
+            scope.set_tag(key, value)
+        scope.set_context("hub_event", {"attempts": event.attempts, "provider_id": event.provider_id})
+        sentry_sdk.capture_exception(exc)
+
+
+@contextmanager
+def handler_span(event: Event) -> Iterator[None]:
+    """A span around one handler run; its own transaction when no webhook request is traced."""
+    if not sentry_enabled():
+        yield
+        return
+    name = f"{event.source}/{event.type}"
+    tags = _event_tags(event)
+    if not has_request_context():  # a queued run: its own transaction, its own scope
+        with sentry_sdk.isolation_scope():
+            for key, value in tags.items():
+                sentry_sdk.set_tag(key, value)
+            with sentry_sdk.start_transaction(op="hub.task", name=name), _span("hub.handler", name, tags):
+                yield
+        return
+    for key, value in tags.items():
+        sentry_sdk.set_tag(key, value)  # the request's scope: its transaction and errors get them
+    with _span("hub.handler", name, tags):
+        yield
+
+
+@contextmanager
+def _span(op: str, name: str, tags: Mapping[str, str]) -> Iterator[None]:
+    with sentry_sdk.start_span(op=op, name=name) as span:
+        for key, value in tags.items():
+            span.set_tag(key, value)
+        yield
+
+
+def traced_call(method: F) -> F:
+    """Wrap `Outbox.call(self, integration, action, ...)` in an `hub.outbound` span."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, integration: str, action: str, *args: Any, **kwargs: Any) -> Any:
+        if not sentry_enabled():
+            return method(self, integration, action, *args, **kwargs)
+        with sentry_sdk.start_span(op="hub.outbound", name=f"{integration}.{action}") as span:
+            span.set_data("dry_run", bool(getattr(self, "dry_run", False)))
+            if kwargs.get("event_id"):
+                span.set_tag("event_id", kwargs["event_id"])
+            return method(self, integration, action, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Scrubber:
+    """`before_send` / `before_breadcrumb`: configured secrets, secret-like keys, tokens,
+    API keys, signing secrets, phone numbers and e-mail addresses leave nothing behind."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def before_send(self, event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+        if event.get("logger") == "hub.events" and event.get("level") in ("error", "fatal"):
+            return None  # type: ignore[return-value]  # failures are reported once, by report_failure
+        return self.clean(event)
+
+    def before_breadcrumb(self, crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+        return self.clean(crumb)
+
+    def clean(self, value: Any, key: str = "") -> Any:
+        if isinstance(value, str):
+            return value if key in _KEEP else scrub_text(value, self.secrets)
+        if isinstance(value, dict):
+            return {k: FILTERED if _sensitive_key(k) else self.clean(v, str(k)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            cleaned = [self.clean(v, key) for v in value]
+            return cleaned if isinstance(value, list) else tuple(cleaned)
+        return value
+
+
+def _sensitive_key(key: Any) -> bool:
+    lowered = str(key).lower().replace("-", "_")
+    return any(word in lowered for word in SENSITIVE_KEYS)

@@ -1,0 +1,81 @@
+"""Browser tests: Playwright's Python package driving Debian's Chromium against a real server.
+
+They skip with a reason when /usr/bin/chromium or playwright is missing; CI sets
+HUB_REQUIRE_BROWSER=1, which turns that skip into a failure. Screenshots go to
+artifacts/screenshots/ (kept by CI as artifacts, ignored by git).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.auxil.server import serving
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("HUB_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"HUB_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+# Module scope, not session: while sync Playwright runs, the main thread has a running
+# asyncio loop, and later tests' asyncio.run() (python-telegram-bot) would fail.
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        _unavailable(f"{CHROMIUM} is missing: apt-get install chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is missing: pip install playwright")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def shoot(page: Any, request: pytest.FixtureRequest) -> Any:
+    """`shoot("step")` saves a full-page screenshot named after the test and the step."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(step: str) -> Path:
+        path = SCREENSHOTS / f"{request.node.name}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def serve() -> Iterator[Any]:
+    """`serve(app)` runs the app on a real threaded server on 127.0.0.1; returns its URL."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        yield lambda app: stack.enter_context(serving(app))
