@@ -81,18 +81,11 @@ def process_event(event_id: str) -> None:
     if has_app_context():
         run_in_app(current_app._get_current_object(), event_id)  # type: ignore[attr-defined]
         return
+    from hub.observability import flush
     from hub.wsgi import app
 
     try:
         run_in_app(app, event_id)
     finally:
-        flush_reports()  # Lambda freezes the process as soon as this returns
+        flush()  # Lambda freezes the process as soon as this returns
 
-
-def flush_reports(timeout: float = 2.0) -> None:
-    """Send queued Sentry reports now: Lambda freezes the process once the handler returns."""
-    import sys
-
-    sentry = sys.modules.get("sentry_sdk")  # only when something initialised it
-    if sentry is not None and sentry.is_initialized():
-        sentry.flush(timeout=timeout)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from hub.tasks import flush_reports
+from hub.observability import flush
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -90,7 +90,7 @@ def _run(type: str, event: dict[str, Any] | None) -> dict[str, Any]:
         acceptance = tick(_app(), type, scheduled_time(event))
         return {"event_id": acceptance.event.id, "duplicate": acceptance.duplicate}
     finally:
-        flush_reports()
+        flush()
 
 
 def weather_watch(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
@@ -115,7 +115,7 @@ def sweep(event: dict[str, Any] | None = None, context: Any = None) -> dict[str,
             report = hub_of(app).sweep()
         return {"ran": report.ran, "done": report.done, "failed": report.failed, "dead": report.dead}
     finally:
-        flush_reports()
+        flush()
 
 
 def zappa_events() -> list[dict[str, str]]:
