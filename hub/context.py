@@ -76,10 +76,18 @@ class Context:
         send: Callable[[], dict[str, Any]],
         *,
         dry_response: Callable[[], dict[str, Any]] | None = None,
+        effect: str = "",
     ) -> CallResult:
-        """One outbound call through the outbox, idempotent across retries of this event."""
+        """One outbound call through the outbox, idempotent across retries of this event.
+
+        A retried run finds the calls its earlier runs made by key: by default the call's
+        rank among this run's calls of the same action (right while the handler makes its
+        calls in the same order each run); `effect` names the call instead
+        ("receipt-sms"), for handlers whose calls depend on state that may change.
+        """
         self._call_counts[(integration, action)] += 1
-        key = f"{self._scope}:{integration}:{action}:{self._call_counts[(integration, action)]}"
+        name = effect or str(self._call_counts[(integration, action)])
+        key = f"{self._scope}:{integration}:{action}:{name}"
         return self.hub.outbox.call(
             integration, action, payload, send,
             event_id=self.event.id, key=key, dry_response=dry_response,

@@ -97,3 +97,26 @@ def test_a_retried_handler_does_not_repeat_its_outbound_calls(make_app, admin_he
     assert hub.sweep().done == 1
     assert len(runs) == 2
     assert len(hub.store.outbox()) == 1, "the message from the failed run is not sent again"
+
+
+def test_a_named_effect_is_found_again_even_when_the_call_order_changes(make_app):
+    from hub.router import Router
+    from hub.runtime import hub_of
+
+    router = Router()
+    runs = []
+
+    @router.on("stripe", "invoice.paid")
+    def order_changes_between_runs(event, ctx):
+        runs.append(1)
+        names = ["receipt", "notice"] if len(runs) == 1 else ["notice", "receipt"]
+        for name in names:
+            ctx.call("telegram", "sendMessage", {"text": name}, lambda: {}, effect=name)
+        if len(runs) == 1:
+            raise RuntimeError("fail after both calls")
+
+    app = make_app({"HUB_RETRY_BASE_SECONDS": "0"}, router=router)
+    hub = hub_of(app)
+    post(app.test_client(), stripe_event(hub.settings, "invoice.paid"))
+    assert hub.sweep().done == 1
+    assert sorted(entry.payload["text"] for entry in hub.store.outbox()) == ["notice", "receipt"]
