@@ -66,11 +66,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, router: Router | None
 
     from hub.admin.api import bp as admin_api
     from hub.health import bp as health
+    from hub.openapi import bp as openapi
     from hub.webhooks import bp as webhooks
 
     app.register_blueprint(webhooks)
     app.register_blueprint(admin_api)
     app.register_blueprint(health)
+    app.register_blueprint(openapi)
     _register_error_handlers(app, store.unavailable_errors)
     _announce(settings)
     return app
