@@ -50,8 +50,9 @@ def write_events(path: Path, count: int) -> None:
 
 
 def run_wrk(port: int, events: Path, seconds: int, connections: int) -> dict[str, float]:
+    script = str(ROOT / "bench" / "load.lua")
     command = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
-               "-s", str(ROOT / "bench" / "load.lua"), f"http://127.0.0.1:{port}", "--", str(events)]  # fmt: skip
+               "-s", script, f"http://127.0.0.1:{port}", "--", str(events)]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,11 @@ def wait_for(path: Path, process: subprocess.Popen, seconds: float = 30) -> None
 def test_a_worker_killed_mid_handler_completes_exactly_once_after_the_sweep(
     make_app, tmp_path, request, backend
 ) -> None:  # noqa: ANN001
-    store = {"REDIS_URL": request.getfixturevalue("redis_url")} if backend == "redis" else {}
+    run_id = uuid.uuid4().hex[:12]
+    store = {}
+    if backend == "redis":  # the shared test Redis: keys under a prefix of this run's own
+        prefix = "{test-" + run_id + "}:"
+        store = {"REDIS_URL": request.getfixturevalue("redis_url"), "HUB_REDIS_PREFIX": prefix}
     config = {
         **SECRETS, **store,
         "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
@@ -53,7 +58,7 @@ def test_a_worker_killed_mid_handler_completes_exactly_once_after_the_sweep(
         port = int(process.stdout.readline())
         app = make_app(config, router=build_router(folder))
         hub = hub_of(app)
-        signed = stripe_event(hub.settings, "invoice.paid", event_id="evt_killed")
+        signed = stripe_event(hub.settings, "invoice.paid", event_id=f"evt_killed_{run_id}")
         ack = requests.post(f"http://127.0.0.1:{port}{signed.path}", data=signed.body,
                             headers=signed.headers, timeout=10)  # fmt: skip
         assert ack.status_code == 200
@@ -80,6 +85,6 @@ def test_a_worker_killed_mid_handler_completes_exactly_once_after_the_sweep(
 
     event = hub.store.get(event_id)
     assert (event.status, event.attempts) == ("done", 2)
-    assert (folder / "effects").read_text().splitlines() == ["evt_killed"], "one effect"
+    assert (folder / "effects").read_text().splitlines() == [f"evt_killed_{run_id}"], "one effect"
     calls = hub.store.outbox(event_id=event_id)
     assert [(c.integration, c.action) for c in calls] == [("ledger", "credit")], "the call was not repeated"
