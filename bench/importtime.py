@@ -37,7 +37,7 @@ def main() -> None:
             request_file = folder / "request.json"
             request_file.write_text(json.dumps({"path": request.path, "headers": request.headers,
                                                 "body": request.body.decode("latin-1")}))  # fmt: skip
-            env = hub_env(folder / f"instance-{source}", HUB_TASKS="inline")
+            env = hub_env(folder / f"instance-{source}", HUB_TASKS="thread")
             command = [PYTHON, "-X", "importtime", "-m", "bench.startup_child", "hub", str(request_file)]
             out = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
             total = sum(int(m.group(2)) for m in LINE.finditer(out.stderr) if len(m.group(3)) == 1) / 1000

@@ -34,8 +34,9 @@ def main(target: str, request_file: str) -> None:
     response = client.post(request["path"], data=body, headers=request["headers"])
     if response.status_code >= 300:
         sys.exit(f"not acknowledged: {response.status_code} {response.get_data(as_text=True)[:300]}")
+    done = time.time()
     rss_kib = peak_rss_kib()
-    print(json.dumps({"status": response.status_code, "rss_kib": rss_kib, "done": time.time()}))
+    print(json.dumps({"status": response.status_code, "rss_kib": rss_kib, "done": done}), flush=True)
 
 
 if __name__ == "__main__":
