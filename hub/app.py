@@ -66,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, router: Router | None
 
     from hub.admin.api import bp as admin_api
     from hub.health import bp as health
+    from hub.openapi import bp as openapi
     from hub.webhooks import bp as webhooks
 
     app.register_blueprint(webhooks)
@@ -80,6 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, router: Router | None
     app.register_blueprint(admin_dashboard)
     app.register_blueprint(playground)
     init_sentry(app, settings, transport=config.get("SENTRY_TRANSPORT"))
+    app.register_blueprint(openapi)
     _register_error_handlers(app, store.unavailable_errors)
     _announce(settings)
     return app

@@ -6,6 +6,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from hub.context import Context, Reply
@@ -75,12 +76,28 @@ def _record_failure(hub: Hub, event: Event, exc: Exception) -> RunResult:
         delay = retry_delay(
             event.attempts, base=settings.hub_retry_base_seconds, cap=settings.hub_retry_max_seconds
         )
+        delay = max(delay, _asked_delay(exc))
         retry_at = hub.store.clock() + delay
     failed = hub.store.fail(event, error, retry_at=retry_at)
     stage = "dead" if retry_at is None else "failed"
     log_stage(stage, failed or event, error=error, exc_info=exc)
     hub.report_failure(event, exc)
     return RunResult(failed or hub.store.get(event.id), ran=True, error=error)
+
+
+def _asked_delay(exc: BaseException | None) -> float:
+    """Seconds the provider asked us to wait (Telegram 429 `retry_after`), 0 if it did not say.
+
+    Looked for on the exception and its causes, so an integration may wrap the SDK's error.
+    """
+    while exc is not None:
+        asked = getattr(exc, "retry_after", None)
+        if isinstance(asked, timedelta):
+            return asked.total_seconds()
+        if isinstance(asked, int | float) and not isinstance(asked, bool):
+            return float(asked)
+        exc = exc.__cause__
+    return 0.0
 
 
 @dataclass

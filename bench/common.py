@@ -1,0 +1,72 @@
+"""Shared by the benchmarks: the secrets both sides use, signed requests, statistics."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from hub.config import load_settings
+from hub.simulate import SignedRequest, google_push, stripe_event, telegram_message, twilio_form, twilio_sms
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+SECRETS = {
+    "HUB_ADMIN_TOKEN": "bench-admin-token-0123456789",
+    "TELEGRAM_WEBHOOK_SECRET": "bench-telegram-secret",
+    "STRIPE_WEBHOOK_SECRET": "whsec_bench",
+    "TWILIO_AUTH_TOKEN": "bench-twilio-auth-token",
+    "GOOGLE_CHANNEL_TOKEN": "bench-google-channel-token",
+}
+BASE_URL = "http://localhost"  # what Flask's test client and Twilio's signature see
+
+
+def settings():  # noqa: ANN201
+    return load_settings(SECRETS, tempfile.gettempdir(), environ={})
+
+
+def signed(source: str) -> SignedRequest:
+    """One correctly signed request per source, as the provider would send it."""
+    s = settings()
+    if source == "stripe":
+        return stripe_event(s, "invoice.paid")
+    if source == "telegram":
+        return telegram_message(s, "/start")
+    if source == "twilio":
+        return twilio_sms(s, BASE_URL, "HELP")
+    if source == "twilio-status":
+        params = {"MessageSid": "SM" + "2" * 32, "MessageStatus": "delivered", "AccountSid": "AC" + "0" * 32}
+        return twilio_form(s, BASE_URL, "twilio-status", params)
+    if source == "google":
+        return google_push(s)
+    raise LookupError(source)
+
+
+def hub_env(instance: Path, **extra: str) -> dict[str, str]:
+    """A clean environment for a hub child process: only our settings."""
+    ours = ("HUB_", "REDIS_", "TELEGRAM_", "STRIPE_", "TWILIO_", "GOOGLE_", "OPENWEATHER_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    return {**env, **SECRETS, "HUB_INSTANCE_PATH": str(instance), "PYTHONPATH": str(ROOT), **extra}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def git_revision() -> str:
+    try:
+        command = ["git", "rev-parse", "--short", "HEAD"]
+        out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+        return out.stdout.strip()
+    except OSError:
+        return "unknown"

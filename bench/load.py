@@ -1,0 +1,130 @@
+"""Warm throughput and latency under gunicorn on 127.0.0.1: signed Stripe webhooks through
+verification, dedup and the event log, against bare Flask echoing the same JSON.
+
+    python -m bench.load [--seconds 10] [--connections 8] [--workers 2] [--stores sqlite,redis]
+
+Needs `wrk` (Debian: apt-get install wrk) and gunicorn (the dev extra). Every request is a
+distinct event, pre-signed before the run (so signing costs the load generator nothing).
+Redis runs as a private redis-server on a free port, without persistence, like the shared one.
+Loads go only to 127.0.0.1 and stop after --seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import PYTHON, ROOT, git_revision, hub_env, settings
+from hub.simulate import stripe_event
+
+
+def wait_for_port(port: int, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on 127.0.0.1:{port}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_events(path: Path, count: int) -> None:
+    s = settings()
+    with path.open("w") as out:
+        for _ in range(count):
+            signed = stripe_event(s, "invoice.paid")
+            out.write(f"{signed.headers['Stripe-Signature']}\t{signed.body.decode()}\n")
+
+
+def run_wrk(port: int, events: Path, seconds: int, connections: int) -> dict[str, float]:
+    script = str(ROOT / "bench" / "load.lua")
+    command = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
+               "-s", script, f"http://127.0.0.1:{port}", "--", str(events)]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+def measure(app: str, env: dict[str, str], args: argparse.Namespace, folder: Path) -> dict[str, float]:
+    port = free_port()
+    command = [PYTHON, "-m", "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
+               "--log-level", "warning", app]  # fmt: skip
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    server = subprocess.Popen(command, cwd=ROOT, env=env, **quiet)
+    try:
+        wait_for_port(port)
+        warm = folder / "warm.txt"
+        write_events(warm, 400)  # every worker imports stripe and opens its store before timing
+        run_wrk(port, warm, 2, args.connections)
+        events = folder / "events.txt"
+        write_events(events, args.events)
+        return run_wrk(port, events, args.seconds, args.connections)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def private_redis(folder: Path) -> tuple[subprocess.Popen, str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is not installed")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(folder)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    wait_for_port(port)
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--events", type=int, default=30000, help="distinct events per run")
+    parser.add_argument("--stores", default="sqlite,redis")
+    args = parser.parse_args()
+    print(f"# bench.load  rev {git_revision()}  gunicorn -w {args.workers} (sync)  wrk -t1 "
+          f"-c{args.connections} -d{args.seconds}s")  # fmt: skip
+    head = ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "rps ratio", "p99 ratio")
+    print("{:14} {:>8} {:>7} {:>7} {:>8} {:>9} {:>9}".format(*head))
+    for store in args.stores.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            redis_process = None
+            extra = {"HUB_TASKS": "thread"}
+            if store == "redis":
+                redis_process, url = private_redis(folder)
+                extra["REDIS_URL"] = url
+            try:
+                hub = measure("hub.wsgi:app", hub_env(folder / "instance", **extra), args, folder)
+                bare = measure("bench.bare_app:app", hub_env(folder / "bare"), args, folder)
+            finally:
+                if redis_process is not None:
+                    redis_process.terminate()
+                    redis_process.wait(timeout=10)
+        ratios = {"hub": (f"{hub['rps'] / bare['rps']:.2f}", f"{hub['p99_us'] / bare['p99_us']:.2f}"),
+                  "bare": ("", "")}  # fmt: skip
+        for name, r in (("hub", hub), ("bare", bare)):
+            rps_ratio, p99_ratio = ratios[name]
+            p50, p99, bad = r["p50_us"] / 1000, r["p99_us"] / 1000, r["non2xx"] + r["socket_errors"]
+            label = f"{name}/{store}"
+            print(f"{label:14} {r['rps']:8.0f} {p50:7.2f} {p99:7.2f} {bad:8d} {rps_ratio:>9} {p99_ratio:>9}")
+
+
+if __name__ == "__main__":
+    main()

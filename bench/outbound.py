@@ -1,0 +1,70 @@
+"""Outbound calls a chat costs: Telegram commands answered in the webhook reply (target 0),
+and upstream weather calls for 100 requests for one city within the cache lifetime (target 1).
+
+    python -m bench.outbound
+
+Live mode (HUB_DRY_RUN=0), so a call would really leave the process: Telegram's Bot API and
+OpenWeatherMap are local fakes on 127.0.0.1 that count every request they get.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tempfile
+from pathlib import Path
+
+from bench.common import SECRETS, git_revision
+from hub import create_app
+from hub.runtime import hub_of
+from hub.simulate import telegram_message
+from tests.faults.fake_bot_api import fake_bot_api
+from tests.faults.fake_owm import fake_owm
+
+COMMANDS = ["/start", "/help", "hello there"]
+
+
+def telegram_replies(folder: Path) -> tuple[int, int, int]:
+    """(webhooks sent, replies carried in responses, Bot API requests made)."""
+    with fake_bot_api([]) as api:
+        live = {"HUB_DRY_RUN": "0", "TELEGRAM_BOT_TOKEN": "123456:BENCH", "TELEGRAM_API_URL": api.url}
+        config = {**SECRETS, "HUB_INSTANCE_PATH": str(folder / "tg"), "HUB_TASKS": "inline", **live}
+        app = create_app(config)
+        client, hub = app.test_client(), hub_of(app)
+        replies = 0
+        for i in range(100):
+            signed = telegram_message(hub.settings, COMMANDS[i % len(COMMANDS)])
+            response = client.post(signed.path, data=signed.body, headers=signed.headers)
+            replies += response.json.get("method") == "sendMessage"
+        return 100, replies, len(api.sent) + api.refused + len(hub.store.outbox())
+
+
+def weather_calls(folder: Path) -> tuple[int, int] | None:
+    """(requests, upstream calls) for 100 `/weather London`; None before the integration exists."""
+    if importlib.util.find_spec("integrations.weather") is None:
+        return None
+    with fake_owm() as owm:
+        config = {**SECRETS, "HUB_INSTANCE_PATH": str(folder / "wx"), "HUB_TASKS": "inline",
+                  "OPENWEATHER_API_KEY": "bench-owm-key", "OPENWEATHER_API_URL": owm.url}  # fmt: skip
+        app = create_app(config)
+        client, hub = app.test_client(), hub_of(app)
+        for _ in range(100):
+            signed = telegram_message(hub.settings, "/weather London")
+            assert client.post(signed.path, data=signed.body, headers=signed.headers).status_code == 200
+        return 100, len(owm.calls)
+
+
+def main() -> None:
+    print(f"# bench.outbound  rev {git_revision()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        sent, replies, calls = telegram_replies(Path(tmp))
+        print(f"telegram: {sent} commands, {replies} answered in the webhook reply, "
+              f"{calls} outbound calls (target 0)")  # fmt: skip
+        weather = weather_calls(Path(tmp))
+        if weather is None:
+            print("weather: skipped: integrations/weather.py does not exist yet (issue 3)")
+        else:
+            print(f"weather: {weather[0]} requests for one city, {weather[1]} upstream calls (target 1)")
+
+
+if __name__ == "__main__":
+    main()

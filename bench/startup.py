@@ -1,0 +1,66 @@
+"""Cold start and peak memory: process start to the first acknowledged webhook, per source,
+against a bare Flask app answering the same request in the same run.
+
+    python -m bench.startup [--runs 9]
+
+Each run is a fresh interpreter (`python -m bench.startup_child`): interpreter start, imports,
+`create_app()` (SQLite store on a fresh temp folder, HUB_TASKS=thread), then one request
+through Flask's test client; the clock stops when the child holds the acknowledgement.
+Hub and bare runs alternate so machine noise hits both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import PYTHON, ROOT, git_revision, hub_env, median, signed
+
+SOURCES = ["stripe", "telegram", "twilio", "twilio-status", "google"]
+
+
+def one_run(target: str, request_file: Path, folder: Path) -> tuple[float, int]:
+    # HUB_TASKS=thread, the local default: Stripe and Google are acknowledged before their
+    # handlers run (as with HUB_TASKS=lambda); Telegram and SMS answer inline by design.
+    env = hub_env(folder / f"instance-{time.monotonic_ns()}", HUB_TASKS="thread")
+    started = time.time()
+    out = subprocess.run([PYTHON, "-m", "bench.startup_child", target, str(request_file)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    if out.returncode != 0:
+        raise SystemExit(f"{target} failed: {out.stderr[-2000:]}")
+    answer = json.loads(out.stdout.strip().splitlines()[-1])
+    return answer["done"] - started, answer["rss_kib"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=9)
+    args = parser.parse_args()
+    print(f"# bench.startup  rev {git_revision()}  runs {args.runs}  (medians)")
+    head = ("source", "hub ms", "bare ms", "ratio", "hub MiB", "bare MiB", "ratio")
+    print("{:14} {:>8} {:>8} {:>6} {:>8} {:>9} {:>6}".format(*head))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for source in SOURCES:
+            times: dict[str, list[float]] = {"hub": [], "bare": []}
+            rss: dict[str, list[float]] = {"hub": [], "bare": []}
+            for _ in range(args.runs):
+                request = signed(source)  # fresh ids and timestamps each run
+                request_file = folder / "request.json"
+                request_file.write_text(json.dumps({"path": request.path, "headers": request.headers,
+                                                    "body": request.body.decode("latin-1")}))  # fmt: skip
+                for target in ("hub", "bare"):
+                    elapsed, kib = one_run(target, request_file, folder)
+                    times[target].append(elapsed * 1000)
+                    rss[target].append(kib / 1024)
+            h, b = median(times["hub"]), median(times["bare"])
+            hm, bm = median(rss["hub"]), median(rss["bare"])
+            print(f"{source:14} {h:8.0f} {b:8.0f} {h / b:6.2f} {hm:8.1f} {bm:9.1f} {hm / bm:6.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""`GET /openapi.json`: an OpenAPI 3.1 description of hub's HTTP interface.
+
+Built from one table of known operations and filtered by the app's URL map, so the
+document never promises a route this app does not serve (and grows by itself when a
+blueprint that has an entry here is registered). schemathesis checks it in CI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify
+
+from hub import __version__
+
+bp = Blueprint("openapi", __name__)
+
+_STR = {"type": "string"}
+_NULLABLE_STR = {"type": ["string", "null"]}
+
+
+def _list(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}}
+
+
+_JSON_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {"error": _STR, "message": _STR},
+    },
+    "Ack": {
+        "type": "object",
+        "required": ["received", "event_id", "duplicate"],
+        "properties": {"received": {"const": True}, "event_id": _STR, "duplicate": {"type": "boolean"}},
+    },
+    "TelegramReply": {
+        "description": "Empty, or a Bot API method Telegram runs for us (the inline reply).",
+        "type": "object",
+        "properties": {"method": {"const": "sendMessage"}, "chat_id": _STR, "text": _STR},
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status", "version", "store", "cache"],
+        "properties": {
+            "status": {"enum": ["ok", "degraded"]},
+            "version": _STR,
+            "store": {"$ref": "#/components/schemas/Component"},
+            "cache": {"$ref": "#/components/schemas/Component"},
+            "dry_run": {"type": "boolean"},
+            "tasks": _STR,
+        },
+    },
+    "Component": {
+        "type": "object",
+        "required": ["backend", "ok"],
+        "properties": {"backend": _STR, "ok": {"type": "boolean"}},
+    },
+    "EventSummary": {
+        "type": "object",
+        "required": ["id", "source", "type", "status", "attempts", "received_at"],
+        "properties": {
+            "id": _STR,
+            "source": _STR,
+            "type": _STR,
+            "provider_id": _STR,
+            "status": {"enum": ["received", "processing", "done", "failed", "dead"]},
+            "attempts": {"type": "integer", "minimum": 0},
+            "received_at": _STR,
+            "updated_at": _NULLABLE_STR,
+            "next_attempt_at": _NULLABLE_STR,
+            "last_error": _NULLABLE_STR,
+            "run_error": _NULLABLE_STR,
+            "payload": {"type": "object"},
+            "outbox": _list("OutboxEntry"),
+        },
+    },
+    "OutboxEntry": {
+        "type": "object",
+        "required": ["integration", "action", "payload", "event_id"],
+        "properties": {
+            "id": _STR,
+            "integration": _STR,
+            "action": _STR,
+            "payload": {"type": "object"},
+            "event_id": _NULLABLE_STR,
+            "status": _STR,
+        },
+    },
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": _JSON_ERROR}
+
+
+RESPONSES = {
+    "400": _error("Bad signature, stale or future timestamp, or a malformed body."),
+    "401": _error("Missing credentials (admin bearer token, Telegram secret token)."),
+    "403": _error("Wrong credentials or signature."),
+    "404": _error("No such thing."),
+    "409": _error("The event is being handled right now."),
+    "413": _error("The body is over 1 MiB."),
+    "415": _error("The body has the wrong content type."),
+    "503": _error("The source is disabled, or the store is unreachable: deliver again later."),
+}
+
+
+def _answers(ok: dict[str, Any], *errors: str) -> dict[str, Any]:
+    return {**ok, **{code: {"$ref": f"#/components/responses/{code}"} for code in errors}}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _header(name: str, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": required, "schema": _STR}
+
+
+_ACK = {"200": _json("Accepted (duplicates included).", {"$ref": "#/components/schemas/Ack"})}
+_WEBHOOK_ERRORS = ("400", "413", "415", "503")
+_ADMIN = [{"adminBearer": []}]
+_TWILIO_BODY = {
+    "required": True,
+    "content": {
+        "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+        "application/json": {"schema": {"type": "object"}},
+    },
+}
+_EVENT_ID = {"name": "event_id", "in": "path", "required": True, "schema": _STR}
+_LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
+
+# (flask rule, method) -> operation. The OpenAPI path is derived from the rule.
+OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("/webhooks/telegram", "post"): {
+        "summary": "A Telegram update; the reply may ride in the response.",
+        "parameters": [_header("X-Telegram-Bot-Api-Secret-Token", required=True)],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+        "responses": _answers(
+            {"200": _json("Accepted.", {"$ref": "#/components/schemas/TelegramReply"})},
+            "401", "403", *_WEBHOOK_ERRORS,
+        ),  # fmt: skip
+    },
+    ("/webhooks/stripe", "post"): {
+        "summary": "A Stripe event, signed (300 s tolerance, past and future).",
+        "parameters": [_header("Stripe-Signature", required=True)],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+        "responses": _answers(_ACK, *_WEBHOOK_ERRORS),
+    },
+    ("/webhooks/twilio/sms", "post"): {
+        "summary": "An inbound SMS; answered with TwiML.",
+        "parameters": [_header("X-Twilio-Signature", required=True)],
+        "requestBody": _TWILIO_BODY,
+        "responses": _answers(
+            {"200": {"description": "TwiML", "content": {"application/xml": {"schema": _STR}}}},
+            "403", *_WEBHOOK_ERRORS,
+        ),  # fmt: skip
+    },
+    ("/webhooks/twilio/status", "post"): {
+        "summary": "An SMS delivery-status callback.",
+        "parameters": [_header("X-Twilio-Signature", required=True)],
+        "requestBody": _TWILIO_BODY,
+        "responses": _answers(
+            {"200": {"description": "Recorded."}, "204": {"description": "Recorded."}},
+            "403", *_WEBHOOK_ERRORS,
+        ),  # fmt: skip
+    },
+    ("/webhooks/google/calendar", "post"): {
+        "summary": "A Calendar push notification (headers only).",
+        "parameters": [
+            _header("X-Goog-Channel-Token", required=True),
+            _header("X-Goog-Channel-ID", required=True),
+            _header("X-Goog-Message-Number", required=True),
+            _header("X-Goog-Resource-State"),
+            _header("X-Goog-Resource-ID"),
+        ],
+        "responses": _answers(_ACK, "403", *_WEBHOOK_ERRORS),
+    },
+    ("/healthz", "get"): {
+        "summary": "Version, and whether the store and cache answer.",
+        "responses": _answers({
+            "200": _json("Healthy.", {"$ref": "#/components/schemas/Health"}),
+            "503": _json("Degraded.", {"$ref": "#/components/schemas/Health"}),
+        }),  # fmt: skip
+    },
+    ("/admin/api/events", "get"): {
+        "summary": "Events, newest first.",
+        "security": _ADMIN,
+        "parameters": [
+            {"name": "source", "in": "query", "schema": _STR},
+            {"name": "type", "in": "query", "schema": _STR},
+            {"name": "status", "in": "query", "schema": SCHEMAS["EventSummary"]["properties"]["status"]},
+            _LIMIT,
+        ],
+        "responses": _answers(
+            {"200": _json("Events.", _list("EventSummary"))},
+            "400", "401", "503",
+        ),  # fmt: skip
+    },
+    ("/admin/api/events/<event_id>", "get"): {
+        "summary": "One event with its payload and outbound calls.",
+        "security": _ADMIN,
+        "parameters": [_EVENT_ID],
+        "responses": _answers(
+            {"200": _json("The event.", {"$ref": "#/components/schemas/EventSummary"})}, "401", "404", "503"
+        ),
+    },
+    ("/admin/api/events/<event_id>/replay", "post"): {
+        "summary": "Run the event's handler again now; attempts grows by one.",
+        "security": _ADMIN,
+        "parameters": [_EVENT_ID],
+        "responses": _answers(
+            {"200": _json("The event after the run.", {"$ref": "#/components/schemas/EventSummary"})},
+            "401", "404", "409", "503",
+        ),  # fmt: skip
+    },
+    ("/admin/api/outbox", "get"): {
+        "summary": "Outbound calls (recorded in dry-run, or sent), newest first.",
+        "security": _ADMIN,
+        "parameters": [{"name": "event_id", "in": "query", "schema": _STR}, _LIMIT],
+        "responses": _answers(
+            {"200": _json("Calls.", _list("OutboxEntry"))},
+            "400", "401", "503",
+        ),  # fmt: skip
+    },
+    ("/admin", "get"): {
+        "summary": "The dashboard (HTML).",
+        "security": _ADMIN,
+        "responses": _answers(
+            {
+                "200": {"description": "Dashboard.", "content": {"text/html": {"schema": _STR}}},
+                "302": {"description": "To the login form."},
+            },
+            "401",
+        ),
+    },
+    ("/openapi.json", "get"): {
+        "summary": "This document.",
+        "responses": _answers({"200": _json("OpenAPI 3.1.", {"type": "object"})}),
+    },
+}
+
+
+def _path(rule: str) -> str:
+    return rule.replace("<", "{").replace(">", "}")
+
+
+def build_spec(app: Flask) -> dict[str, Any]:
+    """The document for the operations `app` actually serves."""
+    served = {(r.rule, m.lower()) for r in app.url_map.iter_rules() for m in (r.methods or ())}
+    paths: dict[str, dict[str, Any]] = {}
+    for (rule, method), operation in OPERATIONS.items():
+        if (rule, method) in served:
+            paths.setdefault(_path(rule), {})[method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "hub",
+            "version": __version__,
+            "description": "Verified webhooks in, plain handlers, an admin API. Every error body is "
+            '`{"error": code, "message": text}`; bodies over 1 MiB get 413.',
+        },
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": RESPONSES,
+            "securitySchemes": {"adminBearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(build_spec(current_app))

@@ -1,0 +1,81 @@
+"""Redis stops mid-run: webhooks answer 503 (providers deliver again), nothing acknowledged
+is lost, nothing refused is recorded, and hub recovers by itself when Redis returns."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from hub.router import Router
+from hub.runtime import hub_of
+from hub.simulate import stripe_event, telegram_message
+from tests.conftest import post
+from tests.faults.private_redis import PrivateRedis
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+@pytest.fixture
+def private_redis(tmp_path) -> Iterator[PrivateRedis]:  # noqa: ANN001
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    if server.process is not None:
+        server.resume()
+    server.kill()
+
+
+def test_webhooks_answer_503_while_redis_is_down_and_nothing_acknowledged_is_lost(
+    make_app, private_redis
+) -> None:  # noqa: ANN001
+    app = make_app({"REDIS_URL": private_redis.url})
+    hub, client = hub_of(app), app.test_client()
+    before = [stripe_event(hub.settings, "invoice.paid") for _ in range(3)]
+    acknowledged = [post(client, signed).json["event_id"] for signed in before]
+    assert client.get("/healthz").status_code == 200
+
+    private_redis.kill()
+    during = stripe_event(hub.settings, "invoice.paid", event_id="evt_during_outage")
+    for signed in (during, telegram_message(hub.settings, "/help")):
+        refused = post(client, signed)
+        assert refused.status_code == 503, refused.get_data(as_text=True)
+        assert refused.json["error"] == "store_unavailable"
+        assert "deliver again" in refused.json["message"]
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json["store"]["ok"] is False
+
+    private_redis.start()  # same folder: the append-only file brings the data back
+    assert client.get("/healthz").status_code == 200
+    assert {e.id for e in hub.store.events()} == set(acknowledged), "acknowledged events survive"
+    assert all(hub.store.get(i).status == "done" for i in acknowledged)
+    redelivered = post(client, during)  # the provider's retry of the refused delivery
+    assert redelivered.status_code == 200 and redelivered.json["duplicate"] is False
+    assert post(client, before[0]).json["duplicate"] is True, "dedup memory survived too"
+    assert len(hub.store.events()) == 4
+
+
+def test_a_hung_redis_gets_503_and_the_redelivery_runs_exactly_once(make_app, private_redis) -> None:  # noqa: ANN001
+    """A hung Redis is an ambiguous write: the 503 is sent after the socket timeout, yet the
+    queued insert may still run when Redis wakes. The provider's redelivery must then be
+    acknowledged as a duplicate and the event must still run once (the sweep takes it)."""
+    runs: list[str] = []
+    router = Router()
+    router.add_handler("stripe", "invoice.paid", lambda event, ctx: runs.append(event.provider_id))
+    app = make_app({"REDIS_URL": private_redis.url, "HUB_LEASE_SECONDS": "60"}, router=router)
+    hub, client = hub_of(app), app.test_client()
+    assert post(client, stripe_event(hub.settings, "invoice.paid", event_id="evt_before")).status_code == 200
+    hung = stripe_event(hub.settings, "invoice.paid", event_id="evt_hung")
+    private_redis.pause()
+    try:
+        refused = post(client, hung)
+        assert refused.status_code == 503 and refused.json["error"] == "store_unavailable"
+    finally:
+        private_redis.resume()
+    assert post(client, hung).status_code == 200  # the provider delivers again
+    clock = time.time() + 3600
+    hub.store.clock = lambda: clock  # past any lease: the sweep takes whatever is left
+    hub.sweep()
+    assert sorted(runs) == ["evt_before", "evt_hung"], "each event ran exactly once"
+    assert {e.status for e in hub.store.events()} == {"done"}
