@@ -11,9 +11,9 @@ from flask import Response
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from hub.errors import BadRequestError, ForbiddenError
+from hub.errors import ForbiddenError
 from hub.events import ChatMessage, Event, body_digest
-from hub.payloads import body_text, json_object, require_content_type
+from hub.payloads import body_text, json_object, require_content_type, required_str
 
 if TYPE_CHECKING:
     from flask import Request
@@ -83,20 +83,13 @@ def _verified_params(request: Request, settings: Settings) -> dict[str, Any]:
     return params
 
 
-def _required(params: dict[str, Any], key: str) -> str:
-    value = params.get(key)
-    if not isinstance(value, str) or not value:
-        raise BadRequestError(f"the request has no {key}", code="bad_payload")
-    return value
-
-
 def verify_sms(request: Request, settings: Settings) -> Event:
     params = _verified_params(request, settings)
-    sender = _required(params, "From")
+    sender = required_str(params, "From")
     return Event(
         source="twilio",
         type="sms.received",
-        provider_id=_required(params, "MessageSid"),
+        provider_id=required_str(params, "MessageSid"),
         payload=params,
         message=ChatMessage("sms", sender, str(params.get("Body", "")), sender=sender),
         body_sha256=body_digest(request.get_data()),
@@ -105,7 +98,7 @@ def verify_sms(request: Request, settings: Settings) -> Event:
 
 def verify_status(request: Request, settings: Settings) -> Event:
     params = _verified_params(request, settings)
-    sid, status = _required(params, "MessageSid"), _required(params, "MessageStatus")
+    sid, status = required_str(params, "MessageSid"), required_str(params, "MessageStatus")
     return Event(
         source="twilio",
         type="sms.status",

@@ -4,7 +4,6 @@ down. Each ends in a retry with backoff, a stale answer or a dead letter, and th
 
 from __future__ import annotations
 
-import importlib.util
 import time
 
 import pytest
@@ -14,9 +13,10 @@ import responses
 from hub.router import Router
 from hub.runtime import hub_of
 from hub.simulate import stripe_event, telegram_message
+from tests.auxil.fake_openweather import API_KEY as OWM_KEY
+from tests.auxil.fake_openweather import FakeOpenWeather
+from tests.auxil.fake_telegram import fake_telegram
 from tests.conftest import SECRETS, post
-from tests.faults.fake_bot_api import fake_bot_api
-from tests.faults.fake_owm import fake_owm
 
 TWILIO_SID = "AC" + "0" * 32
 TWILIO_MESSAGES = f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
@@ -54,7 +54,8 @@ def event_log(app, admin_headers, event_id):  # noqa: ANN001, ANN201
 # an int retry_after; under pytest's warnings-as-errors that warning would replace the 429.
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:telegram")
 def test_telegram_429_is_retried_no_sooner_than_retry_after_and_sent_once(make_app, admin_headers) -> None:  # noqa: ANN001
-    with fake_bot_api([30, 30, None]) as api:
+    with fake_telegram() as api:
+        api.fail("sendMessage", 429, retry_after=30, times=2)
         config = {**LIVE, "TELEGRAM_BOT_TOKEN": "123456:TEST", "TELEGRAM_API_URL": api.url,
                   "HUB_RETRY_BASE_SECONDS": "1"}  # fmt: skip
         app = make_app(config, router=notify("telegram", "42"))
@@ -74,7 +75,8 @@ def test_telegram_429_is_retried_no_sooner_than_retry_after_and_sent_once(make_a
         clock.now += 35
         assert hub.sweep().done == 1
 
-    assert api.refused == 2 and [m["text"] for m in api.sent] == ["Paid!"]
+    refused = [c for c in api.calls if c.method == "sendMessage" and c.status == 429]
+    assert len(refused) == 2 and [m["text"] for m in api.sent()] == ["Paid!"]
     logged = event_log(app, admin_headers, event_id)
     assert (logged["status"], logged["attempts"]) == ("done", 3)
     assert sorted(o["status"] for o in logged["outbox"]) == ["failed", "failed", "sent"]
@@ -111,13 +113,6 @@ def test_twilio_timeouts_back_off_then_dead_letter_then_replay_sends_once(make_a
     assert len(sent) == 1 and sent[0]["ref"] == "SM" + "1" * 32
 
 
-stripe_checkout = pytest.mark.skipif(
-    not hasattr(importlib.import_module("integrations.stripe"), "create_checkout_session"),
-    reason="waits for the Stripe Checkout integration (issue 3)",
-)
-
-
-@stripe_checkout
 @responses.activate
 def test_stripe_500s_are_retried_with_one_idempotency_key_then_succeed(make_app, admin_headers) -> None:  # noqa: ANN001
     from integrations.stripe import create_checkout_session
@@ -144,18 +139,11 @@ def test_stripe_500s_are_retried_with_one_idempotency_key_then_succeed(make_app,
     assert len(keys) == 1, "every try of one event uses one idempotency key"
 
 
-weather_integration = pytest.mark.skipif(
-    importlib.util.find_spec("integrations.weather") is None,
-    reason="waits for the OpenWeatherMap integration (issue 3)",
-)
-
-
-@weather_integration
 def test_openweathermap_down_serves_the_last_good_reading_marked_stale(make_app) -> None:  # noqa: ANN001
     from integrations.weather import OpenWeather, WeatherUnavailableError
 
-    with fake_owm() as owm:
-        app = make_app({"OPENWEATHER_API_KEY": "test-owm-key", "OPENWEATHER_API_URL": owm.url})
+    with FakeOpenWeather() as owm:
+        app = make_app({"OPENWEATHER_API_KEY": OWM_KEY, "OPENWEATHER_API_URL": owm.url})
         hub = hub_of(app)
         with app.app_context():
             client = OpenWeather(hub.settings, hub.cache)

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
-from flask import Flask
 from werkzeug.serving import make_server
 
 from hub.context import Context
@@ -43,20 +40,6 @@ def file_counter(path: Path) -> Callable[[Event], None]:
             runs.write(event.id + "\n")
 
     return on_run
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 (a thread per request) in a background thread; its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def main(config_json: str, runs_file: str) -> None:

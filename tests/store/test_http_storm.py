@@ -21,9 +21,10 @@ from hub.events import DONE, Event
 from hub.runtime import hub_of
 from hub.simulate import SignedRequest, stripe_event
 from hub.store import Store
+from tests.auxil.server import serving
 from tests.conftest import SECRETS
 from tests.store.racers import race
-from tests.store.storm_server import STORM_TYPE, counting_router, serving
+from tests.store.storm_server import STORM_TYPE, counting_router
 
 DELIVERIES = 24
 ROOT = Path(__file__).resolve().parents[2]
