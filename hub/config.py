@@ -21,7 +21,7 @@ log = logging.getLogger("hub.config")
 
 TASK_MODES = ("inline", "thread", "lambda")
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,7 @@ def load_settings(
         if not isinstance(raw, str):
             values[f.name] = _coerce_native(name, raw, f.type)
             continue
-        if raw.strip() == "" and name not in ("HUB_DRY_RUN",):
+        if raw.strip() == "":  # an empty variable means unset (HUB_DRY_RUN= keeps dry-run on)
             continue
         parser = _PARSERS.get(name)
         values[f.name] = parser(name, raw) if parser else raw.strip()

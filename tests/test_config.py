@@ -155,3 +155,9 @@ def test_the_cli_prints_a_config_error_as_one_line(tmp_path, command):
     if command != ["--help"]:
         assert result.exit_code == 1
         assert result.output.strip() == errors[0]
+
+
+def test_an_empty_dry_run_variable_keeps_dry_run_on(tmp_path):
+    # HUB_DRY_RUN= in a .env file must not quietly turn live sending on.
+    assert load_settings({}, tmp_path, environ={"HUB_DRY_RUN": ""}).hub_dry_run is True
+    assert load_settings({}, tmp_path, environ={"HUB_DRY_RUN": "0"}).hub_dry_run is False
