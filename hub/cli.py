@@ -55,6 +55,8 @@ def serve(host: str, port: int, sweep_every: float) -> None:
     hub = hub_of(app)
     base = f"http://{host}:{port}"
     click.echo(f"hub is listening on {base}")
+    click.echo(f"  dashboard:  {base}/admin  (log in with the admin token)")
+    click.echo(f"  playground: {base}/admin/playground  (chat with the bot, no keys needed)")
     click.echo(f"  health:     {base}/healthz")
     click.echo(f"  admin API:  {base}/admin/api/events  (Authorization: Bearer <HUB_ADMIN_TOKEN>)")
     if "hub_admin_token" in hub.settings.dev_secrets:
