@@ -57,9 +57,13 @@ class Setting:
     shown: str
 
 
+# Prefixes that say which kind of key is set and nothing of the secret part.
+PUBLIC_PREFIXES = ("whsec_", "sk_test_", "sk_live_", "rk_test_", "rk_live_")
+
+
 def mask(value: str) -> str:
-    """Enough to recognise which key is set, never enough to use it."""
-    return value[:4] + "••••••" if len(value) >= 16 else "••••••"
+    """Which kind of key is set (a Stripe test or live key), never any of its secret part."""
+    return next((p for p in PUBLIC_PREFIXES if value.startswith(p)), "") + "••••••"
 
 
 def integration_table(settings: Settings) -> list[tuple[str, bool, list[Setting]]]:

@@ -170,7 +170,7 @@ def test_outbox_page_charts_and_integrations(app, client):
     assert "2 (1 failing)" in html, "stripe: two events, one failing"
     hours = [tuple(map(int, m)) for m in re.findall(r"UTC: (\d+) events, (\d+) failures", html)]
     assert len(hours) == 24 and sum(e for e, _ in hours) == 3 and sum(f for _, f in hours) == 1
-    assert STRIPE_KEY not in html and "sk_t••••••" in html
+    assert STRIPE_KEY not in html and "sk_test_••••••" in html
     for secret in hub.settings.secret_values():
         assert secret not in html, "every secret is masked"
     assert "TELEGRAM_BOT_TOKEN" in html and "missing" in html
@@ -182,3 +182,11 @@ def test_pages_forbid_framing_and_inline_script(client, admin_headers):
     assert "script-src" not in response.headers["Content-Security-Policy"]  # default-src 'self' covers it
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_masked_settings_show_no_character_of_a_secret():
+    from hub.admin.dashboard import mask
+
+    assert mask("123456789:AAE-bot-token-secret-part") == "••••••"
+    assert mask("whsec_abcdef0123456789") == "whsec_••••••"
+    assert mask("sk_live_abcdef0123456789") == "sk_live_••••••"
