@@ -34,8 +34,8 @@ class ServiceAccount:
     key_id: str = "test-key-1"
 
 
-@pytest.fixture(scope="session")
-def service_account() -> ServiceAccount:
+def new_service_account() -> ServiceAccount:
+    """A service-account key file of a fresh RSA key (tests elsewhere use it too)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -49,6 +49,11 @@ def service_account() -> ServiceAccount:
         "client_id": "1234567890", "token_uri": TOKEN_URI,
     }  # fmt: skip
     return ServiceAccount(json.dumps(info), public_pem)
+
+
+@pytest.fixture(scope="session")
+def service_account() -> ServiceAccount:
+    return new_service_account()
 
 
 @dataclass(frozen=True)
