@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 import responses
 
 from hub.runtime import hub_of
 from hub.simulate import stripe_event, telegram_message
-from integrations import google
 from tests.conftest import post
-from tests.google.conftest import ACCESS_TOKEN, TOKEN_URI, GoogleWire, ServiceAccount, new_service_account
+from tests.google.conftest import (
+    ACCESS_TOKEN,
+    TOKEN_URI,
+    GoogleWire,
+    ServiceAccount,
+    install_wire,
+    new_service_account,
+)
 from tests.payments.wire import (
     LIVE,
     STRIPE_SESSIONS,
@@ -45,13 +50,9 @@ def account() -> ServiceAccount:
 
 
 @pytest.fixture
-def sheets(monkeypatch) -> Iterator[GoogleWire]:  # noqa: ANN001
+def sheets(monkeypatch) -> GoogleWire:  # noqa: ANN001
     """Google at the wire: the token endpoint and the Sheets API answer from this sequence."""
-    wire = GoogleWire()
-    google.forget_apis()
-    monkeypatch.setattr(google, "new_http", lambda: wire)
-    yield wire
-    google.forget_apis()
+    return install_wire(monkeypatch)
 
 
 @pytest.fixture

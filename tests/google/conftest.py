@@ -10,7 +10,7 @@ HttpMockSequence, which also answers the API calls. The one seam swapped is
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -101,13 +101,18 @@ class GoogleWire(HttpMockSequence):
         return len(self._iterable)
 
 
-@pytest.fixture
-def wire(monkeypatch) -> Iterator[GoogleWire]:  # noqa: ANN001
+def install_wire(monkeypatch: pytest.MonkeyPatch) -> GoogleWire:
+    """Google at the wire for one test (tests elsewhere use it too): a `GoogleWire` under
+    every request, and no credentials or services left over from other tests."""
     fake = GoogleWire()
-    google.forget_apis()
+    monkeypatch.setattr(google, "_APIS", {})
     monkeypatch.setattr(google, "new_http", lambda: fake)
-    yield fake
-    google.forget_apis()
+    return fake
+
+
+@pytest.fixture
+def wire(monkeypatch: pytest.MonkeyPatch) -> GoogleWire:
+    return install_wire(monkeypatch)
 
 
 @pytest.fixture

@@ -62,7 +62,9 @@ def test_renew_registers_a_channel_takes_a_baseline_and_later_replaces_it(google
 
 
 def test_dry_run_renew_records_the_watch_and_calls_nothing(make_app, wire):
-    hub = hub_of(make_app({"GOOGLE_CALENDAR_ID": "team@example.com", "HUB_PUBLIC_URL": "https://hub.example.com"}))
+    hub = hub_of(
+        make_app({"GOOGLE_CALENDAR_ID": "team@example.com", "HUB_PUBLIC_URL": "https://hub.example.com"})
+    )
     hub.emit("schedule", "calendar.renew", "renew-1", {})
     [entry] = hub.store.outbox()
     assert (entry.action, entry.status) == ("calendar.events.watch", "recorded")
