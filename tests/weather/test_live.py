@@ -39,6 +39,7 @@ def test_weather_by_telegram_and_sms_through_a_threaded_server(weather_app, owm)
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(deliver, chats + texts))
         forecast = deliver(telegram_message(settings, "/forecast Oslo", chat_id=400))
+        sms_forecast = deliver(twilio_sms(settings, base, "FORECAST oslo"))
         unknown = deliver(twilio_sms(settings, base, "WEATHER Atlantis"))
         hub_of(app).tasks.drain()
 
@@ -49,12 +50,13 @@ def test_weather_by_telegram_and_sms_through_a_threaded_server(weather_app, owm)
     assert {a.headers["Content-Type"].split(";")[0] for a in by_sms} == {"application/xml"}
     assert {twiml_text(a) for a in by_sms} == {LONDON_NOW}
     assert forecast.json()["text"].startswith("Oslo, NO, next 24 h:")
+    assert twiml_text(sms_forecast) == forecast.json()["text"]
     assert "could not find a city called 'Atlantis'" in twiml_text(unknown)
     queries = {(path, q["q"], q["units"]) for path, q in owm.requests}
     assert ("/data/2.5/weather", "london", "metric") in queries
     assert ("/data/2.5/forecast", "oslo", "metric") in queries
     events = hub_of(app).store.events()
-    assert len(events) == 18 and {e.status for e in events} == {"done"}
+    assert len(events) == 19 and {e.status for e in events} == {"done"}
 
 
 def twiml_text(response: requests.Response) -> str:
