@@ -145,11 +145,7 @@ def append_sheet_row(ctx: Context, values: list[Any]) -> None:
     """Append to the configured Google Sheet (nothing when GOOGLE_SHEET_ID is unset)."""
     from integrations import google
 
-    append = getattr(google, "append_sheet_row", None)
-    if append is None:  # an older Google integration without Sheets: nothing to write to
-        log.warning("integrations.google.append_sheet_row is missing; sheet row skipped")
-        return
-    append(ctx, values)
+    google.append_sheet_row(ctx, values)
 
 
 def event_created(event: Event) -> float:

@@ -42,7 +42,7 @@ def setup_webhooks(url: str, stage: str | None, dry_run: bool) -> None:
         click.echo("dry run: nothing was changed")
     for step in steps:
         click.echo(step.line())
-    if any(step.action == "refused" for step in steps):
+    if any(step.action in ("refused", "failed") for step in steps):
         raise SystemExit(1)
 
 

@@ -163,6 +163,10 @@ def _google(hub: Hub, base: str, dry_run: bool) -> Step:
         return Step("google", "skipped", "GOOGLE_SERVICE_ACCOUNT_JSON or GOOGLE_CALENDAR_ID is not set")
     if problem := _generated(settings, "google_channel_token"):
         return Step("google", "refused", problem)
+    if not settings.google_channel_token:
+        return Step("google", "refused", "GOOGLE_CHANNEL_TOKEN is not set: each push must carry it")
+    if settings.hub_dry_run:  # the renew handler would only record the watch: claim nothing
+        return Step("google", "refused", "HUB_DRY_RUN=1 records calls instead of sending: set HUB_DRY_RUN=0")
     from handlers.calendar import RENEW_BEFORE, STATE
 
     target = f"{base}/webhooks/google/calendar"

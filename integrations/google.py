@@ -261,7 +261,3 @@ def append_sheet_row(ctx: Context, values: list[Any]) -> CallResult | None:
 
     return ctx.call("google", "sheets.values.append", payload, send)
 
-# -- webhook registration (hub setup-webhooks)
-
-CALENDAR_SCOPES = ["https://www.googleapis.com/auth/calendar.readonly"]
-

@@ -1,20 +1,32 @@
-"""The payment story end to end, through the webhooks, with every provider at the wire:
+"""The payment story end to end, live (HUB_DRY_RUN=0), every provider at the wire:
 
 `/pay 15` in Telegram -> a Stripe Checkout link -> Stripe delivers checkout.session.completed
 three times -> the chat gets one confirmation, the payer one SMS receipt, the sheet one row.
+
+Stripe and Twilio answer through `responses` (their SDKs use requests), the Bot API through
+respx (python-telegram-bot uses httpx), Google through googleapiclient's HttpMockSequence
+under `integrations.google.new_http`, after a real signed service-account token request.
 """
 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import responses
 
 from hub.runtime import hub_of
 from hub.simulate import stripe_event, telegram_message
-from integrations import google
 from tests.conftest import post
+from tests.google.conftest import (
+    ACCESS_TOKEN,
+    TOKEN_URI,
+    GoogleWire,
+    ServiceAccount,
+    install_wire,
+    new_service_account,
+)
 from tests.payments.wire import (
     LIVE,
     STRIPE_SESSIONS,
@@ -27,40 +39,62 @@ from tests.payments.wire import (
 
 CHAT = 5150
 PHONE = "+447700900456"
-SHEETS_READY = hasattr(google, "append_sheet_row")
+SHEET = "sheet-story"
+APPENDED = {"updates": {"updatedRange": "Sheet1!A2:F2", "updatedRows": 1}}
+SERVER_ERROR = {"error": {"code": 500, "message": "Internal error encountered.", "status": "INTERNAL"}}
 
 
-def pay_and_complete(client, hub):
-    """GIVEN a chat that asks to pay 15 EUR, WHEN Stripe reports the payment three times."""
+@pytest.fixture(scope="module")
+def account() -> ServiceAccount:
+    return new_service_account()
+
+
+@pytest.fixture
+def sheets(monkeypatch) -> GoogleWire:  # noqa: ANN001
+    """Google at the wire: the token endpoint and the Sheets API answer from this sequence."""
+    return install_wire(monkeypatch)
+
+
+@pytest.fixture
+def story(make_app, account):  # noqa: ANN001, ANN201
+    app = make_app({**LIVE, "GOOGLE_SERVICE_ACCOUNT_JSON": account.json_text, "GOOGLE_SHEET_ID": SHEET})
+    responses.post(STRIPE_SESSIONS, json=session_json("cs_test_story"))
+    responses.post(TWILIO_MESSAGES, status=201, json=message_json("SM" + "f" * 32))
+    return app.test_client(), hub_of(app)
+
+
+def pay_and_complete(client, hub) -> tuple[str, str, list[str]]:  # noqa: ANN001
+    """GIVEN a chat that asks to pay 15 EUR, WHEN Stripe reports the payment three times.
+
+    Returns the link button's URL, the stored id of the Stripe event, and the sheet row due.
+    """
     answer = post(client, telegram_message(hub.settings, "/pay 15 concert ticket", chat_id=CHAT)).json
     assert answer["method"] == "sendMessage" and answer["chat_id"] == str(CHAT)
     [[button]] = answer["reply_markup"]["inline_keyboard"]
-    [checkout] = [e for e in hub.store.outbox() if e.integration == "stripe"]
+    [checkout] = [c for c in responses.calls if c.request.url == STRIPE_SESSIONS]
+    sent = form(checkout.request.body)
+    assert sent["metadata[telegram_chat_id]"] == str(CHAT)
     session = {
-        "id": checkout.response["id"], "object": "checkout.session", "mode": "payment",
+        "id": "cs_test_story", "object": "checkout.session", "mode": "payment",
         "payment_status": "paid", "status": "complete", "amount_total": 1500, "currency": "eur",
         "customer_details": {"phone": PHONE, "email": "sam@example.com", "name": "Sam"},
-        "metadata": checkout.payload["metadata"],
+        "metadata": {k[len("metadata["):-1]: v for k, v in sent.items() if k.startswith("metadata[")},
     }  # fmt: skip
     delivery = stripe_event(hub.settings, "checkout.session.completed", session, event_id="evt_story_paid")
-    answers = [post(client, delivery).json for _ in range(3)]
-    assert [a["duplicate"] for a in answers] == [False, True, True]
-    return button["url"]
+    answers = [post(client, delivery) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [a.json["duplicate"] for a in answers] == [False, True, True]
+    paid_at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(json.loads(delivery.body)["created"]))
+    row = [paid_at, "cs_test_story", "15.00 EUR", "concert ticket", "sam@example.com", str(CHAT)]
+    return button["url"], answers[0].json["event_id"], row
 
 
-@responses.activate
-def test_pay_then_three_deliveries_make_one_confirmation_and_one_receipt(make_app):
-    app = make_app(LIVE)
-    client, hub = app.test_client(), hub_of(app)
-    responses.post(STRIPE_SESSIONS, json=session_json("cs_test_story"))
-    responses.post(TWILIO_MESSAGES, status=201, json=message_json("SM" + "f" * 32))
+def appends(wire: GoogleWire) -> list:
+    return [r for r in wire.requests if r.path.endswith(":append")]
 
-    with telegram_api() as chat:
-        url = pay_and_complete(client, hub)
 
-    assert url == "https://checkout.stripe.com/c/pay/cs_test_story"
-    stripe_calls = [c for c in responses.calls if c.request.url == STRIPE_SESSIONS]
-    assert form(stripe_calls[0].request.body)["metadata[telegram_chat_id]"] == str(CHAT)
+def assert_one_of_each(chat: list[dict], sheets: GoogleWire, row: list[str]) -> None:
+    """THEN one confirmation in the chat, one SMS receipt, one row (raw values) in the sheet."""
     assert [(m["chat_id"], m["text"]) for m in chat] == [
         (str(CHAT), "Payment received: 15.00 EUR for concert ticket. Thank you!")
     ]
@@ -68,21 +102,48 @@ def test_pay_then_three_deliveries_make_one_confirmation_and_one_receipt(make_ap
     assert [(s["To"], s["Body"]) for s in sms] == [
         (PHONE, "Receipt: 15.00 EUR paid for concert ticket. Thank you!")
     ]
-    paid = hub.store.events(source="stripe")[0]
+    token = sheets.requests[0]
+    assert token.uri == TOKEN_URI and token.form()["grant_type"].endswith(":jwt-bearer")
+    last = appends(sheets)[-1]
+    assert last.uri.startswith(f"https://sheets.googleapis.com/v4/spreadsheets/{SHEET}/values/A1:append?")
+    assert last.query["valueInputOption"] == "RAW"
+    assert last.headers["authorization"] == f"Bearer {ACCESS_TOKEN}"
+    assert last.json() == {"values": [row]}
+    assert sheets.pending == 0
+
+
+@responses.activate
+def test_pay_then_three_deliveries_make_one_confirmation_one_receipt_one_row(story, sheets):
+    client, hub = story
+    sheets.token().answer(200, APPENDED)
+
+    with telegram_api() as chat:
+        url, event_id, row = pay_and_complete(client, hub)
+
+    assert url == "https://checkout.stripe.com/c/pay/cs_test_story"
+    assert_one_of_each(chat, sheets, row)
+    assert len(appends(sheets)) == 1
+    paid = hub.store.get(event_id)
     assert (paid.status, paid.attempts) == ("done", 1)
 
 
-@pytest.mark.skipif(
-    not SHEETS_READY,
-    reason="integrations.google.append_sheet_row (the Google engineer's Sheets interface) is not "
-    "merged in this branch yet",
-)
-def test_the_story_appends_one_sheet_row(make_app):
-    # Dry-run: the Sheets call is recorded in the outbox instead of sent, so this checks the
-    # "exactly one row" promise through the interface whatever its wire format is.
-    app = make_app({"GOOGLE_SHEET_ID": "sheet-story", "HUB_DRY_RUN": "1"})
-    client, hub = app.test_client(), hub_of(app)
-    pay_and_complete(client, hub)
-    rows = [e for e in hub.store.outbox() if e.integration == "google"]
-    assert len(rows) == 1
-    assert "concert ticket" in json.dumps(rows[0].payload)
+@responses.activate
+def test_a_failing_sheet_is_retried_by_the_sweep_without_repeating_the_messages(story, sheets):
+    client, hub = story
+    # 500 to the append and to googleapiclient's own retry of it: the run fails...
+    sheets.token().answer(500, SERVER_ERROR).answer(500, SERVER_ERROR)
+    sheets.answer(200, APPENDED)  # ...and the sweep's retry goes through
+
+    with telegram_api() as chat:
+        _, event_id, row = pay_and_complete(client, hub)
+        failed = hub.store.get(event_id)
+        assert (failed.status, failed.attempts) == ("failed", 1)
+        assert "500" in failed.last_error
+        report = hub.sweep()
+
+    assert (report.ran, report.done) == (1, 1)
+    assert (hub.store.get(event_id).status, hub.store.get(event_id).attempts) == ("done", 2)
+    assert_one_of_each(chat, sheets, row)
+    assert len(appends(sheets)) == 3  # two refused, one written: a single row
+    google_calls = [(e.action, e.status) for e in reversed(hub.store.outbox()) if e.integration == "google"]
+    assert google_calls == [("sheets.values.append", "failed"), ("sheets.values.append", "sent")]

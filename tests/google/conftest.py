@@ -10,7 +10,7 @@ HttpMockSequence, which also answers the API calls. The one seam swapped is
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -34,8 +34,8 @@ class ServiceAccount:
     key_id: str = "test-key-1"
 
 
-@pytest.fixture(scope="session")
-def service_account() -> ServiceAccount:
+def new_service_account() -> ServiceAccount:
+    """A service-account key file of a fresh RSA key (tests elsewhere use it too)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -49,6 +49,11 @@ def service_account() -> ServiceAccount:
         "client_id": "1234567890", "token_uri": TOKEN_URI,
     }  # fmt: skip
     return ServiceAccount(json.dumps(info), public_pem)
+
+
+@pytest.fixture(scope="session")
+def service_account() -> ServiceAccount:
+    return new_service_account()
 
 
 @dataclass(frozen=True)
@@ -96,13 +101,18 @@ class GoogleWire(HttpMockSequence):
         return len(self._iterable)
 
 
-@pytest.fixture
-def wire(monkeypatch) -> Iterator[GoogleWire]:  # noqa: ANN001
+def install_wire(monkeypatch: pytest.MonkeyPatch) -> GoogleWire:
+    """Google at the wire for one test (tests elsewhere use it too): a `GoogleWire` under
+    every request, and no credentials or services left over from other tests."""
     fake = GoogleWire()
-    google.forget_apis()
+    monkeypatch.setattr(google, "_APIS", {})
     monkeypatch.setattr(google, "new_http", lambda: fake)
-    yield fake
-    google.forget_apis()
+    return fake
+
+
+@pytest.fixture
+def wire(monkeypatch: pytest.MonkeyPatch) -> GoogleWire:
+    return install_wire(monkeypatch)
 
 
 @pytest.fixture

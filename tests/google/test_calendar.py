@@ -62,7 +62,9 @@ def test_renew_registers_a_channel_takes_a_baseline_and_later_replaces_it(google
 
 
 def test_dry_run_renew_records_the_watch_and_calls_nothing(make_app, wire):
-    hub = hub_of(make_app({"GOOGLE_CALENDAR_ID": "team@example.com", "HUB_PUBLIC_URL": "https://hub.example.com"}))
+    hub = hub_of(
+        make_app({"GOOGLE_CALENDAR_ID": "team@example.com", "HUB_PUBLIC_URL": "https://hub.example.com"})
+    )
     hub.emit("schedule", "calendar.renew", "renew-1", {})
     [entry] = hub.store.outbox()
     assert (entry.action, entry.status) == ("calendar.events.watch", "recorded")
@@ -151,3 +153,28 @@ def test_agenda_without_google_says_so(make_app, wire):
 def test_agenda_when_google_fails(google_app, wire):
     wire.token().answer(500, {"error": {"code": 500}}).answer(500, {"error": {"code": 500}})
     assert chat(google_app(), "/agenda").startswith("Sorry, the calendar is not answering")
+
+
+def test_a_push_whose_sync_meets_a_google_outage_is_retried_and_announced_once(google_app, wire):
+    app = google_app(HUB_RETRY_BASE_SECONDS="0")
+    hub = hub_of(app)
+    chat(app, "/subscribe calendar", chat_id=5)
+    hub.store.kv_put(STATE, "sync", {"token": "sync-1"})
+    outage = {"error": {"code": 503, "message": "Backend Error"}}
+    wire.token().answer(503, outage).answer(503, outage)  # the request and the library's own retry
+
+    assert post(app.test_client(), google_push(hub.settings, number=1)).status_code == 200
+
+    [push] = hub.store.events(source="google")
+    assert (push.status, push.attempts) == ("failed", 1)  # kept for a retry, not lost
+    assert hub.store.kv_get(STATE, "sync")["token"] == "sync-1"  # the token did not move on
+    standup = created("ev1", "Standup", "2024-02-01T10:00:00.000Z")
+    wire.answer(200, {"items": [standup], "nextSyncToken": "sync-2"})
+
+    report = hub.sweep()
+
+    assert (report.ran, report.done) == (1, 1)
+    assert hub.store.get(push.id).status == "done"
+    assert wire.requests[-1].query["syncToken"] == "sync-1"
+    assert sends(hub) == [("5", "New event: Standup, Mon 12 Feb 09:30")]
+    assert hub.store.kv_get(STATE, "sync")["token"] == "sync-2"

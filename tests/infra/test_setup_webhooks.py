@@ -184,3 +184,151 @@ def test_doctor_says_lambda_tasks_need_redis(make_app) -> None:
     assert result.exit_code == 1
     assert "set REDIS_URL" in result.output
     assert hub_of(app).settings.hub_tasks == "lambda"
+
+
+# -- Google: the calendar push channel, opened through the calendar.renew handler ---------
+
+GOOGLE_ONLY = {
+    "HUB_DRY_RUN": "0",
+    "HUB_STAGE": "prod",
+    "HUB_PUBLIC_URL": URL,
+    "GOOGLE_CALENDAR_ID": "team@example.com",
+}
+CALENDAR_ADDRESS = f"{URL}/webhooks/google/calendar"
+WATCH_PATH = "/calendar/v3/calendars/team%40example.com/events/watch"
+
+
+@pytest.fixture
+def google_wire(monkeypatch):  # noqa: ANN001, ANN201
+    from tests.google.conftest import install_wire
+
+    return install_wire(monkeypatch)
+
+
+@pytest.fixture
+def google_app(make_app):  # noqa: ANN001, ANN201
+    from tests.google.conftest import new_service_account
+
+    key = new_service_account().json_text
+    return lambda **extra: make_app({**GOOGLE_ONLY, "GOOGLE_SERVICE_ACCOUNT_JSON": key, **extra})
+
+
+def _channel(channel_id: str, resource_id: str, days: float = 7) -> dict:
+    import time
+
+    expires = int((time.time() + days * 86400) * 1000)
+    return {"kind": "api#channel", "id": channel_id, "resourceId": resource_id, "expiration": str(expires)}
+
+
+def _google_line(output: str) -> str:
+    [line] = [line for line in output.splitlines() if line.startswith("google")]
+    return line
+
+
+def test_google_opens_the_calendar_channel_once(google_app, google_wire) -> None:
+    app = google_app()
+    hub = hub_of(app)
+    google_wire.token().answer(200, _channel("chan-1", "res-1"))
+    google_wire.answer(200, {"items": [], "nextSyncToken": "sync-1"})  # the renew handler's baseline
+
+    first = invoke(app, "setup-webhooks", "--url", URL)
+
+    assert first.exit_code == 0, first.output
+    _token, watch, listing = google_wire.requests
+    assert (watch.method, watch.path) == ("POST", WATCH_PATH)
+    body = watch.json()
+    assert body["type"] == "web_hook" and body["address"] == CALENDAR_ADDRESS
+    assert body["token"] == "test-google-channel-token"  # what the webhook then checks
+    assert listing.path.endswith("/events") and "syncToken" not in listing.query
+    line = _google_line(first.output)
+    assert "create" in line and "chan-1" in line and CALENDAR_ADDRESS in line
+    assert "test-google-channel-token" not in first.output
+    assert hub.store.kv_get("google.calendar", "channel")["id"] == "chan-1"
+    renewals = hub.store.events(source="schedule")
+    assert [(e.type, e.status) for e in renewals] == [("calendar.renew", "done")]
+
+    second = invoke(app, "setup-webhooks", "--url", URL)
+
+    assert second.exit_code == 0, second.output
+    assert "unchanged" in _google_line(second.output) and "chan-1" in _google_line(second.output)
+    assert len(google_wire.requests) == 3  # nothing more was sent
+    assert len(hub.store.events(source="schedule")) == 1
+
+
+def test_google_replaces_a_channel_that_points_at_an_old_address(google_app, google_wire) -> None:
+    app = google_app()
+    hub = hub_of(app)
+    old = {**_channel("chan-old", "res-old"), "address": "https://old.example.com/webhooks/google/calendar"}
+    hub.store.kv_put("google.calendar", "channel", old)
+    hub.store.kv_put("google.calendar", "sync", {"token": "sync-1"})
+    google_wire.token().answer(200, _channel("chan-2", "res-2")).answer(204)
+
+    result = invoke(app, "setup-webhooks", "--url", URL)
+
+    assert result.exit_code == 0, result.output
+    _token, watch, stop = google_wire.requests
+    assert watch.json()["address"] == CALENDAR_ADDRESS
+    assert stop.path == "/calendar/v3/channels/stop"
+    assert stop.json() == {"id": "chan-old", "resourceId": "res-old"}
+    assert "create" in _google_line(result.output) and "chan-2" in _google_line(result.output)
+
+
+def test_google_refuses_a_url_other_than_the_public_url(google_app, google_wire) -> None:
+    app = google_app()
+    other = "https://hub.example.com"  # a custom domain: no stage in the path, so only Google objects
+
+    result = invoke(app, "setup-webhooks", "--url", other)
+
+    assert result.exit_code == 1
+    line = _google_line(result.output)
+    assert "refused" in line and f"HUB_PUBLIC_URL={other}" in line
+    assert google_wire.requests == []
+    assert hub_of(app).store.kv_get("google.calendar", "channel") is None
+
+
+def test_google_refuses_without_a_channel_token(google_app, google_wire) -> None:
+    app = google_app(GOOGLE_CHANNEL_TOKEN="")
+
+    result = invoke(app, "setup-webhooks", "--url", URL)
+
+    assert result.exit_code == 1
+    assert "refused" in _google_line(result.output) and "GOOGLE_CHANNEL_TOKEN" in result.output
+    assert google_wire.requests == []
+
+
+def test_google_dry_run_sends_nothing(google_app, google_wire) -> None:
+    app = google_app()
+
+    result = invoke(app, "setup-webhooks", "--url", URL, "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    line = _google_line(result.output)
+    assert "create" in line and CALENDAR_ADDRESS in line
+    assert google_wire.requests == []
+    hub = hub_of(app)
+    assert hub.store.kv_get("google.calendar", "channel") is None
+    assert hub.store.events() == [] and hub.store.outbox() == []
+
+
+def test_google_refusing_the_watch_is_a_failure(google_app, google_wire) -> None:
+    app = google_app()
+    denied = {"error": {"code": 403, "message": "The caller does not have permission"}}
+    google_wire.token().answer(403, denied)
+
+    result = invoke(app, "setup-webhooks", "--url", URL)
+
+    assert result.exit_code == 1
+    line = _google_line(result.output)
+    assert "failed" in line and "does not have permission" in line
+    assert hub_of(app).store.kv_get("google.calendar", "channel") is None
+
+
+def test_google_refuses_while_hub_only_records_calls(google_app, google_wire) -> None:
+    app = google_app(HUB_DRY_RUN="1")  # the renew handler would record the watch, not send it
+
+    result = invoke(app, "setup-webhooks", "--url", URL)
+
+    assert result.exit_code == 1
+    assert "refused" in _google_line(result.output) and "HUB_DRY_RUN=0" in result.output
+    assert google_wire.requests == []
+    assert hub_of(app).store.kv_get("google.calendar", "channel") is None
