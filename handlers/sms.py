@@ -33,7 +33,8 @@ def opt_out(event: Event, ctx: Context) -> None:
         record_optout(ctx, event.message.address, opted_out=True, via=event.message.text.strip().upper())
         # The carrier blocks our texts to this number from now on: its subscriptions go too.
         drop_subscriber(ctx, "sms", event.message.address)
-    ctx.reply("You will get no more messages from us. Text START to subscribe again.")
+    ctx.reply("You will get no more messages from us, and your subscriptions are cancelled. "
+              "Text START to get messages again.")
 
 
 @router.keyword("sms", *OPT_IN_WORDS)
