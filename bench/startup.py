@@ -1,7 +1,7 @@
 """Cold start and peak memory: process start to the first acknowledged webhook, per source,
 against a bare Flask app answering the same request in the same run.
 
-    python -m bench.startup [--runs 9]
+    python -m bench.startup [--runs 9] [--sources stripe,telegram]
 
 Each run is a fresh interpreter (`python -m bench.startup_child`): interpreter start, imports,
 `create_app()` (SQLite store on a fresh temp folder, HUB_TASKS=thread), then one request
@@ -39,13 +39,14 @@ def one_run(target: str, request_file: Path, folder: Path) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--sources", default=",".join(SOURCES))
     args = parser.parse_args()
     print(f"# bench.startup  rev {git_revision()}  runs {args.runs}  (medians)")
     head = ("source", "hub ms", "bare ms", "ratio", "hub MiB", "bare MiB", "ratio")
     print("{:14} {:>8} {:>8} {:>6} {:>8} {:>9} {:>6}".format(*head))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for source in SOURCES:
+        for source in args.sources.split(","):
             times: dict[str, list[float]] = {"hub": [], "bare": []}
             rss: dict[str, list[float]] = {"hub": [], "bare": []}
             for _ in range(args.runs):

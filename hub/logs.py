@@ -115,8 +115,11 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = f"{record.levelname:<7} {record.name} {record.getMessage()}"
         if getattr(record, "event_id", None):
-            line += f" {record.event_id} {record.source}/{record.event_type}"
-            if record.attempts:
+            line += f" {record.event_id}"
+            # Handlers log with just `event_id` in extra; stage logs also carry these.
+            if getattr(record, "source", None):
+                line += f" {record.source}/{record.event_type}"
+            if getattr(record, "attempts", None):
                 line += f" attempt={record.attempts}"
             if getattr(record, "error", None):
                 line += f" error={record.error}"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import sentry_sdk
 from flask import has_request_context
 
 from hub.logs import scrub_text
@@ -39,7 +39,17 @@ FLUSH_TIMEOUT_SECONDS = 2.0
 
 
 def sentry_enabled() -> bool:
-    return sentry_sdk.get_client().is_active()
+    # sentry_sdk costs ~100 ms to import: it is loaded only by `init_sentry` (SENTRY_DSN set),
+    # and a client can only be active once something has imported and initialised it.
+    sdk = sys.modules.get("sentry_sdk")
+    return sdk is not None and sdk.get_client().is_active()
+
+
+def _sdk() -> Any:
+    """The sentry_sdk module; only called once `sentry_enabled()` said yes."""
+    import sentry_sdk
+
+    return sentry_sdk
 
 
 def init_sentry(app: Flask, settings: Settings, *, transport: Any = None) -> bool:
@@ -49,6 +59,7 @@ def init_sentry(app: Flask, settings: Settings, *, transport: Any = None) -> boo
     """
     if not settings.sentry_dsn:
         return False
+    import sentry_sdk
     from sentry_sdk.integrations.flask import FlaskIntegration
     from sentry_sdk.integrations.logging import LoggingIntegration
 
@@ -76,7 +87,7 @@ def init_sentry(app: Flask, settings: Settings, *, transport: Any = None) -> boo
 def flush(timeout: float = FLUSH_TIMEOUT_SECONDS) -> None:
     """Send queued reports now (call at the end of a Lambda invocation)."""
     if sentry_enabled():
-        sentry_sdk.flush(timeout=timeout)
+        _sdk().flush(timeout=timeout)
 
 
 def _event_tags(event: Event) -> dict[str, str]:
@@ -87,6 +98,7 @@ def report_failure(event: Event, exc: BaseException) -> None:
     """A `Hub.failure_reporters` entry: one Sentry issue report per failed attempt."""
     if not sentry_enabled():
         return
+    sentry_sdk = _sdk()
     with sentry_sdk.new_scope() as scope:
         for key, value in _event_tags(event).items():
             scope.set_tag(key, value)
@@ -100,6 +112,7 @@ def handler_span(event: Event) -> Iterator[None]:
     if not sentry_enabled():
         yield
         return
+    sentry_sdk = _sdk()
     name = f"{event.source}/{event.type}"
     tags = _event_tags(event)
     if not has_request_context():  # a queued run: its own transaction, its own scope
@@ -117,7 +130,7 @@ def handler_span(event: Event) -> Iterator[None]:
 
 @contextmanager
 def _span(op: str, name: str, tags: Mapping[str, str]) -> Iterator[None]:
-    with sentry_sdk.start_span(op=op, name=name) as span:
+    with _sdk().start_span(op=op, name=name) as span:
         for key, value in tags.items():
             span.set_tag(key, value)
         yield
@@ -130,7 +143,7 @@ def traced_call(method: F) -> F:
     def wrapper(self: Any, integration: str, action: str, *args: Any, **kwargs: Any) -> Any:
         if not sentry_enabled():
             return method(self, integration, action, *args, **kwargs)
-        with sentry_sdk.start_span(op="hub.outbound", name=f"{integration}.{action}") as span:
+        with _sdk().start_span(op="hub.outbound", name=f"{integration}.{action}") as span:
             span.set_data("dry_run", bool(getattr(self, "dry_run", False)))
             if kwargs.get("event_id"):
                 span.set_tag("event_id", kwargs["event_id"])

@@ -62,15 +62,19 @@ class Hub:
 
         The store write comes first: nothing is acknowledged that is not durable.
         """
-        recorded = self.store.record(event, attention_after=self.settings.hub_lease_seconds)
+        lease = self.settings.hub_lease_seconds
+        # Run here (now or in this process's pool): store it claimed, saving a write.
+        runs_here = bool(inline_slots) or self.tasks.runs_in_process
+        recorded = self.store.record(event, attention_after=lease, claim_lease=lease if runs_here else None)
         if recorded.duplicate:
             log_stage("conflict" if recorded.conflict else "duplicate", recorded.event)
             return Acceptance(recorded)
         log_stage("received", recorded.event)
+        claimed = recorded.event if recorded.claimed else None
         if inline_slots:
-            result = run_event(self, recorded.event.id, inline_slots=inline_slots)
+            result = run_event(self, recorded.event.id, inline_slots=inline_slots, claimed=claimed)
             return Acceptance(recorded, replies=result.replies)
-        self.tasks.enqueue(recorded.event.id)
+        self.tasks.enqueue(recorded.event.id, claimed=claimed)
         return Acceptance(recorded)
 
     def emit(self, source: str, type: str, provider_id: str, payload: dict[str, Any]) -> Acceptance:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from flask import Flask
 
+    from hub.events import Event
+
 log = logging.getLogger("hub.tasks")
 
 
@@ -26,13 +28,19 @@ class TaskQueue:
         self._threads = threads
         self._pool: ThreadPoolExecutor | None = None
 
-    def enqueue(self, event_id: str) -> None:
+    @property
+    def runs_in_process(self) -> bool:
+        """Whether queued runs happen in this process (not in another Lambda invocation)."""
+        return not (self.mode == "lambda" and self.app.config["HUB_ON_LAMBDA"])
+
+    def enqueue(self, event_id: str, *, claimed: Event | None = None) -> None:
+        """Run `event_id` per the mode; `claimed`: already claimed for this process's run."""
         if self.mode == "thread":
-            self._executor().submit(self._run_logged, event_id)
+            self._executor().submit(self._run_logged, event_id, claimed)
         elif self.mode == "lambda" and self.app.config["HUB_ON_LAMBDA"]:
             self._invoke_async(event_id)
         else:
-            run_in_app(self.app, event_id)
+            run_in_app(self.app, event_id, claimed)
 
     def _invoke_async(self, event_id: str) -> None:
         """One asynchronous invocation of this function carrying only the event id.
@@ -53,9 +61,9 @@ class TaskQueue:
             self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="hub-task")
         return self._pool
 
-    def _run_logged(self, event_id: str) -> None:
+    def _run_logged(self, event_id: str, claimed: Event | None = None) -> None:
         try:
-            run_in_app(self.app, event_id)
+            run_in_app(self.app, event_id, claimed)
         except Exception:  # the pool would swallow it; the sweep retries the event
             log.exception("background run crashed", extra={"event_id": event_id})
 
@@ -66,12 +74,12 @@ class TaskQueue:
             pool.shutdown(wait=True)
 
 
-def run_in_app(app: Flask, event_id: str) -> None:
+def run_in_app(app: Flask, event_id: str, claimed: Event | None = None) -> None:
     from hub.runtime import hub_of
     from hub.worker import run_event
 
     with app.app_context():
-        run_event(hub_of(app), event_id)
+        run_event(hub_of(app), event_id, claimed=claimed)
 
 
 def process_event(event_id: str) -> None:

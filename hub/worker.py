@@ -39,11 +39,23 @@ def retry_delay(attempts: int, *, base: float, cap: float, rng: random.Random | 
 
 
 def run_event(
-    hub: Hub, event_id: str, *, force: bool = False, inline_slots: int = 0, replay: bool = False
+    hub: Hub,
+    event_id: str,
+    *,
+    force: bool = False,
+    inline_slots: int = 0,
+    replay: bool = False,
+    claimed: Event | None = None,
 ) -> RunResult:
-    """Claim `event_id` and run its handler once. Never raises for a handler's error."""
+    """Claim `event_id` and run its handler once. Never raises for a handler's error.
+
+    `claimed`: the event as `Store.record(claim_lease=...)` stored it; while its lease is
+    live it is ours without another store round-trip, once expired it is claimed anew.
+    """
     settings = hub.settings
-    event = hub.store.claim(event_id, lease_seconds=settings.hub_lease_seconds, force=force)
+    event = claimed if _still_leased(hub, claimed) else None
+    if event is None:
+        event = hub.store.claim(event_id, lease_seconds=settings.hub_lease_seconds, force=force)
     if event is None:
         return RunResult(hub.store.get(event_id))
     if event.attempts > 1 and not replay:
@@ -65,6 +77,11 @@ def run_event(
         log.warning("lease lost while handling", extra={"event_id": event.id})
         return RunResult(hub.store.get(event_id), ran=True)
     return RunResult(finished, ran=True, replies=ctx.inline_replies)
+
+
+def _still_leased(hub: Hub, claimed: Event | None) -> bool:
+    lease_until = claimed.lease_until if claimed is not None else None
+    return lease_until is not None and hub.store.clock() < lease_until
 
 
 def _record_failure(hub: Hub, event: Event, exc: Exception) -> RunResult:

@@ -21,9 +21,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import requests
-
 if TYPE_CHECKING:
+    import requests
     from flask_caching import Cache
 
     from hub.config import Settings
@@ -77,6 +76,10 @@ class OpenWeather:
     def __init__(self, settings: Settings, cache: Cache, session: requests.Session | None = None) -> None:
         self.settings = settings
         self.cache = cache
+        # requests (~45 ms) is imported on first use: handlers import this module at start-up,
+        # and most webhooks never ask for the weather.
+        import requests
+
         self.session = session or requests.Session()
         _redact_urllib3_logs()
 
@@ -129,6 +132,8 @@ class OpenWeather:
         if kind == "forecast":
             params["cnt"] = FORECAST_SLOTS
         url = f"{self.settings.openweather_api_url}/data/2.5/{kind}"
+        import requests
+
         try:
             response = self.session.get(url, params=params, timeout=TIMEOUT)
         except requests.RequestException as exc:

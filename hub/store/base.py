@@ -30,6 +30,7 @@ class RecordResult:
     event: Event
     duplicate: bool
     conflict: bool = False  # a known id came with a different body
+    claimed: bool = False  # stored already claimed for the caller (`record(claim_lease=...)`)
 
 
 @dataclass(frozen=True)
@@ -76,17 +77,30 @@ class Store(ABC):
 
     # -- intake -----------------------------------------------------------------------------
 
-    def record(self, event: Event, *, attention_after: float = 300.0) -> RecordResult:
+    def record(
+        self, event: Event, *, attention_after: float = 300.0, claim_lease: float | None = None
+    ) -> RecordResult:
         """Store `event` unless (source, provider_id) is known; atomic across processes.
 
         `attention_after`: when no worker has finished it by then, the sweep picks it up.
+        `claim_lease`: the caller runs the event itself right away, so a new event is stored
+        already claimed (as `claim` would leave it: processing, attempt 1, leased for that
+        long): one write instead of two, and the sweep takes it over when the lease expires.
         """
         now = self.clock()
-        fresh = event.with_changes(status=RECEIVED, updated_at=now, version=1)
+        if claim_lease is None:
+            fresh = event.with_changes(status=RECEIVED, updated_at=now, version=1)
+            due_at = now + attention_after
+        else:
+            due_at = now + claim_lease
+            fresh = event.with_changes(
+                status=PROCESSING, attempts=1, lease_until=due_at, next_attempt_at=None,
+                updated_at=now, version=1,
+            )  # fmt: skip
         for _ in range(_RECORD_TRIES):
-            existing_id = self._insert(fresh, due_at=now + attention_after)
+            existing_id = self._insert(fresh, due_at=due_at)
             if existing_id is None:
-                return RecordResult(fresh, duplicate=False)
+                return RecordResult(fresh, duplicate=False, claimed=claim_lease is not None)
             existing = self.get(existing_id)
             if existing is not None:
                 break
