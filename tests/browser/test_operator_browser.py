@@ -10,6 +10,7 @@ import requests
 
 from hub.runtime import hub_of
 from hub.simulate import stripe_event
+from tests.auxil.fake_openweather import API_KEY, FakeOpenWeather
 from tests.conftest import ADMIN_TOKEN
 
 
@@ -71,10 +72,6 @@ def test_the_events_table_refreshes_itself(make_app, serve, page, shoot):
 
 @pytest.mark.browser
 def test_weather_in_the_playground_then_replay(make_app, serve, page, shoot):
-    try:
-        from tests.auxil.fake_openweather import API_KEY, FakeOpenWeather
-    except ImportError as exc:
-        pytest.skip(f"tests/auxil/fake_openweather.py is not merged into this branch yet ({exc})")
     with FakeOpenWeather() as owm:
         base = serve(make_app({"OPENWEATHER_API_KEY": API_KEY, "OPENWEATHER_API_URL": owm.url}))
         log_in(page, base, shoot)
