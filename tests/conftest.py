@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from hub import create_app
 from hub.runtime import Hub, hub_of
 from hub.simulate import SignedRequest
+from tests.auxil.fake_telegram import FakeTelegram, fake_telegram
 from tests.auxil.redis import require_redis, unique_prefix
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -66,6 +67,16 @@ def redis_url() -> str:
 def redis_config(redis_url: str) -> dict[str, str]:
     """Config keys for an app on the real Redis, under a key prefix of this test's own."""
     return {"REDIS_URL": redis_url, "HUB_REDIS_PREFIX": unique_prefix()}
+
+
+@pytest.fixture
+def bot_api() -> Iterator[FakeTelegram]:
+    """A fake Telegram Bot API on 127.0.0.1; point TELEGRAM_API_URL at `.url`."""
+    from integrations import telegram_bot
+
+    with fake_telegram() as server:
+        yield server
+        telegram_bot.close_all()  # the process-wide Bot's connections point at this server
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from hub.runtime import hub_of
 from hub.simulate import stripe_event, telegram_message
 from tests.auxil.fake_openweather import API_KEY as OWM_KEY
 from tests.auxil.fake_openweather import FakeOpenWeather
-from tests.auxil.fake_telegram import fake_telegram
 from tests.conftest import SECRETS, post
 
 TWILIO_SID = "AC" + "0" * 32
@@ -53,27 +52,27 @@ def event_log(app, admin_headers, event_id):  # noqa: ANN001, ANN201
 # PTB 22 warns (a DeprecationWarning, silent outside tests) when RetryAfter is built with
 # an int retry_after; under pytest's warnings-as-errors that warning would replace the 429.
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:telegram")
-def test_telegram_429_is_retried_no_sooner_than_retry_after_and_sent_once(make_app, admin_headers) -> None:  # noqa: ANN001
-    with fake_telegram() as api:
-        api.fail("sendMessage", 429, retry_after=30, times=2)
-        config = {**LIVE, "TELEGRAM_BOT_TOKEN": "123456:TEST", "TELEGRAM_API_URL": api.url,
-                  "HUB_RETRY_BASE_SECONDS": "1"}  # fmt: skip
-        app = make_app(config, router=notify("telegram", "42"))
-        clock = Clock()
-        hub, event_id = deliver(app, clock)
+def test_telegram_429_is_retried_no_sooner_than_retry_after_and_sent_once(make_app, admin_headers, bot_api):
+    api = bot_api
+    api.fail("sendMessage", 429, retry_after=30, times=2)
+    config = {**LIVE, "TELEGRAM_BOT_TOKEN": "123456:TEST", "TELEGRAM_API_URL": api.url,
+              "HUB_RETRY_BASE_SECONDS": "1"}  # fmt: skip
+    app = make_app(config, router=notify("telegram", "42"))
+    clock = Clock()
+    hub, event_id = deliver(app, clock)
 
-        logged = event_log(app, admin_headers, event_id)
-        assert logged["status"] == "failed" and "rate limit, retry after" in logged["last_error"]
-        assert logged["outbox"][0]["status"] == "failed"
-        waited = hub.store.get(event_id).next_attempt_at - clock.now
-        assert waited >= 30, f"retried after {waited:.1f} s though Telegram asked for 30 s"
+    logged = event_log(app, admin_headers, event_id)
+    assert logged["status"] == "failed" and "rate limit, retry after" in logged["last_error"]
+    assert logged["outbox"][0]["status"] == "failed"
+    waited = hub.store.get(event_id).next_attempt_at - clock.now
+    assert waited >= 30, f"retried after {waited:.1f} s though Telegram asked for 30 s"
 
-        clock.now += 10
-        assert hub.sweep().ran == 0, "too early: Telegram's retry_after has not passed"
-        clock.now += 25
-        assert hub.sweep().failed == 1  # the second 429
-        clock.now += 35
-        assert hub.sweep().done == 1
+    clock.now += 10
+    assert hub.sweep().ran == 0, "too early: Telegram's retry_after has not passed"
+    clock.now += 25
+    assert hub.sweep().failed == 1  # the second 429
+    clock.now += 35
+    assert hub.sweep().done == 1
 
     refused = [c for c in api.calls if c.method == "sendMessage" and c.status == 429]
     assert len(refused) == 2 and [m["text"] for m in api.sent()] == ["Paid!"]

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from integrations import telegram_bot
-from tests.auxil.fake_telegram import FakeTelegram, fake_telegram
+from tests.auxil.fake_telegram import FakeTelegram
 
 TOKEN = "123:ABC"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with fake_telegram() as server:
-        yield server
-        telegram_bot.close_all()  # the process-wide Bot's connections point at this server
+def fake(bot_api: FakeTelegram) -> FakeTelegram:
+    return bot_api
 
 
 @pytest.fixture

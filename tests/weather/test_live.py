@@ -3,20 +3,16 @@ OpenWeatherMap, and alerts sent live to the fake Bot API and to Twilio (via `res
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
-import pytest
 import requests
 import responses
 
 from hub.runtime import hub_of
 from hub.simulate import SignedRequest, telegram_message, twilio_sms
 from infra.schedules import tick
-from integrations import telegram_bot
-from tests.auxil.fake_telegram import FakeTelegram, fake_telegram
 from tests.auxil.server import serving
 from tests.conftest import post
 from tests.payments.wire import TWILIO_MESSAGES, form, message_json
@@ -64,19 +60,12 @@ def twiml_text(response: requests.Response) -> str:
     return message.text or ""
 
 
-@pytest.fixture
-def bot() -> Iterator[FakeTelegram]:
-    with fake_telegram() as server:
-        yield server
-        telegram_bot.close_all()  # the process-wide Bot's connections point at this server
-
-
 @responses.activate
-def test_storm_alert_reaches_each_subscriber_once(weather_app, owm, bot):
+def test_storm_alert_reaches_each_subscriber_once(weather_app, owm, bot_api):
     responses.add_passthru(owm.url)  # OpenWeatherMap is the local fake; only Twilio is mocked
     responses.post(TWILIO_MESSAGES, status=201, json=message_json("SM" + "c" * 32))
     app = weather_app(
-        HUB_DRY_RUN="0", TELEGRAM_BOT_TOKEN="123:ABC", TELEGRAM_API_URL=bot.url,
+        HUB_DRY_RUN="0", TELEGRAM_BOT_TOKEN="123:ABC", TELEGRAM_API_URL=bot_api.url,
         TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_FROM_NUMBER="+15550002222",
     )  # fmt: skip
     client, hub = app.test_client(), hub_of(app)
@@ -85,7 +74,7 @@ def test_storm_alert_reaches_each_subscriber_once(weather_app, owm, bot):
         answer = post(client, telegram_message(hub.settings, f"/subscribe {city}", chat_id=chat_id)).json
         assert answer["text"].startswith(f"Subscribed: a daily digest and weather alerts for {city}")
     post(client, twilio_sms(hub.settings, "http://localhost", "SUBSCRIBE bergen", sender="+15550007777"))
-    assert bot.sent() == [] and len(responses.calls) == 0  # the confirmations rode in the answers
+    assert bot_api.sent() == [] and len(responses.calls) == 0  # the confirmations rode in the answers
 
     # WHEN the watch runs, its schedule delivered twice, then again half an hour later
     now = datetime.now(UTC)
@@ -96,7 +85,7 @@ def test_storm_alert_reaches_each_subscriber_once(weather_app, owm, bot):
     # THEN each Bergen subscriber has one storm warning, on the channel they subscribed from
     assert (first.duplicate, again.duplicate, later.duplicate) == (False, True, False)
     storm = "Storm warning for Bergen: from about "
-    telegram = [(m["chat_id"], m["text"]) for m in bot.sent()]
+    telegram = [(m["chat_id"], m["text"]) for m in bot_api.sent()]
     assert len(telegram) == 1, "London crossed no threshold: nothing for chat 9"
     [(chat, text)] = telegram
     assert chat == "7" and text.startswith(storm) and "wind up to 20 m/s" in text
