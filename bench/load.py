@@ -2,6 +2,12 @@
 verification, dedup and the event log, against bare Flask echoing the same JSON.
 
     python -m bench.load [--seconds 10] [--connections 8] [--workers 2] [--stores sqlite,redis]
+                         [--with-handler]
+
+By default hub does intake only (`bench/intake_app.py`): verification, dedup and the event
+log, i.e. what the provider waits for; handlers are deferred as on Lambda. `--with-handler`
+runs each event's handler in the same gunicorn worker's thread pool (`HUB_TASKS=thread`),
+competing for the same cores.
 
 Needs `wrk` (Debian: apt-get install wrk) and gunicorn (the dev extra). Every request is a
 distinct event, pre-signed before the run (so signing costs the load generator nothing).
@@ -97,8 +103,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--events", type=int, default=30000, help="distinct events per run")
     parser.add_argument("--stores", default="sqlite,redis")
+    parser.add_argument("--with-handler", action="store_true",
+                        help="also run each handler in the same worker (HUB_TASKS=thread)")  # fmt: skip
     args = parser.parse_args()
-    print(f"# bench.load  rev {git_revision()}  gunicorn -w {args.workers} (sync)  wrk -t1 "
+    hub_app = "hub.wsgi:app" if args.with_handler else "bench.intake_app:app"
+    scope = "intake + handler (HUB_TASKS=thread)" if args.with_handler else "intake only"
+    print(f"# bench.load  rev {git_revision()}  {scope}  gunicorn -w {args.workers} (sync)  wrk -t1 "
           f"-c{args.connections} -d{args.seconds}s")  # fmt: skip
     head = ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "rps ratio", "p99 ratio")
     print("{:14} {:>8} {:>7} {:>7} {:>8} {:>9} {:>9}".format(*head))
@@ -111,7 +121,7 @@ def main() -> None:
                 redis_process, url = private_redis(folder)
                 extra["REDIS_URL"] = url
             try:
-                hub = measure("hub.wsgi:app", hub_env(folder / "instance", **extra), args, folder)
+                hub = measure(hub_app, hub_env(folder / "instance", **extra), args, folder)
                 bare = measure("bench.bare_app:app", hub_env(folder / "bare"), args, folder)
             finally:
                 if redis_process is not None:

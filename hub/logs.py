@@ -58,15 +58,29 @@ SENSITIVE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), "[email]"),
     (re.compile(r"(?<![\w+])(?:\+|%2B)\d[\d ().-]{5,18}\d"), "[phone]"),
 )
+# Literals each pattern above cannot match without (any one of them; the bearer pattern
+# ignores case, so it is looked for in lowercased text). Most text (stage names, ids,
+# sources) holds none, and seven regex passes over each of a log line's five fields were
+# most of its cost (bench/load.py).
+_NEEDLES: tuple[tuple[str, ...], ...] = (
+    ("-----BEGIN ",), (":",), ("_live_", "_test_"), ("whsec_",), (), ("@", "%40"), ("+", "%2B"),
+)
+_SHAPES = tuple((p, r, n) for (p, r), n in zip(SENSITIVE_PATTERNS, _NEEDLES, strict=True))
 
 
 def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` without the given secret values (longest first) and without sensitive shapes."""
     for secret in secrets:
-        text = text.replace(secret, "***")
-    for pattern, replacement in SENSITIVE_PATTERNS:
-        text = pattern.sub(replacement, text)
+        if secret in text:
+            text = text.replace(secret, "***")
+    for pattern, replacement, needles in _SHAPES:
+        present = any(n in text for n in needles) if needles else "bearer" in text.lower()
+        if present:
+            text = pattern.sub(replacement, text)
     return text
+
+
+_CACHED_LENGTH = 80  # stage names, sources, types and ids: short, and mostly repeating
 
 
 class SecretScrubber(logging.Filter):
@@ -75,9 +89,17 @@ class SecretScrubber(logging.Filter):
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._short: dict[str, str] = {}  # scrubbed short texts; cleared when full
 
     def scrub(self, text: str) -> str:
-        return scrub_text(text, self.secrets)
+        if len(text) > _CACHED_LENGTH:
+            return scrub_text(text, self.secrets)
+        done = self._short.get(text)
+        if done is None:
+            if len(self._short) >= 1024:
+                self._short.clear()
+            done = self._short[text] = scrub_text(text, self.secrets)
+        return done
 
     def filter(self, record: logging.LogRecord) -> bool:
         # Always runs: shapes are scrubbed even when no secret is configured.

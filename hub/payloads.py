@@ -66,10 +66,14 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# One decoder for every body: `json.loads(..., parse_constant=...)` builds a new one per call.
+_DECODER = json.JSONDecoder(parse_constant=_no_constants)
+
+
 def json_object(text: str) -> dict[str, Any]:
     """Parse a JSON object (not a list, string or number); NaN and Infinity are refused."""
     try:
-        data = json.loads(text, parse_constant=_no_constants)
+        data = _DECODER.decode(text)
     except (ValueError, RecursionError):
         raise BadRequestError("the body is not valid JSON", code="bad_payload") from None
     if not isinstance(data, dict):

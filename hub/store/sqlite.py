@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,7 +89,7 @@ class SQLiteStore(Store):
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(conn)
         # FULL: a webhook is acknowledged only after its event is on disk; NORMAL could
         # lose the last commits on power loss, and the provider would not deliver again.
         conn.execute("PRAGMA synchronous=FULL")
@@ -233,3 +234,16 @@ def _outbox_entry(row: sqlite3.Row) -> OutboxEntry:
     data["payload"] = json.loads(data["payload"])
     data["response"] = json.loads(data["response"]) if data["response"] else None
     return OutboxEntry(**data)
+
+
+def _enable_wal(conn: sqlite3.Connection, tries: int = 50) -> None:
+    """`PRAGMA journal_mode=WAL`, retried: SQLite can answer "database is locked" at once
+    (without its busy handler) while another process opens the same file."""
+    for attempt in range(tries):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == tries - 1:
+                raise
+            time.sleep(0.02)
