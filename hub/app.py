@@ -71,11 +71,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, router: Router | None
     app.register_blueprint(webhooks)
     app.register_blueprint(admin_api)
     app.register_blueprint(health)
+    from hub.admin.auth import AdminSessions
     from hub.admin.auth import bp as admin_auth
     from hub.admin.dashboard import bp as admin_dashboard
     from hub.observability import init_sentry
     from hub.playground import bp as playground
 
+    app.session_interface = AdminSessions()
     app.register_blueprint(admin_auth)
     app.register_blueprint(admin_dashboard)
     app.register_blueprint(playground)

@@ -15,6 +15,7 @@ import time
 
 from flask import (
     Blueprint,
+    Flask,
     Request,
     Response,
     current_app,
@@ -24,6 +25,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from hub.config import Settings
 from hub.errors import ForbiddenError, UnauthorizedError
@@ -177,3 +179,13 @@ def secure_headers(response: Response) -> Response:
 
 
 bp.after_request(secure_headers)
+
+
+class AdminSessions(SecureCookieSessionInterface):
+    """Signed-cookie sessions for the admin pages only: webhooks and the rest never open one
+    (no cookie to verify on the hot path, and no session a webhook could ever set)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path == "/admin" or request.path.startswith("/admin/"):
+            return super().open_session(app, request)
+        return self.make_null_session(app)

@@ -190,3 +190,10 @@ def test_masked_settings_show_no_character_of_a_secret():
     assert mask("123456789:AAE-bot-token-secret-part") == "••••••"
     assert mask("whsec_abcdef0123456789") == "whsec_••••••"
     assert mask("sk_live_abcdef0123456789") == "sk_live_••••••"
+
+
+def test_only_admin_pages_carry_a_session_cookie(app, client):
+    webhook = post(client, stripe_event(hub_of(app).settings, "invoice.paid"))
+    assert webhook.status_code == 200 and "Set-Cookie" not in webhook.headers
+    login = client.post("/admin/login", data={"token": ADMIN_TOKEN})
+    assert "session=" in login.headers.get("Set-Cookie", "")
