@@ -3,7 +3,9 @@ and processes (WAL, busy timeout, uniqueness enforced by the database)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -80,6 +82,8 @@ class SQLiteStore(Store):
         # request, and per-thread connections would be opened for each and never closed.
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._lock_file: tuple[int, int] | None = None  # (pid, fd): a forked child opens its own
         with self._connection() as conn:
             conn.executescript(_SCHEMA)
 
@@ -112,6 +116,9 @@ class SQLiteStore(Store):
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+        if self._lock_file is not None and self._lock_file[0] == os.getpid():
+            os.close(self._lock_file[1])
+        self._lock_file = None
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._connection() as conn:
@@ -119,8 +126,30 @@ class SQLiteStore(Store):
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write (its own transaction); the number of rows it changed."""
-        with self._connection() as conn:
+        with self._writer(), self._connection() as conn:
             return conn.execute(sql, params).rowcount
+
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        """One writer at a time, across threads and processes, queued in the kernel.
+
+        SQLite takes one writer anyway; without this, the others wait in its busy handler,
+        which sleeps 1 to 100 ms between tries, and that sleep is the p99 under load.
+        """
+        with self._write_lock:
+            fd = self._lock_fd()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _lock_fd(self) -> int:
+        pid = os.getpid()
+        if self._lock_file is None or self._lock_file[0] != pid:
+            # flock belongs to the open file: a forked worker must not share its parent's.
+            self._lock_file = (pid, os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600))
+        return self._lock_file[1]
 
     def _insert(self, event: Event, *, due_at: float) -> str | None:
         record = event.to_record()
