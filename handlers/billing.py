@@ -37,23 +37,29 @@ def remember_subscription(
     return record
 
 
+def _subscription(event: Event) -> tuple[dict[str, Any], str] | None:
+    """The event's subscription object and the chat in its metadata; None without an id."""
+    subscription = stripe_object(event)
+    if subscription is None or not subscription.get("id"):
+        return None
+    return subscription, str(as_dict(subscription.get("metadata")).get("telegram_chat_id") or "")
+
+
 @router.on("stripe", "customer.subscription.created")
 @router.on("stripe", "customer.subscription.updated")
 def subscription_changed(event: Event, ctx: Context) -> None:
-    subscription = stripe_object(event)
-    if subscription is None or not subscription.get("id"):
+    if (found := _subscription(event)) is None:
         return
-    chat_id = str(as_dict(subscription.get("metadata")).get("telegram_chat_id") or "")
+    subscription, chat_id = found
     remember_subscription(ctx, str(subscription["id"]), event,
                           status=str(subscription.get("status") or ""), chat_id=chat_id)  # fmt: skip
 
 
 @router.on("stripe", "customer.subscription.deleted")
 def subscription_deleted(event: Event, ctx: Context) -> None:
-    subscription = stripe_object(event)
-    if subscription is None or not subscription.get("id"):
+    if (found := _subscription(event)) is None:
         return
-    chat_id = str(as_dict(subscription.get("metadata")).get("telegram_chat_id") or "")
+    subscription, chat_id = found
     # Recorded even when unknown: a late `created` must not bring it back to life.
     record = remember_subscription(ctx, str(subscription["id"]), event, status="canceled", chat_id=chat_id)
     if not (record.get("chat_id") or record.get("phone")):

@@ -37,7 +37,7 @@ class TaskQueue:
         """Run `event_id` per the mode; `claimed`: already claimed for this process's run."""
         if self.mode == "thread":
             self._executor().submit(self._run_logged, event_id, claimed)
-        elif self.mode == "lambda" and self.app.config["HUB_ON_LAMBDA"]:
+        elif not self.runs_in_process:
             self._invoke_async(event_id)
         else:
             run_in_app(self.app, event_id, claimed)
