@@ -1,12 +1,21 @@
-"""Stripe: webhook verification (several signing secrets for rotation) and API calls."""
+"""Stripe: webhook verification (several signing secrets for rotation) and API calls.
+
+The SDK is imported by the API calls only. Intake checks Stripe's signature scheme v1
+itself (https://docs.stripe.com/webhooks#verify-manually), exactly as
+`stripe.WebhookSignature.verify_header` does: importing the SDK costs 110-230 ms (it loads
+requests, httpx and anyio at import), which on a cold Lambda is longer than the whole bare
+Flask start. `tests/hostile/test_stripe_scheme.py` holds our verdict equal to the SDK's for
+generated headers, so an SDK upgrade that changes the scheme fails CI.
+"""
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
+from hashlib import sha256
 from typing import TYPE_CHECKING, Any
 
-import stripe
 from flask import Response, jsonify
 
 from hub.errors import BadRequestError
@@ -14,6 +23,7 @@ from hub.events import Event, body_digest
 from hub.payloads import body_text, json_object, required_str
 
 if TYPE_CHECKING:
+    import stripe
     from flask import Request
 
     from hub.config import Settings
@@ -21,6 +31,7 @@ if TYPE_CHECKING:
     from hub.runtime import Acceptance
 
 TOLERANCE_SECONDS = 300
+SCHEME = "v1"  # the only scheme Stripe signs live events with
 log = logging.getLogger("hub.stripe")
 
 
@@ -33,9 +44,11 @@ def verify(request: Request, settings: Settings) -> Event:
     header = request.headers.get("Stripe-Signature", "").strip()
     if not header:
         raise BadRequestError("the Stripe-Signature header is missing", code="missing_signature")
-    _check_timestamp(_timestamp(header))
+    timestamp = _timestamp(header)
+    _check_timestamp(timestamp)
     payload = body_text(request)
-    if not any(_signed_with(payload, header, secret) for secret in settings.stripe_webhook_secret):
+    signatures = _signatures(header)
+    if not any(_signed_with(payload, timestamp, signatures, secret) for secret in settings.stripe_webhook_secret):
         raise BadRequestError(
             "the Stripe-Signature does not match the body with any STRIPE_WEBHOOK_SECRET; "
             "check that it holds this endpoint's signing secret (whsec_...)",
@@ -51,27 +64,44 @@ def verify(request: Request, settings: Settings) -> Event:
     )
 
 
-def _signed_with(payload: str, header: str, secret: str) -> bool:
-    """The SDK's own check (constant-time, scheme v1, past tolerance) for one secret."""
-    try:
-        return stripe.WebhookSignature.verify_header(payload, header, secret, TOLERANCE_SECONDS)
-    except stripe.SignatureVerificationError:
-        return False
+def _signed_with(payload: str, timestamp: int, signatures: list[str], secret: str) -> bool:
+    """True if one of the header's v1 signatures is the HMAC of `timestamp.payload` under `secret`."""
+    expected = _compute_signature(f"{timestamp}.{payload}", secret)
+    return any(hmac.compare_digest(expected, signature) for signature in signatures)
+
+
+def _compute_signature(signed_payload: str, secret: str) -> str:
+    return hmac.new(secret.encode("utf-8"), signed_payload.encode("utf-8"), sha256).hexdigest()
+
+
+def _signatures(header: str) -> list[str]:
+    """The header's v1 signatures, read as the SDK reads them (`key=value`, split at most twice).
+
+    The SDK refuses the whole header when a `v1` item has no `=`; so do we.
+    """
+    items = [item.split("=", 2) for item in header.split(",")]
+    if any(len(item) == 1 and item[0] == SCHEME for item in items):
+        raise _malformed()
+    return [item[1] for item in items if item[0] == SCHEME]
 
 
 def _timestamp(header: str) -> int:
     """`t` from `t=<unix time>,v1=<hex>[,v1=...]`, or 400 when the header is not of that form."""
-    items = [item.strip().partition("=") for item in header.split(",")]
+    items = [item.partition("=") for item in header.split(",")]
     stamps = [value for key, _, value in items if key == "t"]
-    has_v1 = any(key == "v1" and value for key, _, value in items)
+    has_v1 = any(key == SCHEME and value for key, _, value in items)
     # ASCII digits, and few enough that int() and the SDK's float arithmetic cannot overflow.
     valid_stamp = len(stamps) == 1 and stamps[0].isascii() and stamps[0].isdigit() and len(stamps[0]) <= 12
     if not valid_stamp or not has_v1:
-        raise BadRequestError(
-            "the Stripe-Signature header is malformed: expected t=<timestamp>,v1=<signature>",
-            code="bad_signature",
-        )
+        raise _malformed()
     return int(stamps[0])
+
+
+def _malformed() -> BadRequestError:
+    return BadRequestError(
+        "the Stripe-Signature header is malformed: expected t=<timestamp>,v1=<signature>",
+        code="bad_signature",
+    )
 
 
 def _check_timestamp(timestamp: int) -> None:
@@ -79,11 +109,11 @@ def _check_timestamp(timestamp: int) -> None:
 
     The SDK checks only the past; a future timestamp would stay replayable for as long.
     """
-    skew = int(time.time()) - timestamp
+    skew = time.time() - timestamp  # a float, as the SDK compares: 300.4 s old is too old
     if abs(skew) > TOLERANCE_SECONDS:
         when = "old" if skew > 0 else "in the future"
         raise BadRequestError(
-            f"the Stripe-Signature timestamp is {abs(skew)} s {when} (tolerance "
+            f"the Stripe-Signature timestamp is {abs(skew):.0f} s {when} (tolerance "
             f"{TOLERANCE_SECONDS} s): a replayed delivery, or check this server's clock",
             code="bad_signature",
         )
@@ -95,7 +125,8 @@ def respond(acceptance: Acceptance) -> Response:
 
 def signature_header(payload: str, secret: str, timestamp: int | None = None) -> str:
     """A valid Stripe-Signature for `payload` (for `hub simulate` and tests)."""
-    return stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp)
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return f"t={timestamp},{SCHEME}={_compute_signature(f'{timestamp}.{payload}', secret)}"
 
 
 # -- API calls (Checkout) ------------------------------------------------------------------------
@@ -117,6 +148,8 @@ class CheckoutError(Exception):
 
 def client(settings: Settings) -> stripe.StripeClient:
     """A client per call: the key comes from settings, never from a global `stripe.api_key`."""
+    import stripe
+
     return stripe.StripeClient(
         settings.stripe_api_key,
         max_network_retries=MAX_NETWORK_RETRIES,
@@ -153,6 +186,8 @@ def create_checkout_session(
     idempotency_key = f"hub-{ctx.event.id}-checkout"
 
     def send() -> dict[str, Any]:
+        import stripe
+
         if not settings.stripe_api_key:
             raise CheckoutError("Payments are not set up yet (no Stripe key). Please tell the operator.")
         try:
@@ -177,6 +212,8 @@ def create_checkout_session(
 
 def _checkout_error(exc: stripe.StripeError) -> CheckoutError:
     """Turn an SDK error (already retried by the SDK where that helps) into words for the payer."""
+    import stripe
+
     if isinstance(exc, stripe.CardError | stripe.InvalidRequestError):
         # Stripe's own message is written for people ("Amount must be at least €0.50 eur").
         return CheckoutError(f"Stripe refused this payment: {exc.user_message or 'invalid request'}")
@@ -195,6 +232,8 @@ def _checkout_error(exc: stripe.StripeError) -> CheckoutError:
 
 
 def _client(settings: Settings) -> stripe.StripeClient:
+    import stripe
+
     return stripe.StripeClient(settings.stripe_api_key)
 
 
