@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 
 from hub.context import Context, Reply
 from hub.events import DEAD, FAILED, PROCESSING, Event
-from hub.logs import log_stage
+from hub.logs import log_stage, scrub_text
 from hub.observability import handler_span
 
 if TYPE_CHECKING:
+    from hub.config import Settings
     from hub.runtime import Hub
 
 log = logging.getLogger("hub.worker")
@@ -86,7 +87,7 @@ def _still_leased(hub: Hub, claimed: Event | None) -> bool:
 
 def _record_failure(hub: Hub, event: Event, exc: Exception) -> RunResult:
     settings = hub.settings
-    error = f"{type(exc).__name__}: {exc}"
+    error = _error_text(settings, exc)
     if event.attempts >= settings.hub_max_attempts:
         retry_at = None
     else:
@@ -100,6 +101,16 @@ def _record_failure(hub: Hub, event: Event, exc: Exception) -> RunResult:
     log_stage(stage, failed or event, error=error, exc_info=exc)
     hub.report_failure(event, exc)
     return RunResult(failed or hub.store.get(event.id), ran=True, error=error)
+
+
+def _error_text(settings: Settings, exc: Exception) -> str:
+    """The error as stored and logged, without secrets or personal data.
+
+    Scrubbed here, not on display: the admin API and CLI return it as stored. Whole, before
+    the store cuts it to length, so no secret is cut into an unrecognisable half.
+    """
+    secrets = sorted(settings.secret_values(), key=len, reverse=True)  # a secret may hold another
+    return scrub_text(f"{type(exc).__name__}: {exc}", secrets)
 
 
 def _asked_delay(exc: BaseException | None) -> float:

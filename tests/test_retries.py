@@ -135,3 +135,25 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap():
         ceiling = min(300, 10 * 2 ** (attempt - 1))
         assert ceiling / 2 <= delay <= ceiling
     assert len({round(d, 6) for d in delays}) == len(delays), "jitter spreads retries"
+
+
+BOT_TOKEN = "123456789:AAH-test-bot-token-0123456789abcdefgh"
+WEATHER_KEY = "owm-test-key-0123456789abcdef"  # no known shape: only configuration names it
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def test_a_stored_error_holds_no_configured_secret_or_phone_number(make_app, request, backend):
+    router = Router()
+
+    @router.on("stripe", "invoice.paid")
+    def handle(event, ctx):
+        raise RuntimeError(f"weather call with {WEATHER_KEY} for +47 900 00 000 failed via bot{BOT_TOKEN}")
+
+    config = {"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "OPENWEATHER_API_KEY": WEATHER_KEY}
+    if backend == "redis":
+        config.update(request.getfixturevalue("redis_config"))
+    hub, event = deliver(make_app(config, router=router))
+
+    stored = hub.store.get(event.id).last_error
+    assert hub.store.backend == backend
+    assert stored == "RuntimeError: weather call with *** for [phone] failed via bot***"

@@ -10,6 +10,7 @@ entries; key TTLs are only a backstop for a store nobody sweeps.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import redis
@@ -235,13 +236,20 @@ class RedisStore(Store):
         if not entry_id:
             return None
         key = self._key("outbox", entry_id)
-        raw = self.client.get(key)
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        data.update(status=status, detail=detail)
-        self.client.set(key, json.dumps(data), keepttl=True)
-        return OutboxEntry(**data)
+
+        # Optimistic, not Lua: cjson would re-encode the entry lossily (floats to 14 digits,
+        # [] as {}). WATCH retries when the key changes between read and write, so a
+        # purge meanwhile is not undone by a SET that recreates the entry without a TTL.
+        def patch(pipe: redis.client.Pipeline) -> OutboxEntry | None:
+            raw = pipe.get(key)
+            if raw is None:
+                return None
+            entry = replace(_load_entry(raw), status=status, detail=detail)
+            pipe.multi()
+            pipe.set(key, _dump_entry(entry), keepttl=True)
+            return entry
+
+        return self.client.transaction(patch, key, value_from_callable=True)
 
     def _outbox_find_key(self, key: str) -> OutboxEntry | None:
         entry_id = self.client.get(self._key("outbox-key", key))

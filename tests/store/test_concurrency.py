@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -70,6 +71,20 @@ def test_threads_finishing_one_claim_only_one_succeeds(store: Store) -> None:
     finished = race(THREADS, lambda: store.complete(claimed))  # type: ignore[arg-type]
 
     assert sum(f is not None for f in finished) == 1
+
+
+def test_threads_patching_one_outbox_entry_leave_one_whole_write(store: Store) -> None:
+    """Twilio's status callbacks for one message can arrive at once."""
+    entry = store.add_outbox("twilio", "send_sms", {"to": "+1"}, event_id="evt_1", status="sent", ref="SM1")
+    statuses = [f"status-{i}" for i in range(THREADS)]
+    pending = iter(statuses)
+
+    patched = race(THREADS, lambda: (s := next(pending), store.update_outbox("SM1", status=s, detail=s)))
+
+    assert all(result is not None for _, result in patched)
+    [stored] = store.outbox()
+    assert stored.status in statuses and stored.detail == stored.status
+    assert stored == replace(entry, status=stored.status, detail=stored.detail)
 
 
 @pytest.mark.slow

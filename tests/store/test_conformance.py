@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -294,6 +295,20 @@ def test_outbox_update_by_provider_ref(store: Store) -> None:
     assert (updated.id, updated.status, updated.detail) == (entry.id, "delivered", "ok")
     assert store.outbox() == [updated]
     assert store.update_outbox("SM_unknown", status="delivered") is None
+
+
+def test_outbox_update_changes_only_status_and_detail(store: Store, clock: Clock) -> None:
+    """Every other field reads back identically: exact float times, empty lists and dicts."""
+    clock.advance(0.123456789)
+    payload = {"to": "+1", "media": [], "opts": {}, "nested": {"ids": [1, 2.5], "none": None}, "n": 1.0}
+    entry = store.add_outbox("twilio", "send_sms", payload, event_id="evt_1", status="sent", ref="SM1",
+                             key="k", response={"sid": "SM1", "price": None, "tags": []})  # fmt: skip
+
+    updated = store.update_outbox("SM1", status="delivered", detail="ok")
+
+    expected = replace(entry, status="delivered", detail="ok")
+    assert updated == expected and store.outbox() == [expected]
+    assert repr(store.outbox()[0]) == repr(expected)  # same types too: 1.0 stays a float, [] a list
 
 
 def test_outbox_by_key_finds_the_first_call_with_that_key(store: Store, clock: Clock) -> None:

@@ -49,3 +49,31 @@ def test_every_key_is_under_the_prefix(redis_url: str) -> None:
         client.close()
         store.close()
         drop_redis_prefix(redis_url, prefix)
+
+
+def test_a_delivery_callback_racing_the_purge_does_not_bring_the_entry_back(redis_url: str) -> None:
+    """The purge lands between the patch's read and its write: the entry stays purged."""
+    clock, prefix = Clock(), redis_prefix()
+    store = RedisStore(redis_url, prefix=prefix, clock=clock, dedup_days=1)
+    sweeper = RedisStore(redis_url, prefix=prefix, clock=clock, dedup_days=1)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        store.add_outbox("twilio", "send_sms", {}, event_id="evt_1", status="sent", ref="SM1")
+        clock.advance(86400 * 2 + 1)
+        purged = []
+
+        def purge_after_the_entry_is_read(response, **options):  # noqa: ANN001, ANN003, ANN202
+            if isinstance(response, str) and response.startswith("{") and not purged:
+                purged.append(sweeper.purge())
+            return response
+
+        store.client.set_response_callback("GET", purge_after_the_entry_is_read)
+
+        assert store.update_outbox("SM1", status="delivered") is None
+        assert purged == [0]  # the sweep ran mid-patch (0 events; it removed the entry)
+        assert client.keys(prefix.replace("{", "\\{").replace("}", "\\}") + "*") == []
+    finally:
+        client.close()
+        sweeper.close()
+        store.close()
+        drop_redis_prefix(redis_url, prefix)
