@@ -53,6 +53,14 @@ def hub_env(instance: Path, **extra: str) -> dict[str, str]:
     return {**env, **SECRETS, "HUB_INSTANCE_PATH": str(instance), "PYTHONPATH": str(ROOT), **extra}
 
 
+def byte_compile() -> None:
+    """Compile hub's own modules, as pip does for an installed package and infra.package
+    for Lambda. Without it a shell with PYTHONDONTWRITEBYTECODE=1 (this machine's) would
+    have every hub run compile its source while Flask loads from .pyc: ~30 ms of noise."""
+    folders = [str(ROOT / name) for name in ("hub", "handlers", "integrations", "bench")]
+    subprocess.run([PYTHON, "-m", "compileall", "-q", *folders], check=True, stdout=subprocess.DEVNULL)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

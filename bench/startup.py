@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import PYTHON, ROOT, git_revision, hub_env, median, signed
+from bench.common import PYTHON, ROOT, byte_compile, git_revision, hub_env, median, signed
 
 SOURCES = ["stripe", "telegram", "twilio", "twilio-status", "google"]
 
@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--sources", default=",".join(SOURCES))
     args = parser.parse_args()
+    byte_compile()
     print(f"# bench.startup  rev {git_revision()}  runs {args.runs}  (medians)")
     head = ("source", "hub ms", "bare ms", "ratio", "hub MiB", "bare MiB", "ratio")
     print("{:14} {:>8} {:>8} {:>6} {:>8} {:>9} {:>6}".format(*head))
