@@ -7,15 +7,21 @@ Both apps are packaged the same way (same venv, same zappa settings and exclusio
 hash-checked .pyc), unzipped into a folder like /var/task, and started in fresh
 processes that see only the package plus boto3 (which the Lambda runtime provides).
 Timed: importing zappa's handler and building the app (Lambda's init phase), then the
-first request: a signed Telegram /help update for hub, a POST for the bare app.
+first request, a POST for the bare app and for hub:
+- a signed Telegram /help update, answered in the webhook response (`HUB_TASKS=inline`);
+- a signed Stripe event with `HUB_TASKS=lambda`, as deployed: stored, then handed to an
+  asynchronous Invoke of the function (zappa's task, through boto3) before the ack. The
+  Invoke goes to a local fake Lambda endpoint (AWS_ENDPOINT_URL_LAMBDA, placeholder keys).
 Run by hand; the numbers go to docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.server
 import json
 import os
+import threading
 import shutil
 import statistics
 import subprocess
@@ -104,6 +110,28 @@ def run_once(pkg: Path, runtime: Path, event: dict, env: dict[str, str]) -> dict
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+class FakeLambda(http.server.BaseHTTPRequestHandler):
+    """Answers Lambda's Invoke (InvocationType=Event) as AWS does: 202, empty body."""
+
+    invokes = 0
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        FakeLambda.invokes += 1
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+def fake_lambda() -> str:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeLambda)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -115,28 +143,36 @@ def main() -> int:
         return 2
     byte_compile(VENV)
     from hub.config import load_settings
-    from hub.simulate import telegram_message
+    from hub.simulate import stripe_event, telegram_message
 
-    secret = "bench-telegram-secret"
+    secrets = {"TELEGRAM_WEBHOOK_SECRET": "bench-telegram-secret", "STRIPE_WEBHOOK_SECRET": "whsec_bench"}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        settings = load_settings({"TELEGRAM_WEBHOOK_SECRET": secret}, work, environ={})
-        event = lambda_events.rest_v1(telegram_message(settings, "/help", update_id=1), args.stage)
+        settings = load_settings(secrets, work, environ={})
         env = {"PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": f"hub-{args.stage}",
-               "AWS_DEFAULT_REGION": "eu-west-1", "TELEGRAM_WEBHOOK_SECRET": secret,
+               "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1", **secrets,
                "HUB_ADMIN_TOKEN": "bench-admin-token", "HUB_TASKS": "inline"}  # fmt: skip
+        # Placeholders for the local fake endpoint; nothing here can reach AWS.
+        lambda_mode = {"HUB_TASKS": "lambda", "AWS_ENDPOINT_URL_LAMBDA": fake_lambda(),
+                       "AWS_ACCESS_KEY_ID": "bench-placeholder", "AWS_SECRET_ACCESS_KEY": "bench-placeholder"}  # fmt: skip
         runtime = runtime_dir(work / "runtime")
-        packages = {
-            "bare Flask": unzip(bare_package(work), work / "bare-pkg"),
-            "hub": unzip(hub_zip, work / "hub-pkg"),
-            "hub, no usable .pyc": unzip(hub_zip, work / "hub-nopyc", strip_pyc=True),
-        }
+        bare = unzip(bare_package(work), work / "bare-pkg")
+        hub_pkg = unzip(hub_zip, work / "hub-pkg")
+        packages = {  # name: (folder, extra env, signed first request)
+            "bare Flask": (bare, {}, lambda: telegram_message(settings, "/help")),
+            "hub, Telegram /help": (hub_pkg, {}, lambda: telegram_message(settings, "/help")),
+            "hub, Stripe (lambda)": (hub_pkg, lambda_mode, lambda: stripe_event(settings, "invoice.paid")),
+            "hub /help, no .pyc": (unzip(hub_zip, work / "hub-nopyc", strip_pyc=True), {},
+                                   lambda: telegram_message(settings, "/help")),
+        }  # fmt: skip
         results: dict[str, list[dict]] = {name: [] for name in packages}
         for run in range(args.runs):
-            for name, pkg in packages.items():
-                run_env = {**env, "HUB_DATABASE": str(work / f"db-{run}-{len(results[name])}.sqlite3"),
+            for name, (pkg, extra, first_request) in packages.items():
+                run_env = {**env, **extra, "HUB_DATABASE": str(work / f"db-{run}-{len(results[name])}.sqlite3"),
                            "HUB_INSTANCE_PATH": str(work / "instance")}  # fmt: skip
+                event = lambda_events.rest_v1(first_request(), args.stage)
                 results[name].append(run_once(pkg, runtime, event, run_env))
+        print(f"fake Lambda Invokes received: {FakeLambda.invokes} (one per Stripe run)")
     bare_total = statistics.median(r["init_ms"] + r["first_ms"] for r in results["bare Flask"])
     header = f"{'package':<22} {'init ms':>8} {'first ms':>9} {'total ms':>9} {'x bare':>7}"
     print(f"{header}  (median of {args.runs})")
