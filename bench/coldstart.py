@@ -21,12 +21,12 @@ import argparse
 import http.server
 import json
 import os
-import threading
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from pathlib import Path
 
@@ -154,7 +154,7 @@ def main() -> int:
                "HUB_ADMIN_TOKEN": "bench-admin-token", "HUB_TASKS": "inline"}  # fmt: skip
         # Placeholders for the local fake endpoint; nothing here can reach AWS.
         lambda_mode = {"HUB_TASKS": "lambda", "AWS_ENDPOINT_URL_LAMBDA": fake_lambda(),
-                       "AWS_ACCESS_KEY_ID": "bench-placeholder", "AWS_SECRET_ACCESS_KEY": "bench-placeholder"}  # fmt: skip
+                       "AWS_ACCESS_KEY_ID": "placeholder", "AWS_SECRET_ACCESS_KEY": "placeholder"}
         runtime = runtime_dir(work / "runtime")
         bare = unzip(bare_package(work), work / "bare-pkg")
         hub_pkg = unzip(hub_zip, work / "hub-pkg")
@@ -168,8 +168,9 @@ def main() -> int:
         results: dict[str, list[dict]] = {name: [] for name in packages}
         for run in range(args.runs):
             for name, (pkg, extra, first_request) in packages.items():
-                run_env = {**env, **extra, "HUB_DATABASE": str(work / f"db-{run}-{len(results[name])}.sqlite3"),
-                           "HUB_INSTANCE_PATH": str(work / "instance")}  # fmt: skip
+                database = work / f"db-{run}-{len(results[name])}.sqlite3"
+                instance = work / "instance"
+                run_env = {**env, **extra, "HUB_DATABASE": str(database), "HUB_INSTANCE_PATH": str(instance)}
                 event = lambda_events.rest_v1(first_request(), args.stage)
                 results[name].append(run_once(pkg, runtime, event, run_env))
         print(f"fake Lambda Invokes received: {FakeLambda.invokes} (one per Stripe run)")

@@ -48,7 +48,8 @@ def verify(request: Request, settings: Settings) -> Event:
     _check_timestamp(timestamp)
     payload = body_text(request)
     signatures = _signatures(header)
-    if not any(_signed_with(payload, timestamp, signatures, secret) for secret in settings.stripe_webhook_secret):
+    secrets = settings.stripe_webhook_secret
+    if not any(_signed_with(payload, timestamp, signatures, secret) for secret in secrets):
         raise BadRequestError(
             "the Stripe-Signature does not match the body with any STRIPE_WEBHOOK_SECRET; "
             "check that it holds this endpoint's signing secret (whsec_...)",

@@ -12,21 +12,22 @@ import pytest
 
 SDKS = ("stripe", "telegram", "twilio", "googleapiclient", "requests", "httpx")
 
-SCRIPT = """
+SCRIPT = f"""
 import json, sys
+SDKS = {SDKS!r}
 from hub import create_app
 from hub.simulate import stripe_event, telegram_message
 
-app = create_app({"HUB_INSTANCE_PATH": sys.argv[1], "HUB_TASKS": "thread"})
+app = create_app({{"HUB_INSTANCE_PATH": sys.argv[1], "HUB_TASKS": "thread"}})
 settings = app.extensions["hub"].settings
-signed = {
+signed = {{
     "stripe": lambda: stripe_event(settings, "checkout.session.completed"),
     "telegram": lambda: telegram_message(settings, "/help"),
-}[sys.argv[2]]()
+}}[sys.argv[2]]()
 response = app.test_client().post(signed.path, data=signed.body, headers=signed.headers)
-loaded = sorted(m for m in %r if m in sys.modules)
-print(json.dumps({"status": response.status_code, "body": response.get_json(), "loaded": loaded}))
-""" % (SDKS,)
+loaded = sorted(m for m in SDKS if m in sys.modules)
+print(json.dumps({{"status": response.status_code, "body": response.get_json(), "loaded": loaded}}))
+"""
 
 
 @pytest.mark.parametrize("source", ["stripe", "telegram"])

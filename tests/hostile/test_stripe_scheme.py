@@ -12,19 +12,16 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 import stripe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import integrations.stripe as stripe_intake
-from hub import create_app
 from hub.errors import HubError
 from hub.runtime import hub_of
-from tests.conftest import SECRETS
+from tests.hostile.conftest import STRIPE_SECRETS
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SECRETS_IN_USE = ("whsec_test_primary", "whsec_test_rotated")
 TOLERANCE = stripe_intake.TOLERANCE_SECONDS
 
 bodies = st.builds(
@@ -33,24 +30,13 @@ bodies = st.builds(
     st.text(st.characters(exclude_categories=("Cs",)), max_size=30),
 )
 header_chars = st.sampled_from("0123456789abcdef,=tv1 ")
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):  # noqa: ANN001, ANN201
-    config = {
-        "HUB_INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
-        "HUB_TASKS": "inline",
-        **SECRETS,
-        "STRIPE_WEBHOOK_SECRET": ",".join(SECRETS_IN_USE),
-    }
-    app = create_app(config)
-    yield app
-    hub_of(app).store.close()
+EDITS = ("insert", "delete", "replace")
 
 
 def hub_accepts(app, body: str, header: str) -> bool:  # noqa: ANN001
     headers = {"Content-Type": "application/json", "Stripe-Signature": header}
-    with app.test_request_context("/webhooks/stripe", method="POST", data=body.encode(), headers=headers) as ctx:
+    request = app.test_request_context("/webhooks/stripe", method="POST", data=body.encode(), headers=headers)
+    with request as ctx:
         try:
             stripe_intake.verify(ctx.request, hub_of(app).settings)
         except HubError as error:
@@ -61,7 +47,7 @@ def hub_accepts(app, body: str, header: str) -> bool:  # noqa: ANN001
 
 def sdk_accepts(body: str, header: str) -> bool:
     """The SDK's verdict with any of the configured secrets (as hub tries them all)."""
-    for secret in SECRETS_IN_USE:
+    for secret in STRIPE_SECRETS:
         try:
             if stripe.WebhookSignature.verify_header(body, header, secret, TOLERANCE):
                 return True
@@ -89,7 +75,7 @@ def assert_same_verdict(app, body: str, header: str) -> None:  # noqa: ANN001
 
 
 @SETTINGS
-@given(body=bodies, secret=st.sampled_from(SECRETS_IN_USE), offset=st.integers(-TOLERANCE + 2, TOLERANCE - 2))
+@given(body=bodies, secret=st.sampled_from(STRIPE_SECRETS), offset=st.integers(-TOLERANCE + 2, TOLERANCE - 2))
 def test_hub_signs_exactly_as_the_sdk(body: str, secret: str, offset: int) -> None:
     timestamp = int(time.time()) + offset
     ours = stripe_intake.signature_header(body, secret, timestamp)
@@ -99,9 +85,9 @@ def test_hub_signs_exactly_as_the_sdk(body: str, secret: str, offset: int) -> No
 @SETTINGS
 @given(
     body=bodies,
-    secret=st.sampled_from((*SECRETS_IN_USE, "whsec_attacker")),
+    secret=st.sampled_from((*STRIPE_SECRETS, "whsec_attacker")),
     offset=st.integers(-2 * TOLERANCE, 2 * TOLERANCE),
-    edits=st.lists(st.tuples(st.integers(0, 200), st.sampled_from(["insert", "delete", "replace"]), header_chars), max_size=4),
+    edits=st.lists(st.tuples(st.integers(0, 200), st.sampled_from(EDITS), header_chars), max_size=4),
     extra=st.sampled_from(["", ",v1=", ",v1", ",v0=abc", ",t=1", ", v1=00", ",v1=a=b"]),
 )
 def test_mutated_headers_get_the_sdks_verdict(app, body, secret, offset, edits, extra) -> None:  # noqa: ANN001
@@ -122,7 +108,7 @@ def test_mutated_headers_get_the_sdks_verdict(app, body, secret, offset, edits, 
 def test_signatures_listed_in_any_order_get_the_sdks_verdict(app, body, data) -> None:  # noqa: ANN001
     """Rotation: Stripe sends one v1 per active secret; junk and other schemes may sit between."""
     timestamp = int(time.time())
-    signed = [stripe_intake.signature_header(body, s, timestamp).split(",")[1] for s in SECRETS_IN_USE]
+    signed = [stripe_intake.signature_header(body, s, timestamp).split(",")[1] for s in STRIPE_SECRETS]
     junk = ["v1=" + "0" * 64, "v0=" + signed[0][3:], "v1=", "x=y"]
     items = data.draw(st.lists(st.sampled_from(signed + junk), min_size=1, max_size=5))
     position = data.draw(st.integers(0, len(items)))

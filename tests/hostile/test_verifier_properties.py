@@ -11,7 +11,6 @@ import json
 import time
 from urllib.parse import urlencode
 
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -19,31 +18,17 @@ import integrations.google as google
 import integrations.stripe as stripe_intake
 import integrations.telegram as telegram
 import integrations.twilio as twilio
-from hub import create_app
 from hub.errors import HubError
 from hub.events import Event
 from hub.runtime import hub_of
 from tests.conftest import SECRETS
+from tests.hostile.conftest import STRIPE_SECRETS
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-STRIPE_SECRETS = ("whsec_test_primary", "whsec_test_rotated")
 TOLERANCE = stripe_intake.TOLERANCE_SECONDS
 
 text = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40)
 ids = st.text("abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=24)
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):  # noqa: ANN001, ANN201
-    config = {
-        "HUB_INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
-        "HUB_TASKS": "inline",
-        **SECRETS,
-        "STRIPE_WEBHOOK_SECRET": ",".join(STRIPE_SECRETS),
-    }
-    app = create_app(config)
-    yield app
-    hub_of(app).store.close()
 
 
 def run(app, verify, path: str, body: bytes, headers: dict[str, str]):  # noqa: ANN001, ANN201

@@ -1,0 +1,25 @@
+"""One app for the verifier properties: every source's secret, and two Stripe secrets
+at once (rotation)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub import create_app
+from hub.runtime import hub_of
+from tests.conftest import SECRETS
+
+STRIPE_SECRETS = ("whsec_test_primary", "whsec_test_rotated")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):  # noqa: ANN001, ANN201
+    config = {
+        "HUB_INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+        "HUB_TASKS": "inline",
+        **SECRETS,
+        "STRIPE_WEBHOOK_SECRET": ",".join(STRIPE_SECRETS),
+    }
+    app = create_app(config)
+    yield app
+    hub_of(app).store.close()
