@@ -1,8 +1,12 @@
 """Warm throughput and latency under gunicorn on 127.0.0.1: signed Stripe webhooks through
 verification, dedup and the event log, against bare Flask echoing the same JSON.
 
-    python -m bench.load [--seconds 10] [--connections 8] [--workers 2] [--stores sqlite,redis]
-                         [--with-handler]
+    python -m bench.load [--seconds 10] [--connections 8] [--workers 2] [--threads 4]
+                         [--stores sqlite,redis] [--with-handler]
+
+`--threads N` runs gunicorn's gthread workers (N threads each, keep-alive), the worker
+gunicorn documents for I/O-bound apps: a request waiting on Redis or an fsync no longer
+holds its whole worker. Both hub and bare Flask always run under the same server settings.
 
 By default hub does intake only (`bench/intake_app.py`): verification, dedup and the event
 log, i.e. what the provider waits for; handlers are deferred as on Lambda. `--with-handler`
@@ -67,7 +71,8 @@ def run_wrk(port: int, events: Path, seconds: int, connections: int) -> dict[str
 
 def measure(app: str, env: dict[str, str], args: argparse.Namespace, folder: Path) -> dict[str, float]:
     port = free_port()
-    command = [PYTHON, "-m", "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
+    threads = ["--worker-class", "gthread", "--threads", str(args.threads)] if args.threads else []
+    command = [PYTHON, "-m", "gunicorn", "-w", str(args.workers), *threads, "-b", f"127.0.0.1:{port}",
                "--log-level", "warning", app]  # fmt: skip
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     server = subprocess.Popen(command, cwd=ROOT, env=env, **quiet)
@@ -101,6 +106,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=0, help="gthread workers with N threads (0: sync)")
     parser.add_argument("--events", type=int, default=30000, help="distinct events per run")
     parser.add_argument("--stores", default="sqlite,redis")
     parser.add_argument("--with-handler", action="store_true",
@@ -108,7 +114,8 @@ def main() -> None:
     args = parser.parse_args()
     hub_app = "hub.wsgi:app" if args.with_handler else "bench.intake_app:app"
     scope = "intake + handler (HUB_TASKS=thread)" if args.with_handler else "intake only"
-    print(f"# bench.load  rev {git_revision()}  {scope}  gunicorn -w {args.workers} (sync)  wrk -t1 "
+    worker_kind = f"--threads {args.threads} (gthread)" if args.threads else "(sync)"
+    print(f"# bench.load  rev {git_revision()}  {scope}  gunicorn -w {args.workers} {worker_kind}  wrk -t1 "
           f"-c{args.connections} -d{args.seconds}s")  # fmt: skip
     head = ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "rps ratio", "p99 ratio")
     print("{:14} {:>8} {:>7} {:>7} {:>8} {:>9} {:>9}".format(*head))
