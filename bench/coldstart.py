@@ -10,15 +10,15 @@ Timed: importing zappa's handler and building the app (Lambda's init phase), the
 first request, a POST for the bare app and for hub:
 - a signed Telegram /help update, answered in the webhook response (`HUB_TASKS=inline`);
 - a signed Stripe event with `HUB_TASKS=lambda`, as deployed: stored, then handed to an
-  asynchronous Invoke of the function (zappa's task, through boto3) before the ack. The
-  Invoke goes to a local fake Lambda endpoint (AWS_ENDPOINT_URL_LAMBDA, placeholder keys).
+  asynchronous Invoke of the function (hub.lambda_invoke) before the ack. The Invoke goes
+  to a local fake Lambda endpoint (AWS_ENDPOINT_URL_LAMBDA, placeholder keys) that checks
+  its signature.
 Run by hand; the numbers go to docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.server
 import json
 import os
 import shutil
@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import zipfile
 from pathlib import Path
 
@@ -35,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from infra import lambda_events  # noqa: E402
 from infra.package import BUILD, VENV, byte_compile  # noqa: E402
+from tests.auxil.fake_lambda import fake_lambda  # noqa: E402
 
 BARE_APP = '''from flask import Flask, jsonify, request
 
@@ -110,28 +110,6 @@ def run_once(pkg: Path, runtime: Path, event: dict, env: dict[str, str]) -> dict
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-class FakeLambda(http.server.BaseHTTPRequestHandler):
-    """Answers Lambda's Invoke (InvocationType=Event) as AWS does: 202, empty body."""
-
-    invokes = 0
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        FakeLambda.invokes += 1
-        self.send_response(202)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
-
-
-def fake_lambda() -> str:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeLambda)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -146,15 +124,15 @@ def main() -> int:
     from hub.simulate import stripe_event, telegram_message
 
     secrets = {"TELEGRAM_WEBHOOK_SECRET": "bench-telegram-secret", "STRIPE_WEBHOOK_SECRET": "whsec_bench"}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, fake_lambda() as fake:
         work = Path(tmp)
         settings = load_settings(secrets, work, environ={})
         env = {"PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": f"hub-{args.stage}",
                "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1", **secrets,
                "HUB_ADMIN_TOKEN": "bench-admin-token", "HUB_TASKS": "inline"}  # fmt: skip
         # Placeholders for the local fake endpoint; nothing here can reach AWS.
-        lambda_mode = {"HUB_TASKS": "lambda", "AWS_ENDPOINT_URL_LAMBDA": fake_lambda(),
-                       "AWS_ACCESS_KEY_ID": "placeholder", "AWS_SECRET_ACCESS_KEY": "placeholder"}
+        lambda_mode = {"HUB_TASKS": "lambda", "AWS_ENDPOINT_URL_LAMBDA": fake.url,
+                       "AWS_ACCESS_KEY_ID": "placeholder", "AWS_SECRET_ACCESS_KEY": fake.secret_key}
         runtime = runtime_dir(work / "runtime")
         bare = unzip(bare_package(work), work / "bare-pkg")
         hub_pkg = unzip(hub_zip, work / "hub-pkg")
@@ -173,7 +151,7 @@ def main() -> int:
                 run_env = {**env, **extra, "HUB_DATABASE": str(database), "HUB_INSTANCE_PATH": str(instance)}
                 event = lambda_events.rest_v1(first_request(), args.stage)
                 results[name].append(run_once(pkg, runtime, event, run_env))
-        print(f"fake Lambda Invokes received: {FakeLambda.invokes} (one per Stripe run)")
+        print(f"fake Lambda: {len(fake.messages)} Invokes taken, {fake.bad_signatures} refused")
     bare_total = statistics.median(r["init_ms"] + r["first_ms"] for r in results["bare Flask"])
     header = f"{'package':<22} {'init ms':>8} {'first ms':>9} {'total ms':>9} {'x bare':>7}"
     print(f"{header}  (median of {args.runs})")

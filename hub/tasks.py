@@ -3,8 +3,8 @@
 - `inline`: before the response (tests, simplest deployments).
 - `thread`: a small pool in this process (the local default); the sweep catches
   whatever a dying process leaves behind.
-- `lambda`: an asynchronous invocation of this same Lambda function through zappa's
-  task mechanism, carrying only the event id; outside Lambda it runs in-process.
+- `lambda`: an asynchronous invocation of this same Lambda function (zappa's task message,
+  sent by `hub.lambda_invoke`), carrying only the event id; outside Lambda it runs in-process.
 """
 
 from __future__ import annotations
@@ -49,11 +49,14 @@ class TaskQueue:
         from the store. If the invocation cannot be sent, the event is already durable and
         the every-minute sweep runs it once its lease window passes.
         """
-        from zappa.asynchronous import run  # only on Lambda: imports boto3
+        from hub.lambda_invoke import InvokeError, invoke_async
 
         try:
-            run(process_event, args=[event_id])
-        except Exception:
+            invoke_async(f"{__name__}.{process_event.__name__}", event_id)
+        except InvokeError as exc:
+            log.error("async invocation failed, the sweep runs the event: %s", exc,
+                      extra={"event_id": event_id})  # fmt: skip
+        except Exception:  # the event is durable already: never fail its acknowledgement
             log.exception("async invocation failed; the sweep runs the event", extra={"event_id": event_id})
 
     def _executor(self) -> ThreadPoolExecutor:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from hub.lambda_invoke import task_message
+
 if TYPE_CHECKING:
     from hub.simulate import SignedRequest
 
@@ -101,12 +103,5 @@ def scheduled(function: str, lambda_name: str, time: str = "2025-01-31T07:30:00Z
 
 
 def async_task(task_path: str, *args: Any) -> dict[str, Any]:
-    """The message zappa.asynchronous sends when it invokes the function asynchronously."""
-    return {
-        "task_path": task_path,
-        "capture_response": False,
-        "response_id": None,
-        "args": list(args),
-        "kwargs": {},
-        "command": "zappa.asynchronous.route_lambda_task",
-    }
+    """The message an asynchronous task invocation carries (zappa's format)."""
+    return task_message(task_path, *args)

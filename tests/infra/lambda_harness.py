@@ -9,7 +9,6 @@ so each test gets a cold start on its own database.
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 import sys
 from collections.abc import Iterator
@@ -101,11 +100,3 @@ def lambda_handler(
             hub_of(wsgi.app).store.close()
         _reset_singletons()
 
-
-def lambda_client() -> Any:
-    """zappa's module-level Lambda client (made at import; remade once a region is set)."""
-    import zappa.asynchronous
-
-    if not hasattr(zappa.asynchronous, "LAMBDA_CLIENT"):
-        importlib.reload(zappa.asynchronous)
-    return zappa.asynchronous.LAMBDA_CLIENT

@@ -1,7 +1,7 @@
 """Scheduled events and asynchronous tasks through zappa's handler, offline.
 
-The Lambda Invoke call is stubbed at the wire with botocore's Stubber on zappa's own
-client: no credentials, no network, and the payload is checked as AWS would receive it.
+The Lambda Invoke goes over HTTP to a local fake endpoint (tests/auxil/fake_lambda.py),
+which checks its signature with botocore and keeps the message as AWS would receive it.
 """
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from botocore.stub import ANY, Stubber
 
 from hub.config import load_settings
 from hub.events import DONE, Event
 from hub.simulate import stripe_event
 from infra import lambda_events, schedules
+from tests.auxil.fake_lambda import fake_lambda
 from tests.conftest import SECRETS
-from tests.infra.lambda_harness import lambda_client, lambda_handler
+from tests.infra.lambda_harness import lambda_handler
 
 STAGE = "dev"
 LAMBDA_NAME = "hub-dev"
@@ -41,11 +41,15 @@ def invoke(tmp_path, monkeypatch, env):  # noqa: ANN001, ANN201
 
 @pytest.fixture
 def on_lambda(monkeypatch):  # noqa: ANN001, ANN201
-    """What the Lambda runtime sets, with fake credentials that only exist inside this test."""
-    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", LAMBDA_NAME)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    """What the Lambda runtime sets, with fake credentials that only exist inside this test,
+    and Lambda's Invoke API served locally."""
+    with fake_lambda() as fake:
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", LAMBDA_NAME)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", fake.secret_key)
+        monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", fake.url)
+        yield fake
 
 
 def _hub():  # noqa: ANN202
@@ -97,52 +101,35 @@ def test_keep_warm_ping_does_nothing(invoke) -> None:
 
 
 def test_stripe_event_on_lambda_invokes_itself_with_only_the_event_id(invoke, env, on_lambda) -> None:
-    client = lambda_client()
     signed = stripe_event(load_settings(env, env["HUB_INSTANCE_PATH"], environ={}), "invoice.paid")
-    with Stubber(client) as stub:
-        stub.add_response(
-            "invoke",
-            {"StatusCode": 202},
-            {"FunctionName": LAMBDA_NAME, "InvocationType": "Event", "Payload": ANY},
-        )
-        response = invoke(lambda_events.rest_v1(signed, STAGE))
-        stub.assert_no_pending_responses()  # exactly the one invocation was made
+
+    response = invoke(lambda_events.rest_v1(signed, STAGE))
+
     assert response["statusCode"] == 200
     stored = _hub().store.events(source="stripe", limit=5)
     assert len(stored) == 1 and stored[0].status == "received"  # queued, not yet run
+    assert on_lambda.bad_signatures == 0
+    assert on_lambda.messages == [lambda_events.async_task("hub.tasks.process_event", stored[0].id)]
+    assert signed.body.decode() not in json.dumps(on_lambda.messages)  # no webhook data travels
 
 
-def test_async_payload_is_the_event_id_and_runs_it(invoke, env, on_lambda) -> None:
-    client = lambda_client()
-    captured: list[dict] = []
-
-    def capture(params, **kwargs):  # noqa: ANN001, ANN003, ANN202
-        captured.append(json.loads(params["Payload"]))
-
-    client.meta.events.register("provide-client-params.lambda.Invoke", capture)
+def test_the_async_invocation_runs_the_event(invoke, env, on_lambda) -> None:
     signed = stripe_event(load_settings(env, env["HUB_INSTANCE_PATH"], environ={}), "invoice.paid")
-    try:
-        with Stubber(client) as stub:
-            stub.add_response("invoke", {"StatusCode": 202}, None)
-            invoke(lambda_events.rest_v1(signed, STAGE))
-    finally:
-        client.meta.events.unregister("provide-client-params.lambda.Invoke", capture)
+    invoke(lambda_events.rest_v1(signed, STAGE))
+    [message] = on_lambda.messages
 
-    event = _hub().store.events(source="stripe", limit=1)[0]
-    assert captured == [lambda_events.async_task("hub.tasks.process_event", event.id)]
-    assert signed.body.decode() not in json.dumps(captured)  # no webhook data travels
+    invoke(message)  # the asynchronous invocation arriving at the function
 
-    invoke(captured[0])  # the asynchronous invocation arriving at the function
-
-    assert _hub().store.get(event.id).status == DONE
+    assert _hub().store.get(message["args"][0]).status == DONE
 
 
-def test_failed_async_invocation_leaves_the_event_for_the_sweep(invoke, env, on_lambda) -> None:
-    client = lambda_client()
+@pytest.mark.parametrize("status", [429, 500])
+def test_failed_async_invocation_leaves_the_event_for_the_sweep(invoke, env, on_lambda, status, caplog) -> None:  # noqa: E501
+    on_lambda.status = status
     signed = stripe_event(load_settings(env, env["HUB_INSTANCE_PATH"], environ={}), "invoice.paid")
-    with Stubber(client) as stub:
-        stub.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
-        response = invoke(lambda_events.rest_v1(signed, STAGE))
+
+    response = invoke(lambda_events.rest_v1(signed, STAGE))
 
     assert response["statusCode"] == 200  # durable already: Stripe must not retry for this
     assert _hub().store.events(source="stripe", limit=1)[0].status == "received"
+    assert f"answered {status}" in caplog.text and "sweep" in caplog.text

@@ -1,0 +1,161 @@
+"""An asynchronous Invoke of this Lambda function, signed with AWS Signature Version 4.
+
+`HUB_TASKS=lambda` hands each acknowledged event to a second invocation of the function.
+zappa's task module does that through boto3, and on a cold start importing boto3 and
+building its client costs ~60 ms on a fast core (several times that on a 512 MB Lambda)
+inside the webhook's answer. This module sends the same message zappa's handler routes
+(`command: zappa.asynchronous.route_lambda_task`) as one HTTPS request, signed with the
+credentials Lambda puts in the environment, on a connection kept for the next one.
+`tests/infra/test_lambda_invoke.py` holds the signature equal to botocore's `SigV4Auth`.
+
+https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv4-create-signed-request.html
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+SERVICE = "lambda"
+ALGORITHM = "AWS4-HMAC-SHA256"
+TIMEOUT_SECONDS = 5.0
+ROUTE = "zappa.asynchronous.route_lambda_task"  # what zappa's handler runs for a task message
+
+
+class InvokeError(Exception):
+    """The invocation was not accepted; the event stays due and the sweep runs it."""
+
+
+def task_message(task_path: str, *args: Any) -> dict[str, Any]:
+    """The message zappa's handler routes to `task_path(*args)` (as zappa.asynchronous sends it)."""
+    return {
+        "task_path": task_path,
+        "capture_response": False,
+        "response_id": None,
+        "args": list(args),
+        "kwargs": {},
+        "command": ROUTE,
+    }
+
+
+def invoke_async(task_path: str, *args: Any, environ: Mapping[str, str] = os.environ) -> None:
+    """Queue `task_path(*args)` in an asynchronous invocation of this function (202 from Lambda)."""
+    target = _Target(environ)
+    body = json.dumps(task_message(task_path, *args)).encode()
+    headers = {"Content-Type": "application/json", "X-Amz-Invocation-Type": "Event"}
+    headers.update(sign("POST", target.host, target.path, body, headers, target.credentials, target.region))
+    status, answer = _CONNECTIONS.post(target, body, headers)
+    if status != 202:
+        # Lambda's error body names the problem (AccessDenied, TooManyRequests, ...); it holds no secret.
+        raise InvokeError(f"Lambda Invoke answered {status}: {answer[:300]!r}")
+
+
+class _Target:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        missing = [k for k in ("AWS_LAMBDA_FUNCTION_NAME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+                   if not environ.get(k)]  # fmt: skip
+        self.region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or ""
+        if missing or not self.region:
+            raise InvokeError(f"cannot invoke: {', '.join(missing) or 'AWS_REGION'} not in the environment")
+        endpoint = (environ.get("AWS_ENDPOINT_URL_LAMBDA") or environ.get("AWS_ENDPOINT_URL")
+                    or f"https://lambda.{self.region}.amazonaws.com")  # fmt: skip
+        url = urlsplit(endpoint)
+        self.https = url.scheme == "https"
+        self.host = url.netloc
+        function = quote(environ["AWS_LAMBDA_FUNCTION_NAME"], safe="")
+        self.path = f"/2015-03-31/functions/{function}/invocations"
+        token = environ.get("AWS_SESSION_TOKEN", "")
+        self.credentials = (environ["AWS_ACCESS_KEY_ID"], environ["AWS_SECRET_ACCESS_KEY"], token)
+
+
+def sign(
+    method: str, host: str, path: str, body: bytes, headers: Mapping[str, str],
+    credentials: tuple[str, str, str], region: str, *, now: datetime | None = None,
+) -> dict[str, str]:  # fmt: skip
+    """The headers that sign this request (X-Amz-Date, X-Amz-Security-Token, Authorization).
+
+    Every header given is signed, plus Host and those added here. `path` is the request's
+    (percent-encoded, no dot segments, no query string); the canonical request encodes it
+    once more, as SigV4 asks of every service but S3.
+    """
+    access_key, secret_key, token = credentials
+    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    added = {"X-Amz-Date": moment, **({"X-Amz-Security-Token": token} if token else {})}
+    signed = {k.lower(): " ".join(str(v).split()) for k, v in {**headers, **added, "Host": host}.items()}
+    names = ";".join(sorted(signed))
+    canonical = "\n".join([
+        method, quote(path, safe="/~"), "",  # no query string
+        *(f"{name}:{signed[name]}" for name in sorted(signed)), "",
+        names, hashlib.sha256(body).hexdigest(),
+    ])  # fmt: skip
+    scope = f"{moment[:8]}/{region}/{SERVICE}/aws4_request"
+    to_sign = "\n".join([ALGORITHM, moment, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = f"AWS4{secret_key}".encode()
+    for part in (moment[:8], region, SERVICE, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    authorization = f"{ALGORITHM} Credential={access_key}/{scope}, SignedHeaders={names}, "
+    return {**added, "Authorization": authorization + f"Signature={signature}"}
+
+
+class _Connections:
+    """One kept connection per endpoint: a warm instance's next Invoke skips the TLS handshake."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[tuple[bool, str], http.client.HTTPConnection] = {}
+
+    def post(self, target: _Target, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        with self._lock:
+            for attempt in (1, 2):
+                connection = self._connection(target)
+                try:
+                    connection.request("POST", target.path, body, headers)
+                    response = connection.getresponse()
+                    return response.status, response.read()
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+                    # A kept connection the far end closed while the instance was frozen. Sent
+                    # twice at worst: the second run finds the event claimed or done.
+                    self._drop(target)
+                    if attempt == 2:
+                        raise InvokeError(f"Lambda Invoke failed: {exc}") from None
+                except (OSError, http.client.HTTPException) as exc:
+                    self._drop(target)
+                    raise InvokeError(f"Lambda Invoke failed: {type(exc).__name__}: {exc}") from None
+        raise AssertionError("unreachable")
+
+    def _connection(self, target: _Target) -> http.client.HTTPConnection:
+        key = (target.https, target.host)
+        if key not in self._open:
+            kind = http.client.HTTPSConnection if target.https else http.client.HTTPConnection
+            self._open[key] = kind(target.host, timeout=TIMEOUT_SECONDS)
+        return self._open[key]
+
+    def _drop(self, target: _Target) -> None:
+        connection = self._open.pop((target.https, target.host), None)
+        if connection is not None:
+            connection.close()
+
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._open.values():
+                connection.close()
+            self._open.clear()
+
+
+_CONNECTIONS = _Connections()
+
+
+def close_connections() -> None:
+    """Close kept connections (tests, and a process that is about to exit)."""
+    _CONNECTIONS.close()
