@@ -19,6 +19,7 @@ import hmac
 import http.client
 import json
 import os
+import ssl
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -136,8 +137,12 @@ class _Connections:
     def _connection(self, target: _Target) -> http.client.HTTPConnection:
         key = (target.https, target.host)
         if key not in self._open:
-            kind = http.client.HTTPSConnection if target.https else http.client.HTTPConnection
-            self._open[key] = kind(target.host, timeout=TIMEOUT_SECONDS)
+            if target.https:
+                self._open[key] = http.client.HTTPSConnection(
+                    target.host, timeout=TIMEOUT_SECONDS, context=_tls_context()
+                )  # fmt: skip
+            else:
+                self._open[key] = http.client.HTTPConnection(target.host, timeout=TIMEOUT_SECONDS)
         return self._open[key]
 
     def _drop(self, target: _Target) -> None:
@@ -151,6 +156,16 @@ class _Connections:
             for connection in self._open.values():
                 connection.close()
             self._open.clear()
+
+
+def _tls_context() -> ssl.SSLContext:
+    """Certificates as requests (and so the SDKs) verify them: certifi's bundle, which the
+    package ships; the system store where it is missing."""
+    try:
+        import certifi
+    except ImportError:
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 _CONNECTIONS = _Connections()
