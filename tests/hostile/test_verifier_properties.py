@@ -7,11 +7,12 @@ Each verifier runs on a real Flask request built from generated bodies and heade
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from urllib.parse import urlencode
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 import integrations.google as google
@@ -250,3 +251,50 @@ def test_google_any_other_channel_token_is_refused(app, token, channel) -> None:
     headers = google_headers(token, channel, 1)
     verdict = run(app, google.verify_calendar, "/webhooks/google/calendar", b"", headers)
     assert isinstance(verdict, HubError) and verdict.STATUS_CODE == 403
+
+
+UPDATE_IDS = itertools.count(10**9)  # a new update each time, so its handlers run
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False) | text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=8,
+)
+chat_texts = st.one_of(
+    st.sampled_from(["/start", "/help", "/weather", "/weather Paris", "/pay 5", "/pay x", "hi"]),
+    st.tuples(st.sampled_from(["/weather ", "/forecast ", "/pay ", "/unsubscribe ", ""]), text).map("".join),
+)
+entities = st.lists(st.dictionaries(text, json_values, max_size=2), max_size=2)
+message_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "message_id": st.one_of(st.integers(0, 2**31), json_values),
+        "date": st.one_of(st.integers(0, 2**40), json_values),
+        "chat": st.one_of(st.fixed_dictionaries({"id": st.integers(-(2**40), 2**40)}), json_values),
+        "from": st.one_of(st.fixed_dictionaries({"id": st.integers(1, 2**40)}), json_values),
+        "text": st.one_of(chat_texts, json_values),
+        "entities": st.one_of(entities, json_values),
+    },
+)
+valid_messages = st.fixed_dictionaries(
+    {"message_id": st.integers(0, 2**31), "date": st.integers(0, 2**33),
+     "chat": st.fixed_dictionaries({"id": st.integers(-(2**40), 2**40), "type": st.just("private")}),
+     "text": chat_texts},
+    optional={"from": st.fixed_dictionaries({"id": st.integers(1, 2**40)}), "entities": entities},
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.one_of(st.just("message"), st.sampled_from(telegram.UPDATE_KINDS)),
+    content=st.one_of(valid_messages, valid_messages, message_fields, json_values),
+    extra=json_values,
+)
+def test_any_update_shape_is_answered_without_a_server_error(app, kind, content, extra) -> None:  # noqa: ANN001
+    """The whole path, handlers included (inline): 200 or a 4xx, never a 5xx."""
+    body = json.dumps({"update_id": next(UPDATE_IDS), kind: content, "extra": extra}).encode()
+    headers = {"Content-Type": "application/json", telegram.SECRET_HEADER: SECRETS["TELEGRAM_WEBHOOK_SECRET"]}
+    response = app.test_client().post("/webhooks/telegram", data=body, headers=headers)
+    replied = "method" in (response.get_json() or {})
+    event(f"{response.status_code}{' with a reply' if replied else ''}")
+    assert response.status_code in (200, 400), response.get_data(as_text=True)[:300]
+    assert response.is_json
