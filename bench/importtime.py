@@ -2,9 +2,11 @@
 
     python -m bench.importtime [source ...]
 
-For each source: the top-level packages imported between interpreter start and the first
-acknowledged webhook, by cumulative import time, and which provider SDKs are among them.
-A Stripe webhook should load stripe and no other provider SDK.
+For each source: the top-level packages imported from interpreter start until the child
+exits, by cumulative import time, and which provider SDKs are among them. That includes
+a queued source's handler, which runs after the ack (Stripe's `invoice.paid` notice loads
+python-telegram-bot). The ack itself, and a Telegram reply carried in the webhook answer,
+load no provider SDK: tests/test_cold_path.py holds that.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ OpenWeatherMap are local fakes on 127.0.0.1 that count every request they get.
 
 from __future__ import annotations
 
-import importlib.util
 import tempfile
 from pathlib import Path
 
@@ -17,15 +16,15 @@ from bench.common import SECRETS, git_revision
 from hub import create_app
 from hub.runtime import hub_of
 from hub.simulate import telegram_message
-from tests.faults.fake_bot_api import fake_bot_api
-from tests.faults.fake_owm import fake_owm
+from tests.auxil.fake_openweather import API_KEY, FakeOpenWeather
+from tests.auxil.fake_telegram import fake_telegram
 
 COMMANDS = ["/start", "/help", "hello there"]
 
 
 def telegram_replies(folder: Path) -> tuple[int, int, int]:
     """(webhooks sent, replies carried in responses, Bot API requests made)."""
-    with fake_bot_api([]) as api:
+    with fake_telegram() as api:
         live = {"HUB_DRY_RUN": "0", "TELEGRAM_BOT_TOKEN": "123456:BENCH", "TELEGRAM_API_URL": api.url}
         config = {**SECRETS, "HUB_INSTANCE_PATH": str(folder / "tg"), "HUB_TASKS": "inline", **live}
         app = create_app(config)
@@ -35,22 +34,20 @@ def telegram_replies(folder: Path) -> tuple[int, int, int]:
             signed = telegram_message(hub.settings, COMMANDS[i % len(COMMANDS)])
             response = client.post(signed.path, data=signed.body, headers=signed.headers)
             replies += response.json.get("method") == "sendMessage"
-        return 100, replies, len(api.sent) + api.refused + len(hub.store.outbox())
+        return 100, replies, len(api.calls) + len(hub.store.outbox())
 
 
-def weather_calls(folder: Path) -> tuple[int, int] | None:
-    """(requests, upstream calls) for 100 `/weather London`; None before the integration exists."""
-    if importlib.util.find_spec("integrations.weather") is None:
-        return None
-    with fake_owm() as owm:
+def weather_calls(folder: Path) -> tuple[int, int]:
+    """(requests, upstream calls) for 100 `/weather London`."""
+    with FakeOpenWeather() as owm:
         config = {**SECRETS, "HUB_INSTANCE_PATH": str(folder / "wx"), "HUB_TASKS": "inline",
-                  "OPENWEATHER_API_KEY": "bench-owm-key", "OPENWEATHER_API_URL": owm.url}  # fmt: skip
+                  "OPENWEATHER_API_KEY": API_KEY, "OPENWEATHER_API_URL": owm.url}  # fmt: skip
         app = create_app(config)
         client, hub = app.test_client(), hub_of(app)
         for _ in range(100):
             signed = telegram_message(hub.settings, "/weather London")
             assert client.post(signed.path, data=signed.body, headers=signed.headers).status_code == 200
-        return 100, len(owm.calls)
+        return 100, len(owm.requests)
 
 
 def main() -> None:
@@ -59,11 +56,8 @@ def main() -> None:
         sent, replies, calls = telegram_replies(Path(tmp))
         print(f"telegram: {sent} commands, {replies} answered in the webhook reply, "
               f"{calls} outbound calls (target 0)")  # fmt: skip
-        weather = weather_calls(Path(tmp))
-        if weather is None:
-            print("weather: skipped: integrations/weather.py does not exist yet (issue 3)")
-        else:
-            print(f"weather: {weather[0]} requests for one city, {weather[1]} upstream calls (target 1)")
+        requests, upstream = weather_calls(Path(tmp))
+        print(f"weather: {requests} requests for one city, {upstream} upstream calls (target 1)")
 
 
 if __name__ == "__main__":
