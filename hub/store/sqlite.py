@@ -82,7 +82,9 @@ class SQLiteStore(Store):
         # request, and per-thread connections would be opened for each and never closed.
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.Lock()  # this process's threads take turns leading a commit
+        self._pending: list[_Write] = []  # writes waiting for the next commit
+        self._pending_lock = threading.Lock()
         self._lock_file: tuple[int, int] | None = None  # (pid, fd): a forked child opens its own
         with self._connection() as conn:
             conn.executescript(_SCHEMA)
@@ -125,24 +127,60 @@ class SQLiteStore(Store):
             return conn.execute(sql, params).fetchall()
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one write (its own transaction); the number of rows it changed."""
-        with self._writer(), self._connection() as conn:
-            return conn.execute(sql, params).rowcount
+        """Run one write, committed (on disk) when this returns; the number of rows it changed.
+
+        Group commit: writes that this process's threads queue while another commit is
+        being made go to disk together in the next one, so they share its fsync (the cost
+        of a durable write). Each write still succeeds or fails alone (a savepoint each),
+        in the order queued.
+        """
+        write = _Write(sql, params)
+        with self._pending_lock:
+            self._pending.append(write)
+        with self._write_lock:
+            if not write.done:  # else an earlier leader committed it while this thread waited
+                with self._pending_lock:
+                    batch, self._pending = self._pending, []
+                self._commit(batch)
+        return write.result()
+
+    def _commit(self, batch: list[_Write]) -> None:
+        try:
+            with self._file_lock(), self._connection() as conn:
+                if len(batch) == 1:  # alone: its own autocommit statement, no savepoint needed
+                    batch[0].run_alone(conn)
+                    return
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for write in batch:
+                        write.run(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:  # SQLite may have rolled back already (I/O error)
+                        conn.execute("ROLLBACK")
+                    raise
+        except BaseException as error:  # nothing of the batch was committed
+            for write in batch:
+                write.fail(error)
+            if not isinstance(error, Exception):
+                raise
+        finally:
+            for write in batch:
+                write.done = True
 
     @contextmanager
-    def _writer(self) -> Iterator[None]:
-        """One writer at a time, across threads and processes, queued in the kernel.
+    def _file_lock(self) -> Iterator[None]:
+        """One writer at a time across processes, queued in the kernel.
 
         SQLite takes one writer anyway; without this, the others wait in its busy handler,
         which sleeps 1 to 100 ms between tries, and that sleep is the p99 under load.
         """
-        with self._write_lock:
-            fd = self._lock_fd()
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+        fd = self._lock_fd()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
     def _lock_fd(self) -> int:
         pid = os.getpid()
@@ -256,6 +294,41 @@ class SQLiteStore(Store):
 
     def _ping(self) -> None:
         self._query("SELECT 1")
+
+
+class _Write:
+    """One statement in a group commit, and what it came to."""
+
+    def __init__(self, sql: str, params: Sequence[Any]) -> None:
+        self.sql, self.params = sql, params
+        self.done = False
+        self._rowcount = 0
+        self._error: BaseException | None = None
+
+    def run(self, conn: sqlite3.Connection) -> None:
+        """Run inside the batch's transaction. A constraint this statement breaks undoes it
+        alone; any other database error (I/O, corruption) fails the whole batch."""
+        conn.execute("SAVEPOINT write")
+        try:
+            self._rowcount = conn.execute(self.sql, self.params).rowcount
+        except sqlite3.IntegrityError as error:
+            conn.execute("ROLLBACK TO write")
+            self._error = error
+        conn.execute("RELEASE write")
+
+    def run_alone(self, conn: sqlite3.Connection) -> None:
+        try:
+            self._rowcount = conn.execute(self.sql, self.params).rowcount
+        except sqlite3.IntegrityError as error:
+            self._error = error
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+
+    def result(self) -> int:
+        if self._error is not None:
+            raise self._error
+        return self._rowcount
 
 
 def _outbox_entry(row: sqlite3.Row) -> OutboxEntry:

@@ -1,11 +1,16 @@
-"""SQLite specifics: the file's journal mode, and closing releases every connection."""
+"""SQLite specifics: the file's journal mode, closing releases every connection, and
+writes from several threads share a commit (group commit)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from hub.store.sqlite import SQLiteStore
 from tests.store.conftest import stripe_like
@@ -47,4 +52,83 @@ def test_a_thread_per_request_reuses_connections(tmp_path: Path) -> None:
             pool.submit(store.record, stripe_like(f"evt_{n}")).result()
 
     assert open_handles(path) == 1
+    store.close()
+
+
+class CommitSpy:
+    """Counts the commits a store makes and the writes in each."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.batches: list[int] = []
+        commit = store._commit
+
+        def counted(batch):  # noqa: ANN001, ANN202
+            self.batches.append(len(batch))
+            return commit(batch)
+
+        store._commit = counted  # type: ignore[method-assign]
+
+
+def held_file_lock(path: Path) -> int:
+    """Another process's writer, as SQLiteStore's lock file sees it (flock on its own file)."""
+    fd = os.open(str(path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def wait_for_queue(store: SQLiteStore, length: int) -> None:
+    deadline = time.monotonic() + 5
+    while len(store._pending) < length and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_writes_queued_by_threads_share_one_commit_and_all_land(tmp_path: Path) -> None:
+    path = tmp_path / "hub.sqlite3"
+    store = SQLiteStore(path)
+    spy = CommitSpy(store)
+    fd = held_file_lock(path)  # the first leader waits here while the others queue
+    with ThreadPoolExecutor(16) as pool:
+        futures = [pool.submit(store.record, stripe_like(f"evt_{n}")) for n in range(16)]
+        wait_for_queue(store, 15)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        results = [f.result(timeout=10) for f in futures]
+    os.close(fd)
+
+    assert all(not r.duplicate for r in results)
+    assert sum(spy.batches) == 16 and len(spy.batches) == 2  # the first alone, then the 15 queued
+    reopened = SQLiteStore(path)
+    assert len(reopened.events(limit=100)) == 16
+    store.close()
+    reopened.close()
+
+
+def test_a_write_that_breaks_a_constraint_fails_alone_in_its_batch(tmp_path: Path) -> None:
+    path = tmp_path / "hub.sqlite3"
+    store = SQLiteStore(path)
+    store._execute("INSERT INTO kv (namespace, key, value) VALUES ('t', 'taken', '{}')")
+    spy = CommitSpy(store)
+    fd = held_file_lock(path)
+    statements = [
+        ("INSERT INTO kv (namespace, key, value) VALUES ('t', 'a', '{}')", None),
+        ("INSERT INTO kv (namespace, key, value) VALUES ('t', 'taken', '{}')", sqlite3.IntegrityError),
+        ("INSERT INTO kv (namespace, key, value) VALUES ('t', 'b', '{}')", None),
+    ]
+    with ThreadPoolExecutor(4) as pool:
+        lead = "INSERT INTO kv (namespace, key, value) VALUES ('t', 'lead', '{}')"
+        first = pool.submit(store._execute, lead)
+        time.sleep(0.1)  # the leader now waits on the file lock
+        futures = [pool.submit(store._execute, sql) for sql, _ in statements]
+        wait_for_queue(store, 3)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        assert first.result(timeout=10) == 1
+        for future, (_, error) in zip(futures, statements, strict=True):
+            if error is None:
+                assert future.result(timeout=10) == 1
+            else:
+                with pytest.raises(error):
+                    future.result(timeout=10)
+    os.close(fd)
+
+    assert spy.batches == [1, 3]
+    assert sorted(store.kv_items("t")) == ["a", "b", "lead", "taken"]
     store.close()
