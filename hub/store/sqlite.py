@@ -1,5 +1,6 @@
 """SQLite backend: the embedded default. Safe under threads (a small pool of connections)
-and processes (WAL, busy timeout, uniqueness enforced by the database)."""
+and processes (WAL, writers queued on a file lock, uniqueness enforced by the database).
+Every write is on disk before it returns; a process's concurrent writes share the fsync."""
 
 from __future__ import annotations
 
