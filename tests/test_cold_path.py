@@ -1,24 +1,28 @@
 """A cold start that only acknowledges (Stripe) or replies in the webhook answer
 (Telegram /help) imports no provider SDK: each costs 100-230 ms, more than bare Flask's
-whole start. See docs/PERFORMANCE.md; the SDKs come in with the first outbound call."""
+whole start. On Lambda, handing the event to an async invocation imports no boto3 either.
+See docs/PERFORMANCE.md; the SDKs come in with the first outbound call."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
-SDKS = ("stripe", "telegram", "twilio", "googleapiclient", "requests", "httpx")
+from tests.auxil.fake_lambda import fake_lambda
+
+SDKS = ("stripe", "telegram", "twilio", "googleapiclient", "requests", "httpx", "boto3", "botocore")
 
 SCRIPT = f"""
-import json, sys
+import json, os, sys
 SDKS = {SDKS!r}
 from hub import create_app
 from hub.simulate import stripe_event, telegram_message
 
-app = create_app({{"HUB_INSTANCE_PATH": sys.argv[1], "HUB_TASKS": "thread"}})
+app = create_app({{"HUB_INSTANCE_PATH": sys.argv[1]}})
 settings = app.extensions["hub"].settings
 signed = {{
     "stripe": lambda: stripe_event(settings, "checkout.session.completed"),
@@ -30,14 +34,32 @@ print(json.dumps({{"status": response.status_code, "body": response.get_json(), 
 """
 
 
-@pytest.mark.parametrize("source", ["stripe", "telegram"])
-def test_the_first_answer_imports_no_provider_sdk(tmp_path, source) -> None:
+def first_answer(tmp_path, source: str, env: dict[str, str]) -> dict:  # noqa: ANN001
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "AWS_", "REDIS_"))}
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(tmp_path), source],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True, text=True, timeout=60, check=True, env={**clean, **env},
     )  # fmt: skip
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("source", ["stripe", "telegram"])
+def test_the_first_answer_imports_no_provider_sdk(tmp_path, source) -> None:  # noqa: ANN001
+    answer = first_answer(tmp_path, source, {"HUB_TASKS": "thread"})
+
     assert answer["status"] == 200
     if source == "telegram":  # the reply rides in the answer: /help was actually handled
         assert answer["body"]["method"] == "sendMessage" and "/weather" in answer["body"]["text"]
+    assert answer["loaded"] == []
+
+
+def test_on_lambda_the_stripe_ack_and_its_async_invoke_import_no_sdk(tmp_path) -> None:  # noqa: ANN001
+    with fake_lambda() as fake:
+        env = {"HUB_TASKS": "lambda", "AWS_LAMBDA_FUNCTION_NAME": "hub-dev", "AWS_REGION": "eu-west-1",
+               "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": fake.secret_key,
+               "AWS_ENDPOINT_URL_LAMBDA": fake.url}  # fmt: skip
+        answer = first_answer(tmp_path, "stripe", env)
+
+    assert answer["status"] == 200
+    assert len(fake.messages) == 1 and fake.bad_signatures == 0  # the event went to its invocation
     assert answer["loaded"] == []
