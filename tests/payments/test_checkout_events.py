@@ -6,10 +6,9 @@ import pytest
 import requests
 import responses
 
-from hub.runtime import hub_of
 from hub.simulate import load_sample, stripe_event
 from tests.conftest import post
-from tests.payments.wire import LIVE, TWILIO_MESSAGES, form, message_json, telegram_api, twilio_error
+from tests.payments.wire import TWILIO_MESSAGES, form, message_json, telegram_api, twilio_error
 
 PHONE = "+15550001111"
 
@@ -45,12 +44,6 @@ def test_no_phone_no_sms(client, hub):
     deliver(client, hub, data=paid_session(customer_details={"phone": None, "email": "a@b.c"}))
     assert len(sent(hub, "telegram")) == 1
     assert sent(hub, "twilio") == []
-
-
-@pytest.fixture
-def live(make_app):
-    app = make_app(LIVE)
-    return app.test_client(), hub_of(app)
 
 
 @responses.activate

@@ -79,14 +79,6 @@ def test_pay_by_sms_points_to_telegram(client, hub):
     assert hub.store.outbox() == []
 
 
-@pytest.fixture
-def live(make_app):
-    from hub.runtime import hub_of
-
-    app = make_app(LIVE)
-    return app.test_client(), hub_of(app)
-
-
 @responses.activate
 def test_live_session_carries_chat_id_and_an_idempotency_key_from_the_event(live):
     client, hub = live
