@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 
-import pytest
+from tests.auxil.unavailable import unavailable
 
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 
@@ -24,8 +24,6 @@ def require_redis() -> str:
         client.ping()
     except redis.exceptions.ConnectionError as exc:
         reason = f"no Redis at {REDIS_TEST_URL} ({exc}); start redis-server or set REDIS_TEST_URL"
-        if os.environ.get("HUB_REQUIRE_REDIS") == "1":
-            pytest.fail("HUB_REQUIRE_REDIS=1 but " + reason)
-        pytest.skip(reason)
+        unavailable("HUB_REQUIRE_REDIS", reason)
     client.close()
     return REDIS_TEST_URL

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.auxil.server import serving
+from tests.auxil.unavailable import unavailable
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -24,22 +25,16 @@ CHROMIUM_FLAGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("HUB_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"HUB_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(reason)
-
-
 # Module scope, not session: while sync Playwright runs, the main thread has a running
 # asyncio loop, and later tests' asyncio.run() (python-telegram-bot) would fail.
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
-        _unavailable(f"{CHROMIUM} is missing: apt-get install chromium")
+        unavailable("HUB_REQUIRE_BROWSER", f"{CHROMIUM} is missing: apt-get install chromium")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("the playwright package is missing: pip install playwright")
+        unavailable("HUB_REQUIRE_BROWSER", "the playwright package is missing: pip install playwright")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:

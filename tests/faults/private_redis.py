@@ -6,7 +6,6 @@ every write) so what was acknowledged before a crash is there after the restart.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
@@ -14,7 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
+from tests.auxil.unavailable import unavailable
 
 
 def free_port() -> int:
@@ -28,9 +27,7 @@ class PrivateRedis:
         binary = shutil.which("redis-server")
         if binary is None:
             reason = "redis-server is not installed (apt-get install redis-server)"
-            if os.environ.get("HUB_REQUIRE_REDIS") == "1":
-                pytest.fail("HUB_REQUIRE_REDIS=1 but " + reason)
-            pytest.skip(reason)
+            unavailable("HUB_REQUIRE_REDIS", reason)
         self.binary = binary
         self.folder = folder
         self.port = free_port()
