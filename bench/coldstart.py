@@ -131,8 +131,7 @@ def main() -> int:
                "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1", **secrets,
                "HUB_ADMIN_TOKEN": "bench-admin-token", "HUB_TASKS": "inline"}  # fmt: skip
         # Placeholders for the local fake endpoint; nothing here can reach AWS.
-        lambda_mode = {"HUB_TASKS": "lambda", "AWS_ENDPOINT_URL_LAMBDA": fake.url,
-                       "AWS_ACCESS_KEY_ID": "placeholder", "AWS_SECRET_ACCESS_KEY": fake.secret_key}
+        lambda_mode = {**fake.environ(f"hub-{args.stage}"), "HUB_TASKS": "lambda"}
         runtime = runtime_dir(work / "runtime")
         bare = unzip(bare_package(work), work / "bare-pkg")
         hub_pkg = unzip(hub_zip, work / "hub-pkg")

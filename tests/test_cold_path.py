@@ -55,10 +55,7 @@ def test_the_first_answer_imports_no_provider_sdk(tmp_path, source) -> None:  # 
 
 def test_on_lambda_the_stripe_ack_and_its_async_invoke_import_no_sdk(tmp_path) -> None:  # noqa: ANN001
     with fake_lambda() as fake:
-        env = {"HUB_TASKS": "lambda", "AWS_LAMBDA_FUNCTION_NAME": "hub-dev", "AWS_REGION": "eu-west-1",
-               "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": fake.secret_key,
-               "AWS_ENDPOINT_URL_LAMBDA": fake.url}  # fmt: skip
-        answer = first_answer(tmp_path, "stripe", env)
+        answer = first_answer(tmp_path, "stripe", {"HUB_TASKS": "lambda", **fake.environ()})
 
     assert answer["status"] == 200
     assert len(fake.messages) == 1 and fake.bad_signatures == 0  # the event went to its invocation

@@ -28,6 +28,14 @@ class FakeLambda:
     bad_signatures: int = 0
     connections: int = 0
 
+    def environ(self, function: str = "hub-dev") -> dict[str, str]:
+        """What the Lambda runtime sets for `function`, with keys that only this fake accepts."""
+        return {
+            "AWS_LAMBDA_FUNCTION_NAME": function, "AWS_REGION": "eu-west-1",
+            "AWS_ACCESS_KEY_ID": "ASIAFAKEFAKEFAKE", "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_SESSION_TOKEN": "session-token", "AWS_ENDPOINT_URL_LAMBDA": self.url,
+        }  # fmt: skip
+
 
 def botocore_authorization(method: str, url: str, headers: dict[str, str], body: bytes,
                            secret_key: str) -> str:  # fmt: skip

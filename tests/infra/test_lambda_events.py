@@ -44,11 +44,8 @@ def on_lambda(monkeypatch):  # noqa: ANN001, ANN201
     """What the Lambda runtime sets, with fake credentials that only exist inside this test,
     and Lambda's Invoke API served locally."""
     with fake_lambda() as fake:
-        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", LAMBDA_NAME)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", fake.secret_key)
-        monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", fake.url)
+        for key, value in fake.environ(LAMBDA_NAME).items():
+            monkeypatch.setenv(key, value)
         yield fake
 
 

@@ -44,11 +44,7 @@ def test_the_signature_is_botocores(access_key, secret_key, token, region, funct
 
 
 def env_for(fake, **extra: str) -> dict[str, str]:  # noqa: ANN001
-    return {
-        "AWS_LAMBDA_FUNCTION_NAME": "hub-dev", "AWS_REGION": "eu-west-1",
-        "AWS_ACCESS_KEY_ID": "ASIAFAKEFAKEFAKE", "AWS_SECRET_ACCESS_KEY": fake.secret_key,
-        "AWS_SESSION_TOKEN": "session-token", "AWS_ENDPOINT_URL_LAMBDA": fake.url, **extra,
-    }  # fmt: skip
+    return {**fake.environ(), **extra}
 
 
 def test_a_task_reaches_the_function_signed_and_keeps_its_connection() -> None:
