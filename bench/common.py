@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hub.config import load_settings
 from hub.simulate import SignedRequest, google_push, stripe_event, telegram_message, twilio_form, twilio_sms
+from infra.package import PROJECT_PACKAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -57,7 +58,7 @@ def byte_compile() -> None:
     """Compile hub's own modules, as pip does for an installed package and infra.package
     for Lambda. Without it a shell with PYTHONDONTWRITEBYTECODE=1 (this machine's) would
     have every hub run compile its source while Flask loads from .pyc: ~30 ms of noise."""
-    folders = [str(ROOT / name) for name in ("hub", "handlers", "integrations", "bench")]
+    folders = [str(ROOT / name) for name in (*PROJECT_PACKAGES, "bench")]
     subprocess.run([PYTHON, "-m", "compileall", "-q", *folders], check=True, stdout=subprocess.DEVNULL)
 
 
