@@ -21,25 +21,14 @@ import integrations.telegram as telegram
 import integrations.twilio as twilio
 from hub.errors import HubError
 from hub.events import Event
-from hub.runtime import hub_of
 from tests.conftest import SECRETS
-from tests.hostile.conftest import STRIPE_SECRETS
+from tests.hostile.conftest import STRIPE_SECRETS, run
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TOLERANCE = stripe_intake.TOLERANCE_SECONDS
 
 text = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40)
 ids = st.text("abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=24)
-
-
-def run(app, verify, path: str, body: bytes, headers: dict[str, str]):  # noqa: ANN001, ANN201
-    """The verifier's verdict: the Event, or the HubError it raised (4xx only)."""
-    with app.test_request_context(path, method="POST", data=body, headers=headers) as ctx:
-        try:
-            return verify(ctx.request, hub_of(app).settings)
-        except HubError as error:
-            assert 400 <= error.STATUS_CODE < 500, error
-            return error
 
 
 def mutate(data: bytes, position: int, byte: int) -> bytes:
