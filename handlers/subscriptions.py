@@ -129,7 +129,8 @@ def watch(event: Event, ctx: Context) -> None:
             log.warning("weather watch skipped %s: %s", city, exc)
             continue
         for kind, text in find_alerts(reading.data):
-            payload = {"city": city, "kind": kind, "date": today, "text": text}
+            # An alert from sample weather says so, like every other answer made from it.
+            payload = {"city": city, "kind": kind, "date": today, "text": text + freshness_note(reading)}
             ctx.emit("weather", "weather.alert", f"{city}:{kind}:{today}", payload)
 
 
