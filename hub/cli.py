@@ -197,7 +197,7 @@ def replay(event_id: str) -> None:
     """Run an event's handler again now (its attempts grow by one)."""
     hub = current_hub()
     if hub.store.get(event_id) is None:
-        raise click.ClickException(f"no event {event_id}; list them with: hub events")
+        raise click.ClickException(f"no event {event_id}; list them with: {command_as_typed()} events")
     result = hub.replay(event_id)
     if not result.ran or result.event is None:
         raise click.ClickException("the event is being handled right now; try again shortly")
@@ -301,14 +301,23 @@ def simulate(source: str, type: str, url: str, text: str | None, fail: int | str
     if status >= 400:
         raise SystemExit(1)
     if failures:
-        _explain_failures(failures, settings.hub_max_attempts, source)
+        _explain_failures(failures, settings.hub_max_attempts, source, _event_id(body))
 
 
-def _explain_failures(failures: int, max_attempts: int, source: str) -> None:
+def _event_id(body: str) -> str:
+    """The event id a hub's JSON answer names (Stripe, Google), else a placeholder."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return "<id>"
+    return str(answer.get("event_id") or "<id>") if isinstance(answer, dict) else "<id>"
+
+
+def _explain_failures(failures: int, max_attempts: int, source: str, event_id: str) -> None:
     hub_ = command_as_typed()
     if failures >= max_attempts:
         click.echo(f"its {max_attempts} attempts fail on purpose, with backoff, then it is dead;")
-        click.echo(f"  watch: {hub_} events --source {source}   then run it again: {hub_} replay <id>")
+        click.echo(f"  watch: {hub_} events --source {source}   then run it again: {hub_} replay {event_id}")
     else:
         click.echo(f"its first {failures} attempt(s) fail on purpose, then a retry succeeds;")
         click.echo(f"  watch: {hub_} events --source {source}   (retries follow HUB_RETRY_BASE_SECONDS)")
