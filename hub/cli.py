@@ -46,8 +46,8 @@ def _log_at(level: int) -> None:
 
 
 class ConfigProblem(NoAppException):
-    """A ConfigError as one `Error: ...` line, exit 1; a NoAppException so that Flask's
-    command listing (`hub --help`) prints it cleanly too instead of a traceback."""
+    """A ConfigError as one `Error: ...` line, exit 1; a NoAppException, what Flask's app
+    loading is expected to raise (help never loads the app, so it never shows this)."""
 
     exit_code = 1
 
@@ -144,9 +144,10 @@ def command_as_typed(argv0: str | None = None) -> str:
         return "hub"
     absolute = script.absolute()
     try:
-        return str(absolute.relative_to(Path.cwd()))
+        relative = absolute.relative_to(Path.cwd())
     except ValueError:
         return str(absolute)
+    return str(relative) if relative.parent != Path(".") else f"./{relative}"  # not a PATH lookup
 
 
 def _start_sweeper(app, interval: float) -> None:  # noqa: ANN001

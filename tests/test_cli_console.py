@@ -147,6 +147,8 @@ def test_command_as_typed_is_hub_when_path_finds_this_script(monkeypatch, tmp_pa
 
     monkeypatch.setenv("PATH", PATH_WITHOUT_HUB)
     assert command_as_typed(str(script)) == os.path.join("venv", "bin", "hub")
+    monkeypatch.chdir(script.parent)
+    assert command_as_typed("hub") == "./hub"  # a bare `hub` would be looked up on PATH
     monkeypatch.chdir(ROOT)
     assert command_as_typed(str(script)) == str(script)  # outside the working folder: absolute
 
