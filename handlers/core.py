@@ -9,14 +9,34 @@ from hub.context import Context
 from hub.events import Event
 from hub.router import Command
 
-# Carriers (and Twilio's opt-out handling) treat START/STOP as subscription keywords on
-# SMS, so the Telegram-only greeting is not advertised there.
-TELEGRAM_ONLY = frozenset({"start"})
+# Commands SMS help leaves out because they cannot work by SMS: a payment is a Checkout
+# button in a Telegram chat, /sms is for administrators' Telegram chats, and carriers (and
+# Twilio's opt-out handling) treat START as a keyword, so the greeting is Telegram's.
+TELEGRAM_ONLY = frozenset({"start", "pay", "sms"})
+# What every SMS help ends with: carriers expect the opt-out keywords to be advertised.
+SMS_KEYWORDS_HELP = "STOP - no more texts from us"
 
 
 def command_name(name: str, channel: str) -> str:
     """How a user types the command on `channel`: /weather on Telegram, WEATHER by SMS."""
     return name.upper() if channel == "sms" else f"/{name}"
+
+
+def offered_on(command: Command, channel: str) -> bool:
+    """Whether `command` works on `channel` (and so is listed and suggested there)."""
+    return channel != "sms" or command.name not in TELEGRAM_ONLY
+
+
+def as_typed(text: str, channel: str) -> str:
+    """A command line as a user types it on `channel`: `/unsubscribe calendar` stays on
+    Telegram and is `UNSUBSCRIBE calendar` by SMS."""
+    head, _, rest = text.strip().lstrip("/").partition(" ")
+    return " ".join(part for part in (command_name(head, channel), rest) if part)
+
+
+def send_verb(channel: str) -> str:
+    """How to tell someone to send a command: "Send /help" in a chat, "Text HELP" by SMS."""
+    return "Text" if channel == "sms" else "Send"
 
 
 def usage_on(command: Command, channel: str) -> str:
@@ -31,8 +51,10 @@ def usage_on(command: Command, channel: str) -> str:
 
 
 def help_text(commands: list[Command], channel: str) -> str:
-    shown = [c for c in commands if channel != "sms" or c.name not in TELEGRAM_ONLY]
+    shown = [c for c in commands if offered_on(c, channel)]
     lines = [f"{usage_on(c, channel)} - {c.help}" if c.help else usage_on(c, channel) for c in shown]
+    if channel == "sms":
+        lines.append(SMS_KEYWORDS_HELP)
     return "Commands:\n" + "\n".join(lines)
 
 
@@ -56,11 +78,11 @@ def unknown(event: Event, ctx: Context) -> None:
     channel = _channel(event)
     help_ = command_name("help", channel)
     parsed = event.message.command if event.message else None
-    verb = "Text" if channel == "sms" else "Send"
+    verb = send_verb(channel)
     if parsed is None:
         ctx.reply(f"Sorry, I did not understand that. {verb} {help_} to see the commands.")
         return
-    known = [c.name for c in ctx.hub.router.commands if channel != "sms" or c.name not in TELEGRAM_ONLY]
+    known = [c.name for c in ctx.hub.router.commands if offered_on(c, channel)]
     close = difflib.get_close_matches(parsed[0], known, n=1, cutoff=0.75)
     said = command_name(parsed[0], channel)
     if close:

@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from handlers import router
+from handlers.core import as_typed, send_verb
 from handlers.weather import describe_current, freshness_note
 from hub.context import Context
 from hub.events import Event
@@ -48,12 +49,14 @@ def subscribe(event: Event, ctx: Context) -> None:
     city = " ".join(ctx.args).strip()
     key = subscriber_key(message.channel, message.address)
     who = {"channel": message.channel, "address": message.address, "since": time.time()}
+    channel = message.channel
     if not city:
-        ctx.reply("Which city? For example: /subscribe London (or /subscribe calendar)")
+        example, calendar = as_typed("/subscribe London", channel), as_typed("/subscribe calendar", channel)
+        ctx.reply(f"Which city? For example: {example} (or {calendar})")
         return
     if city.casefold() == "calendar":
         ctx.store.kv_put(CALENDAR_SUBSCRIPTIONS, key, who)
-        ctx.reply("You will hear about calendar changes here. /unsubscribe calendar to stop.")
+        ctx.reply(f"You will hear about calendar changes here. {_to_stop('/unsubscribe calendar', channel)}")
         return
     label = " ".join(city.split())
     try:
@@ -64,7 +67,14 @@ def subscribe(event: Event, ctx: Context) -> None:
     except WeatherError:
         pass  # the service is down: subscribe anyway, the city is checked at the next watch
     ctx.store.kv_put(WEATHER_SUBSCRIPTIONS, key, {**who, "city": normalise_city(city), "label": label})
-    ctx.reply(f"Subscribed: a daily digest and weather alerts for {label}. /unsubscribe to stop.")
+    stop = _to_stop("/unsubscribe", channel)
+    ctx.reply(f"Subscribed: a daily digest and weather alerts for {label}. {stop}")
+
+
+def _to_stop(command: str, channel: str) -> str:
+    """"/unsubscribe to stop." in a chat; "Text UNSUBSCRIBE to stop." by SMS."""
+    typed = as_typed(command, channel)
+    return f"{send_verb(channel)} {typed} to stop." if channel == "sms" else f"{typed} to stop."
 
 
 @router.command("unsubscribe", help="stop weather (or calendar) messages",
@@ -119,7 +129,8 @@ def watch(event: Event, ctx: Context) -> None:
             log.warning("weather watch skipped %s: %s", city, exc)
             continue
         for kind, text in find_alerts(reading.data):
-            payload = {"city": city, "kind": kind, "date": today, "text": text}
+            # An alert from sample weather says so, like every other answer made from it.
+            payload = {"city": city, "kind": kind, "date": today, "text": text + freshness_note(reading)}
             ctx.emit("weather", "weather.alert", f"{city}:{kind}:{today}", payload)
 
 

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from handlers import router
+from handlers.core import as_typed
 from hub.context import Context
 from hub.events import Event
 from integrations.weather import OpenWeather, Reading, WeatherError, WeatherUnavailableError
@@ -27,7 +28,8 @@ def forecast(event: Event, ctx: Context) -> None:
 def answer(ctx: Context, kind: str, city: str) -> str:
     """The text a user gets for `kind` in `city`, failures included (never raises WeatherError)."""
     if not city.strip():
-        return f"Which city? For example: /{kind} London"
+        channel = ctx.event.message.channel if ctx.event.message else "telegram"
+        return f"Which city? For example: {as_typed(f'/{kind} London', channel)}"
     client = OpenWeather.for_context(ctx)
     try:
         reading = client.current(city) if kind == "weather" else client.forecast(city)

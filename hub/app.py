@@ -84,7 +84,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, router: Router | None
     init_sentry(app, settings, transport=config.get("SENTRY_TRANSPORT"))
     app.register_blueprint(openapi)
     _register_error_handlers(app, store.unavailable_errors)
-    _announce(settings)
     return app
 
 
@@ -140,8 +139,13 @@ def _register_error_handlers(app: Flask, unavailable: tuple[type[Exception], ...
         return jsonify(error="internal_error", message="hub failed unexpectedly; see its log"), 500
 
 
-def _announce(settings: Settings) -> None:
-    """One clear line per disabled provider, at start-up, instead of a failure later."""
+def announce(app: Flask) -> None:
+    """One clear line per disabled provider, instead of a failure later.
+
+    Said by what starts serving (`hub.wsgi`, `hub serve`), not by `create_app`: a command
+    that only reads (`hub events`, `hub --help`) has nothing to announce.
+    """
+    settings = hub_of(app).settings
     if settings.dev_secrets:
         log.info("development secrets in use for: %s", ", ".join(settings.dev_secrets))
     if settings.hub_dry_run:
@@ -160,4 +164,4 @@ def _announce(settings: Settings) -> None:
             log.warning("%s disabled: set %s to enable it", provider, ", ".join(missing))
 
 
-__all__ = ["create_app", "hub_of", "__version__"]
+__all__ = ["announce", "create_app", "hub_of", "__version__"]

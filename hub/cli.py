@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
+import shutil
+import socket
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
+from hub.faults import MAX_PLANNED_FAILURES
+from hub.logs import LOGGER_TREES
 from hub.runtime import current_hub, hub_of
+from hub.simulate import simulate_types, sources
+
+EVENT_TYPE_WIDTH = 48  # `hub events`: longer types are cut, with an ellipsis
 
 
 def _create_app():  # noqa: ANN202 - FlaskGroup's factory hook
@@ -20,14 +31,23 @@ def _create_app():  # noqa: ANN202 - FlaskGroup's factory hook
     from hub.errors import ConfigError
 
     try:
-        return create_app()
+        app = create_app()
     except ConfigError as exc:  # the message names the variable: one line, no traceback
         raise ConfigProblem(f"configuration: {exc}") from None
+    # A command says what happened in its own lines; hub's INFO log would repeat it on
+    # stderr. Warnings and errors still show. `hub serve` turns INFO back on.
+    _log_at(logging.WARNING)
+    return app
+
+
+def _log_at(level: int) -> None:
+    for name in LOGGER_TREES:
+        logging.getLogger(name).setLevel(level)
 
 
 class ConfigProblem(NoAppException):
-    """A ConfigError as one `Error: ...` line, exit 1; a NoAppException so that Flask's
-    command listing (`hub --help`) prints it cleanly too instead of a traceback."""
+    """A ConfigError as one `Error: ...` line, exit 1; a NoAppException, what Flask's app
+    loading is expected to raise (help never loads the app, so it never shows this)."""
 
     exit_code = 1
 
@@ -35,7 +55,18 @@ class ConfigProblem(NoAppException):
         click.ClickException.show(self, file)  # without the usage hint of a UsageError
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+class HubGroup(FlaskGroup):
+    """Flask's CLI group, minus loading the app to list commands: every hub command is
+    registered here, so `hub --help` opens no store, writes no secret and logs nothing."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return click.Group.get_command(self, ctx, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+
+@click.group(cls=HubGroup, create_app=_create_app, add_default_commands=False)
 def main() -> None:
     """hub: verified webhooks in, plain handlers out.
 
@@ -51,9 +82,15 @@ def main() -> None:
 @with_appcontext
 def serve(host: str, port: int, sweep_every: float) -> None:
     """Run hub locally, with a background sweep for retries."""
+    from werkzeug.serving import make_server
+
+    from hub.app import announce
+
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     hub = hub_of(app)
-    base = f"http://{host}:{port}"
+    listening = _listen(host, port)  # before the banner: a busy port is said first, alone
+    server = make_server(host, port, app, threaded=True, fd=listening.fileno())
+    base = f"http://{host}:{server.port}"
     click.echo(f"hub is listening on {base}")
     click.echo(f"  dashboard:  {base}/admin  (log in with the admin token)")
     click.echo(f"  playground: {base}/admin/playground  (chat with the bot, no keys needed)")
@@ -62,12 +99,55 @@ def serve(host: str, port: int, sweep_every: float) -> None:
     if "hub_admin_token" in hub.settings.dev_secrets:
         click.echo(f"  dev admin token: {hub.settings.hub_admin_token}")
     click.echo(f"  store: {hub.store.backend}  dry-run: {hub.settings.hub_dry_run}")
-    click.echo(f"  try:  hub simulate telegram message --text '/help' --url {base}")
+    click.echo(f"  try:  {command_as_typed()} simulate telegram message --text '/help' --url {base}")
+    _log_at(logging.INFO)  # a server's log is what its operator watches
+    announce(app)
     _start_sweeper(app, sweep_every)
-    # run_simple, not app.run: Flask ignores app.run() inside its own CLI.
-    from werkzeug.serving import run_simple
+    # A werkzeug server, not app.run: Flask ignores app.run() inside its own CLI.
+    try:
+        server.serve_forever()
+    finally:
+        listening.close()
 
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port), or a ClickException that says what to do instead."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror:
+        raise click.ClickException(f"cannot listen on {host!r}: no such address (try 127.0.0.1)") from None
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug's own server
+    try:
+        listening.bind((host, port))
+        listening.listen(128)
+    except OSError as exc:
+        listening.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise click.ClickException(
+                f"port {port} on {host} is already in use (another hub serve?). "
+                f"Stop that program, or pick another port: {command_as_typed()} serve --port {port + 1}"
+            ) from None
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    listening.set_inheritable(True)
+    return listening
+
+
+def command_as_typed(argv0: str | None = None) -> str:
+    """How to run this same `hub` from the shell it was started in: `hub` when PATH finds
+    it, else the path that was run (`.venv/bin/hub`), so a suggested command works as typed."""
+    script = Path(argv0 if argv0 is not None else sys.argv[0])
+    if script.name != "hub":  # not the console script (a test runner, python -c): the name
+        return "hub"
+    found = shutil.which("hub")
+    if found and Path(found).resolve() == script.resolve():
+        return "hub"
+    absolute = script.absolute()
+    try:
+        relative = absolute.relative_to(Path.cwd())
+    except ValueError:
+        return str(absolute)
+    return str(relative) if relative.parent != Path(".") else f"./{relative}"  # not a PATH lookup
 
 
 def _start_sweeper(app, interval: float) -> None:  # noqa: ANN001
@@ -96,14 +176,19 @@ def events(source: str | None, status: str | None, limit: int, as_json: bool) ->
         click.echo(json.dumps([e.summary() for e in found], indent=2))
         return
     if not found:
-        click.echo("no events yet; send one with: hub simulate stripe checkout.session.completed")
+        first = f"{command_as_typed()} simulate stripe checkout.session.completed"
+        click.echo(f"no events yet; send one with: {first}")
         return
-    click.echo(f"{'ID':<37} {'SOURCE':<9} {'TYPE':<28} {'STATUS':<10} {'TRIES':>5}  RECEIVED")
+    types = {e.id: _cut(e.type, EVENT_TYPE_WIDTH) for e in found}
+    width = max(len("TYPE"), *(len(t) for t in types.values()))
+    click.echo(f"{'ID':<37} {'SOURCE':<9} {'TYPE':<{width}} {'STATUS':<10} {'TRIES':>5}  RECEIVED")
     for e in found:
-        s = e.summary()
-        click.echo(
-            f"{e.id:<37} {e.source:<9} {e.type[:28]:<28} {e.status:<10} {e.attempts:>5}  {s['received_at']}"
-        )
+        row = f"{e.id:<37} {e.source:<9} {types[e.id]:<{width}} {e.status:<10} {e.attempts:>5}"
+        click.echo(f"{row}  {e.summary()['received_at']}")
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @main.command()
@@ -113,7 +198,7 @@ def replay(event_id: str) -> None:
     """Run an event's handler again now (its attempts grow by one)."""
     hub = current_hub()
     if hub.store.get(event_id) is None:
-        raise click.ClickException(f"no event {event_id}; list them with: hub events")
+        raise click.ClickException(f"no event {event_id}; list them with: {command_as_typed()} events")
     result = hub.replay(event_id)
     if not result.ran or result.event is None:
         raise click.ClickException("the event is being handled right now; try again shortly")
@@ -135,13 +220,49 @@ def sweep(limit: int) -> None:
     )
 
 
-@main.command()
-@click.argument("source", type=click.Choice(["stripe", "telegram", "twilio", "google"]))
-@click.argument("type")
+class SimulateCommand(click.Command):
+    """`hub simulate`, whose help lists each source's sample types (read when help is asked)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Sample types"):
+            formatter.write_dl([(source, ", ".join(simulate_types(source))) for source in sources()])
+        super().format_epilog(ctx, formatter)
+
+
+def _known_type(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An unknown type is a usage error naming the known ones (before any app is built)."""
+    source = ctx.params.get("source", "")
+    known = simulate_types(source)
+    if value not in known:
+        raise click.BadParameter(f"{value!r} is not a {source} sample; known: {', '.join(known)}")
+    return value
+
+
+class FailCount(click.ParamType):
+    """`--fail N` (the first N attempts fail) or a bare `--fail` (every attempt: it goes dead)."""
+
+    name = "N"
+    UNTIL_DEAD = "dead"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
+        if value == self.UNTIL_DEAD or isinstance(value, int):
+            return value  # type: ignore[return-value]
+        text = str(value)
+        if not text.isdigit() or not 1 <= int(text) <= MAX_PLANNED_FAILURES:
+            self.fail(f"{text!r} is not a number of attempts from 1 to {MAX_PLANNED_FAILURES}", param, ctx)
+        return int(text)
+
+
+@main.command(cls=SimulateCommand)
+@click.argument("source", type=click.Choice(sources()))
+@click.argument("type", callback=_known_type)
 @click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="The running hub.")
 @click.option("--text", help="Message text (telegram, twilio).")
+@click.option("--fail", type=FailCount(), is_flag=False, flag_value=FailCount.UNTIL_DEAD, default=None,
+              help="Dry-run hubs only: the event's first N attempts fail on purpose, to watch retries; "
+                   "without N every attempt fails, so it goes dead and `hub replay` runs it.")  # fmt: skip
 @with_appcontext
-def simulate(source: str, type: str, url: str, text: str | None) -> None:
+def simulate(source: str, type: str, url: str, text: str | None, fail: int | str | None) -> None:
     """Send a correctly signed sample event to a running hub.
 
     \b
@@ -150,13 +271,20 @@ def simulate(source: str, type: str, url: str, text: str | None) -> None:
       hub simulate telegram message --text "/weather London"
       hub simulate twilio sms.received --text "WEATHER Oslo"
       hub simulate google exists
+      hub simulate stripe invoice.paid --fail 2    (fails twice, then succeeds on retry)
     """
     from hub.simulate import build
 
+    settings = current_hub().settings
+    if fail is not None and not settings.hub_dry_run:
+        # The mark is signed with this configuration's secrets, so the hub that verifies it
+        # shares this configuration: a live one, which ignores the mark.
+        raise click.UsageError("--fail works only against a dry-run hub (HUB_DRY_RUN=1); this one is live")
+    failures = settings.hub_max_attempts if fail == FailCount.UNTIL_DEAD else int(fail or 0)
     try:
-        signed = build(current_hub().settings, source, type, url, text)
+        signed = build(settings, source, type, url, text, fail=failures)
     except LookupError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.UsageError(str(exc)) from None
     request = urllib.request.Request(
         signed.url(url), data=signed.body, headers=signed.headers, method="POST"
     )
@@ -166,13 +294,34 @@ def simulate(source: str, type: str, url: str, text: str | None) -> None:
     except urllib.error.HTTPError as exc:
         status, body = exc.code, exc.read().decode()
     except urllib.error.URLError as exc:
-        hint = f"no hub answered at {url} ({exc.reason}); start one with: hub serve"
+        hint = f"no hub answered at {url} ({exc.reason}); start one with: {command_as_typed()} serve"
         raise click.ClickException(hint) from None
     click.echo(f"POST {signed.path} -> {status}")
     if body:
         click.echo(body)
     if status >= 400:
         raise SystemExit(1)
+    if failures:
+        _explain_failures(failures, settings.hub_max_attempts, source, _event_id(body))
+
+
+def _event_id(body: str) -> str:
+    """The event id a hub's JSON answer names (Stripe, Google), else a placeholder."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return "<id>"
+    return str(answer.get("event_id") or "<id>") if isinstance(answer, dict) else "<id>"
+
+
+def _explain_failures(failures: int, max_attempts: int, source: str, event_id: str) -> None:
+    hub_ = command_as_typed()
+    if failures >= max_attempts:
+        click.echo(f"its {max_attempts} attempts fail on purpose, with backoff, then it is dead;")
+        click.echo(f"  watch: {hub_} events --source {source}   then run it again: {hub_} replay {event_id}")
+    else:
+        click.echo(f"its first {failures} attempt(s) fail on purpose, then a retry succeeds;")
+        click.echo(f"  watch: {hub_} events --source {source}   (retries follow HUB_RETRY_BASE_SECONDS)")
 
 
 # -- deployment commands (code in infra/)

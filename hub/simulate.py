@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from hub.config import Settings
+from hub.faults import FAIL_FIELD
 
 PATHS = {
     "telegram": "/webhooks/telegram",
@@ -20,6 +21,10 @@ PATHS = {
     "twilio-status": "/webhooks/twilio/status",
     "google": "/webhooks/google/calendar",
 }
+# A Google push carries no body, only its resource state: `hub simulate google <state>`.
+GOOGLE_STATES = ("exists", "not_exists", "sync")
+# Samples whose signed body can carry `--fail` (a Google push has headers only).
+FAILABLE = ("stripe", "telegram", "twilio")
 
 
 @dataclass
@@ -32,9 +37,26 @@ class SignedRequest:
         return base_url.rstrip("/") + self.path
 
 
+def sources() -> list[str]:
+    """The sources `hub simulate` sends: one folder of samples each under hub/samples/."""
+    return sorted(p.name for p in (resources.files("hub") / "samples").iterdir() if p.is_dir())
+
+
 def sample_types(source: str) -> list[str]:
     folder = resources.files("hub") / "samples" / source.split("-")[0]
+    if not folder.is_dir():
+        return []
     return sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def simulate_types(source: str) -> list[str]:
+    """The types `hub simulate <source>` accepts: one per sample (Google's: the push states)."""
+    return list(GOOGLE_STATES) if source == "google" else sample_types(source)
+
+
+def with_planned_failures(payload: dict[str, Any], fail: int) -> dict[str, Any]:
+    """`payload` asking a dry-run hub to fail its first `fail` attempts (hub.faults)."""
+    return {**payload, FAIL_FIELD: fail} if fail else payload
 
 
 def load_sample(source: str, type: str) -> dict[str, Any]:
@@ -47,7 +69,8 @@ def load_sample(source: str, type: str) -> dict[str, Any]:
 
 
 def stripe_event(settings: Settings, type: str, data: dict[str, Any] | None = None,
-                 *, event_id: str | None = None, timestamp: int | None = None) -> SignedRequest:  # fmt: skip
+                 *, event_id: str | None = None, timestamp: int | None = None,
+                 fail: int = 0) -> SignedRequest:  # fmt: skip
     """A signed Stripe event of `type`; `data` replaces the sample's `data.object`."""
     try:
         event = load_sample("stripe", type)
@@ -57,7 +80,7 @@ def stripe_event(settings: Settings, type: str, data: dict[str, Any] | None = No
     event["created"] = int(time.time())
     if data is not None:
         event["data"] = {"object": data}
-    body = json.dumps(event)
+    body = json.dumps(with_planned_failures(event, fail))
     from integrations.stripe import signature_header
 
     header = signature_header(body, settings.stripe_webhook_secret[0], timestamp)
@@ -67,8 +90,8 @@ def stripe_event(settings: Settings, type: str, data: dict[str, Any] | None = No
     )  # fmt: skip
 
 
-def telegram_message(settings: Settings, text: str, *, chat_id: int = 1001,
-                     update_id: int | None = None, first_name: str = "Sam") -> SignedRequest:  # fmt: skip
+def telegram_message(settings: Settings, text: str, *, chat_id: int = 1001, update_id: int | None = None,
+                     first_name: str = "Sam", fail: int = 0) -> SignedRequest:  # fmt: skip
     update = load_sample("telegram", "message")
     update["update_id"] = update_id if update_id is not None else secrets.randbelow(2**31)
     message = update["message"]
@@ -76,16 +99,18 @@ def telegram_message(settings: Settings, text: str, *, chat_id: int = 1001,
     message["chat"].update(id=chat_id, first_name=first_name)
     message["from"].update(id=chat_id, first_name=first_name)
     return SignedRequest(
-        PATHS["telegram"], json.dumps(update).encode(),
+        PATHS["telegram"], json.dumps(with_planned_failures(update, fail)).encode(),
         {"Content-Type": "application/json",
          "X-Telegram-Bot-Api-Secret-Token": settings.telegram_webhook_secret},
     )  # fmt: skip
 
 
-def twilio_form(settings: Settings, base_url: str, source: str, params: dict[str, str]) -> SignedRequest:
+def twilio_form(settings: Settings, base_url: str, source: str, params: dict[str, str],
+                *, fail: int = 0) -> SignedRequest:  # fmt: skip
     """A form-encoded Twilio callback signed for the URL Twilio would have used."""
     from integrations.twilio import signature
 
+    params = {k: str(v) for k, v in with_planned_failures(params, fail).items()}
     path = PATHS[source]
     signed_url = (settings.hub_public_url or base_url.rstrip("/")) + path
     return SignedRequest(
@@ -96,10 +121,10 @@ def twilio_form(settings: Settings, base_url: str, source: str, params: dict[str
 
 
 def twilio_sms(settings: Settings, base_url: str, text: str, *, sender: str = "+15550001111",
-               sid: str | None = None) -> SignedRequest:  # fmt: skip
+               sid: str | None = None, fail: int = 0) -> SignedRequest:  # fmt: skip
     params = load_sample("twilio", "sms.received")
     params.update(Body=text, From=sender, MessageSid=sid or "SM" + secrets.token_hex(16))
-    return twilio_form(settings, base_url, "twilio", params)
+    return twilio_form(settings, base_url, "twilio", params, fail=fail)
 
 
 def google_push(settings: Settings, *, state: str = "exists", number: int | None = None) -> SignedRequest:
@@ -113,18 +138,23 @@ def google_push(settings: Settings, *, state: str = "exists", number: int | None
 
 
 def build(
-    settings: Settings, source: str, type: str, base_url: str, text: str | None = None
+    settings: Settings, source: str, type: str, base_url: str, text: str | None = None, *, fail: int = 0
 ) -> SignedRequest:
-    """The request `hub simulate <source> <type>` sends."""
+    """The request `hub simulate <source> <type>` sends; `fail`: see hub.faults."""
+    if type not in simulate_types(source):
+        known = ", ".join(simulate_types(source)) or "none"
+        raise LookupError(f"no {source} sample {type!r}; known types: {known}")
+    if fail and source not in FAILABLE:
+        raise LookupError(f"--fail needs a sample with a body to carry it: {', '.join(FAILABLE)}")
     if source == "stripe":
-        return stripe_event(settings, type)
+        return stripe_event(settings, type, fail=fail)
     if source == "telegram":
-        return telegram_message(settings, text or "/start")
+        return telegram_message(settings, text or "/start", fail=fail)
     if source == "twilio" and type == "sms.status":
         params = load_sample("twilio", "sms.status")
-        return twilio_form(settings, base_url, "twilio-status", params)
+        return twilio_form(settings, base_url, "twilio-status", params, fail=fail)
     if source == "twilio":
-        return twilio_sms(settings, base_url, text or "HELP")
+        return twilio_sms(settings, base_url, text or "HELP", fail=fail)
     if source == "google":
-        return google_push(settings, state=type if type in ("sync", "exists", "not_exists") else "exists")
+        return google_push(settings, state=type)
     raise LookupError(f"unknown source {source!r}: use one of stripe, telegram, twilio, google")

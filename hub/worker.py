@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from hub.context import Context, Reply
 from hub.events import DEAD, FAILED, PROCESSING, Event
+from hub.faults import fail_if_asked
 from hub.logs import log_stage, scrub_text
 from hub.observability import handler_span
 
@@ -68,6 +69,7 @@ def run_event(
     started = time.perf_counter()
     try:
         with handler_span(event):
+            fail_if_asked(event, dry_run=settings.hub_dry_run)  # `hub simulate --fail`
             handled = hub.router.dispatch(event, ctx)
     except Exception as exc:  # a handler's failure is data: recorded, retried, dead-lettered
         return _record_failure(hub, event, exc)

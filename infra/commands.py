@@ -12,12 +12,23 @@ from flask.cli import with_appcontext
 @with_appcontext
 def tick(type: str) -> None:
     """Emit one schedule event now, as the deployed schedule would (for local runs)."""
+    from hub.runtime import current_hub
     from infra.schedules import tick as emit
 
     acceptance = emit(current_app._get_current_object(), type)  # type: ignore[attr-defined]
     event = acceptance.event
-    state = "already emitted for this slot" if acceptance.duplicate else event.status
-    click.echo(f"{event.id} {event.source}/{event.type} {event.provider_id}: {state}")
+    slot = f"{event.id} {event.source}/{event.type} {event.provider_id}"
+    if acceptance.duplicate:
+        click.echo(f"{slot}: already emitted for this slot")
+        return
+    # The run may be queued (HUB_TASKS=thread): wait for it, then say how it ended.
+    hub = current_hub()
+    hub.tasks.drain()
+    event = hub.store.get(event.id) or event
+    retry = event.summary()["next_attempt_at"] if event.status == "failed" else None
+    click.echo(f"{slot}: {event.status}" + (f", retry at {retry}" if retry else ""))
+    if event.last_error:
+        click.echo(f"error: {event.last_error}")
 
 
 @click.command("setup-webhooks")

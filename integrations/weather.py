@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -169,24 +170,43 @@ def _well_formed(kind: str, data: dict[str, Any]) -> bool:
 
 # -- offline sample (dry-run without a key) -----------------------------------------------------
 
-_SAMPLE_SKIES = [(800, "clear sky"), (802, "scattered clouds"), (500, "light rain"), (600, "light snow")]
+# The sample's weather regimes as OpenWeatherMap codes them (id, main, description). Wet
+# weather falls as snow at or below SNOW_AT_C and as rain above: no warm "light snow".
+_SKIES = (
+    (800, "Clear", "clear sky"), (802, "Clouds", "scattered clouds"), (804, "Clouds", "overcast clouds"),
+)  # fmt: skip
+_WET = None  # the fourth regime: rain or snow, by temperature
+_RAIN, _SNOW = (500, "Rain", "light rain"), (600, "Snow", "light snow")
+SNOW_AT_C = 1.0
+DAILY_SWING_C = 3.5  # half the day-night difference of a mild day
 
 
 def sample_payload(kind: str, city: str) -> dict[str, Any]:
-    """A deterministic OWM-shaped answer for `city`: same city, same numbers."""
+    """A deterministic, plausible OWM-shaped answer for `city`: same city and hour, same numbers.
+
+    A city gets a base temperature and a weather regime from a hash of its name; the hours
+    follow a daily curve (warmest mid-afternoon) and the regime drifts over the forecast.
+    """
     seed = int(hashlib.sha256(normalise_city(city).encode()).hexdigest(), 16)
     name = " ".join(city.split()).title()
     now = int(time.time()) // 10800 * 10800
+    base = seed % 26 - 4  # -4 to 21 °C
+    wind = round((seed >> 8) % 8 + 1.5, 1)  # 1.5 to 8.5 m/s: a breeze, never a storm
+    regimes = (*_SKIES, _WET)
     slots = []
     for i in range(FORECAST_SLOTS if kind == "forecast" else 1):
-        sky_id, sky = _SAMPLE_SKIES[(seed >> (4 * i)) % len(_SAMPLE_SKIES)]
-        temp = round(seed % 25 - 3 + (i % 4) * 1.5, 1)
+        dt = now + i * 10800
+        temp = round(base + DAILY_SWING_C * math.cos(2 * math.pi * (dt % 86400 / 3600 - 15) / 24), 1)
+        regime = regimes[((seed >> 16) + i // 3) % len(regimes)]
+        sky_id, main, description = regime or (_SNOW if temp <= SNOW_AT_C else _RAIN)
+        humidity = 45 + (seed >> 24) % 30 + (25 if regime is _WET else 10 if sky_id == 804 else 0)
+        feels_like = temp - wind * 0.4 if temp < 10 else temp  # wind chill, roughly
         slots.append({
-            "dt": now + i * 10800,
-            "main": {"temp": temp, "feels_like": temp - 1, "humidity": 50 + seed % 40},
-            "weather": [{"id": sky_id, "main": sky.split()[-1].title(), "description": sky}],
-            "wind": {"speed": round((seed >> 8) % 12 + 0.5, 1)},
-            "pop": 0.7 if sky_id < 700 else 0.1,
+            "dt": dt,
+            "main": {"temp": temp, "feels_like": round(feels_like, 1), "humidity": min(humidity, 97)},
+            "weather": [{"id": sky_id, "main": main, "description": description}],
+            "wind": {"speed": wind},
+            "pop": 0.7 if regime is _WET else 0.2 if sky_id == 804 else 0.05,
         })  # fmt: skip
     if kind == "forecast":
         return {"cod": "200", "cnt": len(slots), "list": slots,

@@ -82,3 +82,37 @@ def test_simulate_says_what_to_do_when_no_hub_answers(app):
 def test_simulate_unknown_source_is_refused(app):
     result = invoke(app, "simulate", "slack", "message")
     assert result.exit_code == 2
+
+
+def test_events_shows_long_types_whole_and_cuts_longer_ones_with_an_ellipsis(app):
+    hub = hub_of(app)
+    long_type = "customer.subscription.pending_update_applied"  # 45 characters, past the old cut at 28
+    too_long = "x." * 40 + "end"
+    with app.app_context():
+        hub.emit("schedule", long_type, "p1", {})
+        hub.emit("schedule", too_long, "p2", {})
+
+    lines = invoke(app, "events").output.splitlines()
+
+    assert any(f" {long_type} " in line for line in lines)
+    cut = next(line for line in lines if " x.x." in line)
+    assert "…" in cut and too_long not in cut
+    status_column = lines[0].index("STATUS")
+    assert all(line[status_column:].startswith("done") for line in lines[1:])  # columns line up
+
+
+def test_tick_reports_a_failed_run_with_its_error_and_retry_time(make_app):
+    router = Router()
+
+    @router.on("schedule", "weather.digest")
+    def digest(event, ctx):
+        raise RuntimeError("weather service down")
+
+    app = make_app({"HUB_TASKS": "thread"}, router=router)
+
+    result = invoke(app, "tick", "weather.digest")
+
+    assert result.exit_code == 0, result.output
+    first, error = result.output.splitlines()
+    assert ": failed, retry at 20" in first and "processing" not in first
+    assert error == "error: RuntimeError: weather service down"

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from hub import create_app
+from hub.app import announce
 from hub.cli import main
 from hub.config import load_settings
 from hub.errors import ConfigError
@@ -126,7 +127,7 @@ def test_a_trailing_slash_on_the_public_url_is_dropped(make_app):
 def test_with_dry_run_off_each_provider_missing_a_key_logs_one_line(make_app, caplog):
     caplog.set_level(logging.WARNING, logger="hub")
 
-    make_app({"HUB_DRY_RUN": "0", "STRIPE_API_KEY": "sk_test_123456"})
+    announce(make_app({"HUB_DRY_RUN": "0", "STRIPE_API_KEY": "sk_test_123456"}))
 
     disabled = [r.getMessage() for r in caplog.records if " disabled: set " in r.getMessage()]
     telegram = [line for line in disabled if line.startswith("telegram disabled")]
@@ -138,12 +139,12 @@ def test_with_dry_run_off_each_provider_missing_a_key_logs_one_line(make_app, ca
 def test_with_dry_run_on_no_provider_is_reported_disabled(make_app, caplog):
     caplog.set_level(logging.WARNING, logger="hub")
 
-    make_app()
+    announce(make_app())
 
     assert not [r for r in caplog.records if " disabled: set " in r.getMessage()]
 
 
-@pytest.mark.parametrize("command", [["events"], ["serve"], ["--help"]])
+@pytest.mark.parametrize("command", [["events"], ["serve"]])  # `--help`: help only (tests/test_cli_quiet.py)
 def test_the_cli_prints_a_config_error_as_one_line(tmp_path, command):
     env = {"HUB_INSTANCE_PATH": str(tmp_path / "instance"), "HUB_DRY_RUN": "maybe"}
 
@@ -152,9 +153,8 @@ def test_the_cli_prints_a_config_error_as_one_line(tmp_path, command):
     assert "Traceback" not in result.output
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert errors == ["Error: configuration: HUB_DRY_RUN='maybe' is not a boolean: write 1 or 0."]
-    if command != ["--help"]:
-        assert result.exit_code == 1
-        assert result.output.strip() == errors[0]
+    assert result.exit_code == 1
+    assert result.output.strip() == errors[0]
 
 
 def test_an_empty_dry_run_variable_keeps_dry_run_on(tmp_path):
