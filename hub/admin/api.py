@@ -17,7 +17,7 @@ from hub.admin.timeline import event_detail, handled
 from hub.errors import BadRequestError, ConflictError, NotFoundError
 from hub.events import STATUSES
 from hub.payloads import body_text, json_object
-from hub.runtime import current_hub
+from hub.runtime import Hub, current_hub
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
 
@@ -108,20 +108,25 @@ BULK_FILTERS = ("source", "status", "type")
 
 
 @bp.post("/events/replay")
-def replay_matching() -> Response:
+def bulk_replay() -> Response:
     """Replay the newest events matching a filter (JSON body or query); at least one filter."""
-    filters = _bulk_filters()
-    hub = current_hub()
+    return jsonify(replay_matching(current_hub(), _bulk_filters()))
+
+
+def replay_matching(hub: Hub, filters: dict[str, str | None]) -> dict[str, int]:
+    """Replay the newest `BULK_REPLAY_LIMIT` events matching `filters`, one after another.
+
+    `matched` counts every match, so a caller sees when more are left; `busy` counts the
+    events another run held at that moment (not replayed).
+    """
     matched = hub.store.count_events(**filters)
-    chosen = hub.store.events(**filters, limit=BULK_REPLAY_LIMIT)
     replayed = busy = 0
-    for event in chosen:
-        result = hub.replay(event.id)
-        if result.ran:
+    for event in hub.store.events(**filters, limit=BULK_REPLAY_LIMIT):
+        if hub.replay(event.id).ran:
             replayed += 1
         else:
             busy += 1
-    return jsonify({"replayed": replayed, "matched": matched, "busy": busy, "limit": BULK_REPLAY_LIMIT})
+    return {"replayed": replayed, "matched": matched, "busy": busy, "limit": BULK_REPLAY_LIMIT}
 
 
 def _bulk_filters() -> dict[str, Any]:
