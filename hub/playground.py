@@ -93,11 +93,15 @@ def buttons(markup: Any) -> list[list[dict[str, str]]]:
 
 
 def _outbox_messages(entries: list[OutboxEntry]) -> list[dict[str, Any]]:
-    return [
-        message(str(e.payload.get("text") or e.payload.get("body") or e.action),
-                e.payload.get("reply_markup"), via=f"via outbox: {e.integration} {e.action} ({e.status})")
-        for e in entries
-    ]  # fmt: skip
+    """Messages the handlers sent through the outbox; other calls (a Checkout session) as
+    one line each, with `call` set and no bubble text."""
+    shown = []
+    for e in entries:
+        text = e.payload.get("text") or e.payload.get("body")
+        via = f"via outbox: {e.integration} {e.action} ({e.status})"
+        shown.append(message(str(text), e.payload.get("reply_markup"), via=via) if text
+                     else {"text": "", "buttons": [], "via": via, "call": True})  # fmt: skip
+    return shown
 
 
 def _find_event(hub: Hub, source: str, provider_id: str) -> Event | None:

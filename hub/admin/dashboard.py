@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from hub.admin.api import BULK_REPLAY_LIMIT, replay_matching
@@ -85,6 +86,12 @@ def _iso(ts: float | None) -> str:
 def _utc(ts: float | None) -> str:
     """"2026-05-01 14:03:07 UTC": what a page shows before (or without) its script."""
     return iso_time(ts)[:19].replace("T", " ") + " UTC" if ts else ""
+
+
+@bp.app_template_filter("breakable")
+def _breakable(text: str) -> Markup:
+    """A dotted name that may wrap after its dots and underscores on a narrow screen."""
+    return Markup(str(escape(text)).replace(".", ".<wbr>").replace("_", "_<wbr>"))
 
 
 @bp.get("")

@@ -48,6 +48,7 @@
   }
 
   function botMessage(list, m) {
+    if (m.call) { item(list, "meta call", "\u21b3 " + m.via); return; }
     var li = item(list, "bubble bot" + (m.via ? " outbox" : ""), m.text);
     if (m.buttons && m.buttons.length) li.appendChild(keyboard(m.buttons));
     if (m.via) {
