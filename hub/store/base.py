@@ -66,6 +66,7 @@ class OutboxEntry:
 # How an attempt ended: the event's status after it, or "interrupted" (its lease ran out
 # and another run took the event over), or "running" (not finished yet).
 INTERRUPTED, RUNNING = "interrupted", "running"
+LEASE_EXPIRED = "the lease expired before the run finished; another run took the event over"
 
 
 @dataclass(frozen=True)
@@ -205,8 +206,7 @@ class Store(ABC):
             if self._swap(event.version, claimed, due_at=lease_until):
                 if event.status == PROCESSING:  # an expired lease: that run never finished
                     self._note_attempt(Attempt(
-                        event.id, event.attempts, event.updated_at or now, None, INTERRUPTED,
-                        "the lease expired before the run finished; another run took the event over",
+                        event.id, event.attempts, event.updated_at or now, None, INTERRUPTED, LEASE_EXPIRED,
                     ))  # fmt: skip
                 return claimed
 
@@ -430,7 +430,8 @@ class Store(ABC):
 
     @abstractmethod
     def _attempt_put(self, attempt: Attempt) -> None:
-        """Insert or replace the record of (event_id, attempt)."""
+        """Insert or replace the record of (event_id, attempt), just after the `_swap` that
+        ended (or took over) that attempt; a backend may write it with the swap instead."""
 
     @abstractmethod
     def _attempts_of(self, event_ids: list[str]) -> list[Attempt]: ...
