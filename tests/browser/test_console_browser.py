@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from hub.events import Event
 from hub.runtime import hub_of
 from hub.simulate import stripe_event, telegram_message
 from tests.browser.conftest import WIDTHS, save_screenshot
@@ -37,11 +38,9 @@ def seeded(make_app: Any, *, events: int = 55) -> tuple[Any, str]:
     return app, failing.id
 
 
-def stripe_event_model(hub: Any, provider_id: str) -> Any:
-    from hub.events import Event
-
-    return Event(source="stripe", type="invoice.payment_failed", provider_id=provider_id,
-                 payload={"id": provider_id, "type": "invoice.payment_failed", "data": {"object": {}}})  # fmt: skip
+def stripe_event_model(hub: Any, provider_id: str) -> Event:
+    payload = {"id": provider_id, "type": "invoice.payment_failed", "data": {"object": {}}}
+    return Event(source="stripe", type="invoice.payment_failed", provider_id=provider_id, payload=payload)
 
 
 def log_in(page: Any, base: str) -> None:
@@ -203,7 +202,8 @@ def test_pay_draws_its_button_and_the_chat_survives_a_reload(make_app, serve, si
 
     page.reload()
     chat = page.locator('.chat[data-channel="telegram"]')
-    assert [b.inner_text() for b in chat.locator(".bubble.me").all()] == ["/help", "/weather Oslo", "/help", "/pay 5"]
+    sent = [b.inner_text() for b in chat.locator(".bubble.me").all()]
+    assert sent == ["/help", "/weather Oslo", "/help", "/pay 5"]
     assert chat.locator(".keyboard a.key").count() == 1, "the button is back after the reload"
     assert "Commands" in chat.locator(".bubble.bot").first.inner_text()
     assert_newest_in_view(chat)
