@@ -50,7 +50,7 @@ def hourly(attempts: list[Attempt], now: float) -> dict[str, Any]:
         "attempts": sum(b["attempts"] for b in buckets),
         "failures": sum(b["failures"] for b in buckets),
         "baseline": PLOT_TOP + PLOT_HEIGHT,
-        "width": PLOT_LEFT + len(buckets) * COLUMN + 2,
+        "width": PLOT_LEFT + len(buckets) * COLUMN + 14,  # room for the last hour label
     }
 
 

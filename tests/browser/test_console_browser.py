@@ -84,6 +84,14 @@ def test_every_page_fits_the_screen(make_app, serve, sized, kind):
     assert page.locator("#count").inner_text() == "Newest 50 of 58 events."
     assert page.locator("#events .badge-unhandled").count() == 1, "an event no handler took"
     assert page.locator("#events").get_by_text(LONG_TYPE).count() == 1, "long types whole"
+    clipped = page.evaluate(
+        "() => [...document.querySelectorAll('svg.chart text')].filter(t => {"
+        " const box = t.getBBox(), view = t.ownerSVGElement.viewBox.baseVal;"
+        " return box.x < view.x - 0.5 || box.x + box.width > view.x + view.width + 0.5; })"
+        ".map(t => t.textContent)"
+    )
+    assert clipped == [], f"chart labels cut at the chart's edge: {clipped}"
+    assert "57 (1 failing)" in page.locator("svg.chart").first.inner_html()
     save_screenshot(page, f"console-{kind}-dashboard")
 
     page.locator("#older").click()
