@@ -15,7 +15,7 @@ from hub.events import DEAD, FAILED
 
 if TYPE_CHECKING:
     from hub.events import Event
-    from hub.store.base import Attempt
+    from hub.store.attempts import Attempt
 
 BAR_X, BAR_MAX = 96, 150  # where source bars start and how long the longest is (SVG units)
 PLOT_LEFT, PLOT_TOP, PLOT_HEIGHT, COLUMN = 26, 8, 80, 13

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hub.events import DEAD, DONE, FAILED, iso_time
-from hub.store.base import INTERRUPTED
+from hub.store.attempts import INTERRUPTED
 
 if TYPE_CHECKING:
     from hub.events import Event
     from hub.runtime import Hub
     from hub.store import OutboxEntry
-    from hub.store.base import Attempt
+    from hub.store.attempts import Attempt
 
 UNHANDLED = "unhandled"  # shown for a `done` event no handler took; not a stored status
 HOURS = 24

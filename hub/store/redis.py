@@ -16,7 +16,8 @@ from typing import Any
 import redis
 
 from hub.events import STATUSES, Event
-from hub.store.base import DAY, Attempt, OutboxEntry, Store
+from hub.store.attempts import Attempt
+from hub.store.base import DAY, OutboxEntry, Store
 
 # Intake. KEYS: dedup, event hash, events index, due index, then the by-source, by-type and
 # by-status (received) indexes. ARGV: id, ttl of the dedup key, ttl of the hash,

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from hub.events import Event
-from hub.store.base import LEASE_EXPIRED, Attempt, OutboxEntry, Store
+from hub.store.attempts import LEASE_EXPIRED, Attempt
+from hub.store.base import OutboxEntry, Store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
