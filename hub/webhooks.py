@@ -65,7 +65,7 @@ def intake(name: str) -> Response:
         # The provider sees the answer; the operator sees this line (never the offered secret).
         log.warning("%s webhook rejected: %s %s: %s", name, error.STATUS_CODE, error.code, error.message)
         raise
-    event = event.with_changes(headers=received_headers(request))
+    event = event.with_changes(headers=received_headers(request, hub.settings.secret_values()))
     acceptance = hub.accept(event, inline_slots=spec.inline_slots)
     return getattr(module, spec.respond)(acceptance)
 
@@ -77,11 +77,15 @@ MASKED = "••••••"
 MAX_HEADERS, MAX_HEADER_VALUE = 50, 500
 
 
-def received_headers(req: Request) -> dict[str, str]:
-    """The request's headers as the event's page shows them: secret-bearing ones masked."""
+def received_headers(req: Request, secrets: list[str]) -> dict[str, str]:
+    """The request's headers as the event's page shows them: secret-bearing ones masked,
+    and any configured secret masked wherever else it appears."""
     kept: dict[str, str] = {}
     for name, value in list(req.headers.items())[:MAX_HEADERS]:
-        kept[name] = MASKED if SECRET_HEADER.search(name) else value[:MAX_HEADER_VALUE]
+        if SECRET_HEADER.search(name) or any(secret in value for secret in secrets):
+            kept[name] = MASKED
+        else:
+            kept[name] = value[:MAX_HEADER_VALUE]
     return kept
 
 

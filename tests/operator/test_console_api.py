@@ -59,11 +59,13 @@ def test_history_keeps_the_failed_attempt_after_a_replay(app, client, admin_head
 
 def test_the_headers_received_are_kept_with_secrets_masked(app, client, admin_headers):
     signed = stripe_event(hub_of(app).settings, "invoice.paid")
-    answer = client.post(signed.path, data=signed.body, headers={**signed.headers, "X-Request-Id": "req-42"})
+    extra = {"X-Request-Id": "req-42", "X-Echo": f"key={STRIPE_KEY}"}  # a secret under an innocent name
+    answer = client.post(signed.path, data=signed.body, headers={**signed.headers, **extra})
     event_id = answer.json["event_id"]
     headers = client.get(f"/admin/api/events/{event_id}", headers=admin_headers).json["headers"]
     assert headers["Content-Type"] == "application/json" and headers["X-Request-Id"] == "req-42"
-    assert headers["Stripe-Signature"] == "••••••"
+    assert headers["Stripe-Signature"] == "••••••" and headers["X-Echo"] == "••••••"
+    assert STRIPE_KEY not in str(hub_of(app).store.get(event_id).to_record())
     stored = hub_of(app).store.get(event_id)
     assert signed.headers["Stripe-Signature"] not in str(stored.to_record()), "never stored"
 
