@@ -174,6 +174,7 @@ def replay(event_id: str) -> Response | str:
             "to real people again.",
             back=url_for("admin_dashboard.event_page", event_id=event_id),
             confirm="Replay",
+            settings=hub.settings,
         )
     result = hub.replay(event_id)
     if not result.ran or result.event is None:
@@ -211,6 +212,7 @@ def confirm_bulk_replay() -> Response | str:
         back=url_for("admin_dashboard.index", **chosen),
         confirm=f"Replay {runs}",
         disabled=matched == 0,
+        settings=hub.settings,
     )  # fmt: skip
 
 
