@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request
 
-from hub.admin.auth import require_admin
+from hub.admin.auth import CSRF_FIELD, require_admin
 from hub.admin.timeline import event_detail, handled
 from hub.errors import BadRequestError, ConflictError, NotFoundError
 from hub.events import STATUSES
@@ -131,7 +131,9 @@ def replay_matching(hub: Hub, filters: dict[str, str | None]) -> dict[str, int]:
 
 def _bulk_filters() -> dict[str, Any]:
     given: dict[str, Any] = dict(request.args)
-    if request.content_length or request.mimetype == "application/json":
+    if request.mimetype == "application/x-www-form-urlencoded":  # a plain HTML form, or curl -d
+        given.update({k: v for k, v in request.form.items() if k != CSRF_FIELD})
+    elif request.content_length or request.mimetype == "application/json":
         if request.mimetype != "application/json":
             raise BadRequestError("send the filter as a JSON object or in the query", code="bad_payload")
         given.update(json_object(body_text(request) or "{}"))

@@ -103,6 +103,9 @@ def test_bulk_replay_runs_the_events_matching_a_filter(app, client, admin_header
     by_query = client.post("/admin/api/events/replay?source=stripe&status=done", headers=admin_headers)
     assert by_query.json["replayed"] == 3
     assert hub.store.get(paid).attempts == 2
+    by_form = client.post("/admin/api/events/replay", data={"type": "invoice.paid"}, headers=admin_headers)
+    assert by_form.json == {"replayed": 1, "matched": 1, "busy": 0, "limit": 100}
+    assert hub.store.get(paid).attempts == 3
 
 
 @pytest.mark.parametrize(
