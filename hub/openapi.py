@@ -247,7 +247,10 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             {"name": "type", "in": "query", "schema": _STR},
             {"name": "status", "in": "query", "schema": _FILTERS["properties"]["status"]},
         ],
-        "requestBody": {"required": False, "content": {"application/json": {"schema": _FILTERS}}},
+        "requestBody": {"required": False, "content": {
+            "application/json": {"schema": _FILTERS},
+            "application/x-www-form-urlencoded": {"schema": _FILTERS},
+        }},  # fmt: skip
         "responses": _answers(
             {"200": _json("How many ran; `matched` counts all.", {"$ref": "#/components/schemas/Replayed"})},
             "400", "401", "503",
