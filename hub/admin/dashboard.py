@@ -33,6 +33,7 @@ bp.after_request(secure_headers)
 EVENTS_SHOWN = 50
 OUTBOX_SHOWN = 50
 STATS_WINDOW = 1000  # the newest events (matching the filters) the charts count
+SOURCES_WINDOW = 200  # the newest events whose sources the filter offers (besides the chosen one)
 FILTERS = ("source", "type", "status")
 
 
@@ -114,7 +115,7 @@ def index() -> str:
     next_page = None
     if len(events) == EVENTS_SHOWN:
         next_page = url_for("admin_dashboard.index", **chosen, starting_after=events[-1].id)
-    everything = hub.store.events(limit=STATS_WINDOW) if chosen else recent
+    everything = hub.store.events(limit=SOURCES_WINDOW) if chosen else recent
     sources = sorted({e.source for e in everything} | ({filters["source"]} - {""}))
     return render_template(
         "admin/dashboard.html",
