@@ -174,3 +174,23 @@ def test_outbox_pages_and_filters_by_integration_status_event_and_duplicate(app,
     rest = client.get(first.headers["Link"].split(";")[0].strip("<>"), headers=admin_headers).json
     assert [e["id"] for e in first.json + rest] == [e["id"] for e in everything]
     assert client.get("/admin/api/outbox?starting_after=evt_x", headers=admin_headers).status_code == 400
+
+
+@pytest.mark.redis
+def test_history_paging_and_bulk_replay_on_redis(make_app, router, redis_config, admin_headers):
+    app = make_app({"STRIPE_API_KEY": STRIPE_KEY, **redis_config}, router=router)
+    client, hub = app.test_client(), hub_of(app)
+    declined = post(client, stripe_event(hub.settings, "invoice.payment_failed")).json["event_id"]
+    for n in range(3):
+        post(client, stripe_event(hub.settings, "invoice.paid", event_id=f"evt_r{n}"))
+    answer = client.post("/admin/api/events/replay", json={"status": "failed"}, headers=admin_headers).json
+    assert answer["replayed"] == 1 and answer["matched"] == 1
+
+    history = client.get(f"/admin/api/events/{declined}", headers=admin_headers).json["history"]
+    assert [(h["attempt"], h["outcome"]) for h in history] == [(1, "failed"), (2, "done")]
+    assert [len(h["outbox"]) for h in history] == [1, 1]
+
+    first = client.get("/admin/api/events?source=stripe&status=done&limit=3", headers=admin_headers)
+    assert first.headers["X-Total-Count"] == "4" and len(first.json) == 3
+    rest = client.get(first.headers["Link"].split(";")[0].strip("<>"), headers=admin_headers).json
+    assert {e["id"] for e in first.json + rest} == {e.id for e in hub.store.events()}
