@@ -19,7 +19,7 @@ from hub.admin.api import BULK_REPLAY_LIMIT, replay_matching
 from hub.admin.auth import csrf_token, guard_page, secure_headers, wants_html
 from hub.admin.charts import hourly, per_source
 from hub.admin.integrations import integration_table, mask  # noqa: F401 - mask: the module's old home
-from hub.admin.timeline import UNHANDLED, shown_status, timeline
+from hub.admin.timeline import shown_status, timeline
 from hub.events import STATUSES, iso_time
 from hub.runtime import current_hub
 
@@ -103,7 +103,7 @@ def index() -> str:
     query = {"source": chosen.get("source"), "type": chosen.get("type"), "status": chosen.get("status")}
     after = request.args.get("starting_after") or None
     if after and hub.store.get(after) is None:
-        flash("That page of events is gone (its first event was purged); here are the newest.", "error")
+        flash("That page is gone (the event it starts after was purged): the newest events.", "error")
         after = None
     # The charts describe the newest matching events, whatever page the table shows.
     recent = hub.store.events(**query, limit=STATS_WINDOW)
@@ -132,7 +132,6 @@ def index() -> str:
         by_hour=hourly(hub.store.attempts_of([e.id for e in recent]), hub.store.clock()),
         charted=len(recent),
         integrations=integration_table(hub.settings),
-        unhandled=UNHANDLED,
         **_helpers(),
     )
 
