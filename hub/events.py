@@ -58,6 +58,9 @@ class Event:
     updated_at: float | None = None
     body_sha256: str = ""
     version: int = 0
+    # The request headers as received, secret-bearing ones masked (`hub.webhooks`); {} for
+    # internal events. Shown on the event's page, never used to decide anything.
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def dedup_key(self) -> str:
@@ -72,6 +75,7 @@ class Event:
         record = {f.name: getattr(self, f.name) for f in fields(self)}
         record["payload"] = json.dumps(self.payload, sort_keys=True)
         record["message"] = json.dumps(asdict(self.message)) if self.message else ""
+        record["headers"] = json.dumps(self.headers) if self.headers else ""
         return record
 
     @classmethod
@@ -80,6 +84,7 @@ class Event:
         data["payload"] = json.loads(data["payload"]) if data.get("payload") else {}
         message = data.get("message")
         data["message"] = ChatMessage(**json.loads(message)) if message else None
+        data["headers"] = json.loads(data["headers"]) if data.get("headers") else {}
         for key in ("next_attempt_at", "lease_until", "updated_at"):
             data[key] = float(data[key]) if data.get(key) not in (None, "") else None
         data["received_at"] = float(data["received_at"])

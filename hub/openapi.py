@@ -75,6 +75,31 @@ SCHEMAS: dict[str, Any] = {
             "run_error": _NULLABLE_STR,
             "payload": {"type": "object"},
             "outbox": _list("OutboxEntry"),
+            "handled": {"type": "boolean", "description": "false: no handler took it"},
+            "headers": {"type": "object", "additionalProperties": _STR, "description": "secrets masked"},
+            "history": _list("Attempt"),
+        },
+    },
+    "Attempt": {
+        "type": "object",
+        "required": ["attempt", "started_at", "finished_at", "outcome", "error"],
+        "properties": {
+            "attempt": {"type": "integer", "minimum": 1},
+            "started_at": _STR,
+            "finished_at": _NULLABLE_STR,
+            "outcome": {"enum": ["done", "failed", "dead", "interrupted", "running"]},
+            "error": _NULLABLE_STR,
+            "outbox": {"type": "array", "items": _STR, "description": "ids of the calls it made"},
+        },
+    },
+    "Replayed": {
+        "type": "object",
+        "required": ["replayed"],
+        "properties": {
+            "replayed": {"type": "integer", "minimum": 0},
+            "matched": {"type": "integer", "minimum": 0},
+            "busy": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer"},
         },
     },
     "OutboxEntry": {
@@ -132,6 +157,20 @@ _TWILIO_BODY = {
 }
 _EVENT_ID = {"name": "event_id", "in": "path", "required": True, "schema": _STR}
 _LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
+_CURSOR = {"name": "starting_after", "in": "query", "schema": _STR,
+           "description": "the id of the last item of the previous page (see the Link header)"}  # fmt: skip
+_PAGE_HEADERS = {
+    "Link": {"schema": _STR, "description": 'the next page, as <url>; rel="next", when this one is full'},
+}
+_FILTERS = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "source": _STR,
+        "type": _STR,
+        "status": {"enum": ["received", "processing", "done", "failed", "dead"]},
+    },
+}
 
 # (flask rule, method) -> operation. The OpenAPI path is derived from the rule.
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
@@ -200,8 +239,25 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             "400", "401", "503",
         ),  # fmt: skip
     },
+    ("/admin/api/events/replay", "post"): {
+        "summary": "Replay the newest events (up to 100) matching a filter; at least one filter.",
+        "security": _ADMIN,
+        "parameters": [
+            {"name": "source", "in": "query", "schema": _STR},
+            {"name": "type", "in": "query", "schema": _STR},
+            {"name": "status", "in": "query", "schema": _FILTERS["properties"]["status"]},
+        ],
+        "requestBody": {"required": False, "content": {
+            "application/json": {"schema": _FILTERS},
+            "application/x-www-form-urlencoded": {"schema": _FILTERS},
+        }},  # fmt: skip
+        "responses": _answers(
+            {"200": _json("How many ran; `matched` counts all.", {"$ref": "#/components/schemas/Replayed"})},
+            "400", "401", "503",
+        ),  # fmt: skip
+    },
     ("/admin/api/events/<event_id>", "get"): {
-        "summary": "One event with its payload and outbound calls.",
+        "summary": "One event with its payload, headers, attempt history and outbound calls.",
         "security": _ADMIN,
         "parameters": [_EVENT_ID],
         "responses": _answers(
@@ -242,6 +298,24 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "responses": _answers({"200": _json("OpenAPI 3.1.", {"type": "object"})}),
     },
 }
+
+
+# Paging and the outbox's filters, added here as one block to the listings above.
+for _listing, _extra in (
+    (("/admin/api/events", "get"), [_CURSOR]),
+    (("/admin/api/outbox", "get"), [
+        _CURSOR,
+        {"name": "integration", "in": "query", "schema": _STR},
+        {"name": "status", "in": "query", "schema": _STR},
+        {"name": "possible_duplicate", "in": "query", "schema": {"type": "boolean"}},
+    ]),
+):  # fmt: skip
+    OPERATIONS[_listing]["parameters"] = [*OPERATIONS[_listing]["parameters"], *_extra]
+    OPERATIONS[_listing]["responses"]["200"] = {**OPERATIONS[_listing]["responses"]["200"], "headers": {
+        **_PAGE_HEADERS,
+        **({"X-Total-Count": {"schema": _STR, "description": "events matching the filters"}}
+           if _listing[0].endswith("/events") else {}),
+    }}  # fmt: skip
 
 
 def _path(rule: str) -> str:

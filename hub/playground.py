@@ -3,7 +3,12 @@
 Each message becomes a correctly signed webhook (`hub.simulate`) sent into this same app,
 so it takes the real path: verification, the event log, the router, the handlers, the
 outbox. Replies are what a provider would have shown: the inline answer in the webhook
-response, plus the outbound calls the handlers recorded for that event.
+response, plus the outbound calls the handlers recorded for that event, with their
+keyboards (`reply_markup`) as buttons.
+
+A reload rebuilds each chat from the event log: the playground's own chat's events, their
+outbound calls, and the inline answers, which only the webhook response carried (so the
+playground keeps the last ones it saw, in the store's small keyed state).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from hub.errors import BadRequestError, ConflictError
 from hub.events import Event
 from hub.runtime import Hub, current_hub
 from hub.simulate import SignedRequest, telegram_message, twilio_sms
+from hub.store import OutboxEntry
 
 bp = Blueprint("playground", __name__, url_prefix="/admin/playground")
 bp.before_request(guard_page)
@@ -30,6 +36,8 @@ PLAYGROUND_CHAT_ID = 777000111
 PLAYGROUND_PHONE = "+15005550006"  # Twilio's documented magic test number: never a real person
 BASE_URL = "http://localhost"  # what the in-process client signs Twilio requests for
 MAX_TEXT = 1000
+HISTORY = 30  # messages a reloaded chat shows
+REPLIES_NAMESPACE = "playground-replies"  # kv: channel -> {event id: inline answers}
 
 
 def _signed(hub: Hub, channel: str, text: str) -> tuple[SignedRequest, str, str]:
@@ -41,15 +49,59 @@ def _signed(hub: Hub, channel: str, text: str) -> tuple[SignedRequest, str, str]
     return signed, "twilio", parse_qs(signed.body.decode())["MessageSid"][0]
 
 
-def _inline_replies(channel: str, response: Any) -> list[str]:
+def _inline_messages(channel: str, response: Any) -> list[dict[str, Any]]:
     """The answer riding in the webhook response: a Bot API method or TwiML messages."""
     if response.status_code >= 400:
         return []
     if channel == "telegram":
         body = response.get_json(silent=True) or {}
-        return [str(body["text"])] if body.get("method") == "sendMessage" and "text" in body else []
+        if body.get("method") != "sendMessage" or "text" not in body:
+            return []
+        return [message(str(body["text"]), body.get("reply_markup"))]
     root = ElementTree.fromstring(response.get_data(as_text=True))  # our own TwiML, not input
-    return [message.text or "" for message in root.iter("Message")]
+    return [message(m.text or "") for m in root.iter("Message")]
+
+
+def message(text: str, markup: Any = None, via: str = "") -> dict[str, Any]:
+    """One bot message as the page draws it: text, button rows, where it came from."""
+    return {"text": text, "buttons": buttons(markup), "via": via}
+
+
+def buttons(markup: Any) -> list[list[dict[str, str]]]:
+    """`reply_markup` as rows of buttons: {"text", and "url" (a link) or "send" (a reply
+    keyboard key, sent as a message) or "callback" (shown, not simulated)}."""
+    if not isinstance(markup, dict):
+        return []
+    rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
+    drawn: list[list[dict[str, str]]] = []
+    for row in rows if isinstance(rows, list) else []:
+        keys = []
+        for key in row if isinstance(row, list) else []:
+            key = {"text": key} if isinstance(key, str) else key
+            if not isinstance(key, dict) or not isinstance(key.get("text"), str):
+                continue
+            url = key.get("url")
+            if isinstance(url, str) and url.startswith(("https://", "http://")):
+                keys.append({"text": key["text"], "url": url})
+            elif "inline_keyboard" in markup:
+                keys.append({"text": key["text"], "callback": str(key.get("callback_data", ""))})
+            else:
+                keys.append({"text": key["text"], "send": key["text"]})
+        if keys:
+            drawn.append(keys)
+    return drawn
+
+
+def _outbox_messages(entries: list[OutboxEntry]) -> list[dict[str, Any]]:
+    """Messages the handlers sent through the outbox; other calls (a Checkout session) as
+    one line each, with `call` set and no bubble text."""
+    shown = []
+    for e in entries:
+        text = e.payload.get("text") or e.payload.get("body")
+        via = f"via outbox: {e.integration} {e.action} ({e.status})"
+        shown.append(message(str(text), e.payload.get("reply_markup"), via=via) if text
+                     else {"text": "", "buttons": [], "via": via, "call": True})  # fmt: skip
+    return shown
 
 
 def _find_event(hub: Hub, source: str, provider_id: str) -> Event | None:
@@ -73,38 +125,79 @@ def send(channel: str, text: str) -> dict[str, Any]:
     signed, source, provider_id = _signed(hub, channel, text)
     client = current_app.test_client()
     response = client.post(signed.path, data=signed.body, headers=signed.headers, base_url=BASE_URL)
+    inline = _inline_messages(channel, response)
     result: dict[str, Any] = {
         "channel": channel,
         "text": text,
         "webhook_status": response.status_code,
-        "replies": _inline_replies(channel, response),
+        "replies": [m["text"] for m in inline],
         "outbox": [],
         "event": None,
+        "messages": inline,
     }
     if response.status_code >= 400:
         error = response.get_json(silent=True) or {}
         result["error"] = error.get("message") or f"the webhook answered {response.status_code}"
     event = _find_event(hub, source, provider_id)
     if event is not None:
-        result["event"] = {
-            "id": event.id,
-            "status": event.status,
-            "attempts": event.attempts,
-            "last_error": event.last_error or None,
-            "url": url_for("admin_dashboard.event_page", event_id=event.id),
-        }
+        _remember(hub, channel, event.id, inline)
+        result["event"] = _event_view(event)
+        entries = list(reversed(hub.store.outbox(event_id=event.id)))
         result["outbox"] = [
             {"integration": e.integration, "action": e.action, "status": e.status,
              "text": str(e.payload.get("text") or e.payload.get("body") or ""), "payload": e.payload}
-            for e in reversed(hub.store.outbox(event_id=event.id))
+            for e in entries
         ]  # fmt: skip
+        result["messages"] = inline + _outbox_messages(entries)
     return result
 
 
+def _event_view(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "status": event.status,
+        "attempts": event.attempts,
+        "last_error": event.last_error or None,
+        "url": url_for("admin_dashboard.event_page", event_id=event.id),
+    }
+
+
+def _remember(hub: Hub, channel: str, event_id: str, inline: list[dict[str, Any]]) -> None:
+    """Keep the inline answers of the newest exchanges: only the response carried them."""
+    kept = hub.store.kv_get(REPLIES_NAMESPACE, channel) or {}
+    kept[event_id] = inline
+    hub.store.kv_put(REPLIES_NAMESPACE, channel, dict(list(kept.items())[-HISTORY:]))
+
+
+def conversation(hub: Hub, channel: str) -> list[dict[str, Any]]:
+    """The chat's newest exchanges, oldest first, rebuilt from the event log."""
+    source, address = ("telegram", str(PLAYGROUND_CHAT_ID)) if channel == "telegram" else (
+        "twilio", PLAYGROUND_PHONE)  # fmt: skip
+    kept = hub.store.kv_get(REPLIES_NAMESPACE, channel) or {}
+    mine = [e for e in hub.store.events(source=source, limit=200 + HISTORY)
+            if e.message is not None and e.message.address == address][:HISTORY]  # fmt: skip
+    exchanges = []
+    for event in reversed(mine):
+        entries = list(reversed(hub.store.outbox(event_id=event.id)))
+        exchanges.append({
+            "text": event.message.text if event.message else "",
+            "messages": list(kept.get(event.id, [])) + _outbox_messages(entries),
+            "error": None,
+            "event": _event_view(event),
+        })  # fmt: skip
+    return exchanges
+
+
+def _page(status: int = 200) -> tuple[str, int]:
+    hub = current_hub()
+    chats = {channel: conversation(hub, channel) for channel in CHANNELS}
+    return render_template("admin/playground.html", chats=chats, channels=CHANNELS,
+                           phone=PLAYGROUND_PHONE, chat_id=PLAYGROUND_CHAT_ID), status  # fmt: skip
+
+
 @bp.get("")
-def page() -> str:
-    return render_template("admin/playground.html", exchange=None, channels=CHANNELS,
-                           phone=PLAYGROUND_PHONE, chat_id=PLAYGROUND_CHAT_ID)  # fmt: skip
+def page() -> tuple[str, int]:
+    return _page()
 
 
 @bp.post("/send")
@@ -115,6 +208,5 @@ def send_view() -> Response | tuple[str, int]:
         if not isinstance(body, dict):
             raise BadRequestError("send a JSON object with channel and text", code="bad_payload")
         return jsonify(send(str(body.get("channel", "")), str(body.get("text", ""))))
-    exchange = send(request.form.get("channel", ""), request.form.get("text", ""))
-    return render_template("admin/playground.html", exchange=exchange, channels=CHANNELS,
-                           phone=PLAYGROUND_PHONE, chat_id=PLAYGROUND_CHAT_ID), 200  # fmt: skip
+    send(request.form.get("channel", ""), request.form.get("text", ""))
+    return _page()  # the page rebuilt from the log now shows the exchange

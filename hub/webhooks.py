@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Request, Response, request
 
 from hub.errors import HubError, ServiceUnavailableError
 from hub.payloads import read_body
@@ -64,8 +65,28 @@ def intake(name: str) -> Response:
         # The provider sees the answer; the operator sees this line (never the offered secret).
         log.warning("%s webhook rejected: %s %s: %s", name, error.STATUS_CODE, error.code, error.message)
         raise
+    event = event.with_changes(headers=received_headers(request, hub.settings.secret_values()))
     acceptance = hub.accept(event, inline_slots=spec.inline_slots)
     return getattr(module, spec.respond)(acceptance)
+
+
+# Header names whose values prove who sent the request (signatures, tokens, cookies):
+# stored as present but masked, so the event log never holds a replayable credential.
+SECRET_HEADER = re.compile(r"signature|sig$|token|secret|authorization|cookie|api-key|password", re.I)
+MASKED = "••••••"
+MAX_HEADERS, MAX_HEADER_VALUE = 50, 500
+
+
+def received_headers(req: Request, secrets: list[str]) -> dict[str, str]:
+    """The request's headers as the event's page shows them: secret-bearing ones masked,
+    and any configured secret masked wherever else it appears."""
+    kept: dict[str, str] = {}
+    for name, value in list(req.headers.items())[:MAX_HEADERS]:
+        if SECRET_HEADER.search(name) or any(secret in value for secret in secrets):
+            kept[name] = MASKED
+        else:
+            kept[name] = value[:MAX_HEADER_VALUE]
+    return kept
 
 
 @bp.post("/telegram")

@@ -1,88 +1,40 @@
 """The admin dashboard: server-rendered pages over the store, behind the admin login.
 
 Pages read the store directly (no build step, no client framework); the events table
-refreshes itself by polling `/admin/api/events` with the page's filters.
+refreshes itself by polling `/admin/api/events` with the page's filters. Every page
+works without JavaScript; the script only adds live refresh and local times.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections import Counter
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
+from werkzeug.exceptions import HTTPException
 
-from hub.admin.auth import guard_page, secure_headers
-from hub.events import DEAD, FAILED, STATUSES, iso_time
+from hub.admin.api import BULK_REPLAY_LIMIT, replay_matching
+from hub.admin.auth import csrf_token, guard_page, secure_headers, wants_html
+from hub.admin.charts import hourly, per_source
+from hub.admin.integrations import integration_table, mask  # noqa: F401 - mask: the module's old home
+from hub.admin.timeline import shown_status, timeline
+from hub.events import STATUSES, iso_time
 from hub.runtime import current_hub
 
 if TYPE_CHECKING:
     from hub.config import Settings
-    from hub.events import Event
 
 bp = Blueprint("admin_dashboard", __name__, url_prefix="/admin")
 bp.before_request(guard_page)
 bp.after_request(secure_headers)
 
 EVENTS_SHOWN = 50
-STATS_WINDOW = 1000  # the newest events the charts count
-HOURS = 24
-
-# What each integration needs, and which of those values are secret (masked when shown).
-INTEGRATIONS: dict[str, tuple[tuple[str, bool], ...]] = {
-    "Telegram": (("TELEGRAM_BOT_TOKEN", True), ("TELEGRAM_WEBHOOK_SECRET", True)),
-    "Stripe": (("STRIPE_API_KEY", True), ("STRIPE_WEBHOOK_SECRET", True)),
-    "Twilio": (("TWILIO_ACCOUNT_SID", True), ("TWILIO_AUTH_TOKEN", True), ("TWILIO_FROM_NUMBER", True)),
-    "OpenWeatherMap": (("OPENWEATHER_API_KEY", True),),
-    "Google": (
-        ("GOOGLE_SERVICE_ACCOUNT_JSON", True), ("GOOGLE_CHANNEL_TOKEN", True),
-        ("GOOGLE_CALENDAR_ID", False), ("GOOGLE_SHEET_ID", False),
-    ),  # fmt: skip
-    "Sentry": (("SENTRY_DSN", True),),
-    "Hub": (("HUB_PUBLIC_URL", False), ("HUB_TASKS", False), ("HUB_DRY_RUN", False), ("REDIS_URL", True)),
-}
-
-
-# Settings an integration works without (defaults apply); shown as "unset", never "missing".
-OPTIONAL = frozenset({"HUB_PUBLIC_URL", "REDIS_URL", "GOOGLE_CALENDAR_ID", "GOOGLE_SHEET_ID"})
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    state: str  # "set" | "development" | "missing" | "unset" (optional)
-    shown: str
-
-
-# Prefixes that say which kind of key is set and nothing of the secret part.
-PUBLIC_PREFIXES = ("whsec_", "sk_test_", "sk_live_", "rk_test_", "rk_live_")
-
-
-def mask(value: str) -> str:
-    """Which kind of key is set (a Stripe test or live key), never any of its secret part."""
-    return next((p for p in PUBLIC_PREFIXES if value.startswith(p)), "") + "••••••"
-
-
-def integration_table(settings: Settings) -> list[tuple[str, bool, list[Setting]]]:
-    rows = []
-    for integration, names in INTEGRATIONS.items():
-        shown = []
-        for name, secret in names:
-            raw = getattr(settings, name.lower())
-            value = ",".join(raw) if isinstance(raw, tuple) else str(raw) if raw is not False else "0"
-            if name == "REDIS_URL" and value:
-                parts = urlsplit(value)
-                value, secret = f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}", False
-            state = "development" if name.lower() in settings.dev_secrets else "set" if value else (
-                "unset" if name in OPTIONAL else "missing")
-            text = "" if not value else mask(value) if secret else value
-            shown.append(Setting(name, state, text))
-        configured = all(s.state != "missing" for s in shown)
-        rows.append((integration, configured, shown))
-    return rows
+OUTBOX_SHOWN = 50
+STATS_WINDOW = 1000  # the newest events (matching the filters) the charts count
+SOURCES_WINDOW = 200  # the newest events whose sources the filter offers (besides the chosen one)
+FILTERS = ("source", "type", "status")
 
 
 def without_secrets(text: str, settings: Settings) -> str:
@@ -92,65 +44,95 @@ def without_secrets(text: str, settings: Settings) -> str:
     return text
 
 
-def per_source(events: list[Event]) -> list[dict[str, Any]]:
-    counts = Counter(e.source for e in events)
-    failures = Counter(e.source for e in events if e.status in (FAILED, DEAD))
-    top = max(counts.values(), default=1)
-    return [
-        {"source": s, "count": n, "failed": failures[s], "width": round(100 * n / top, 1)}
-        for s, n in counts.most_common()
-    ]
-
-
-def per_hour(events: list[Event], now: float) -> list[dict[str, Any]]:
-    """Events and failures (failed, dead or ever errored) in each of the last 24 hours."""
-    start = (int(now) // 3600 - HOURS + 1) * 3600
-    buckets = [{"hour": time.strftime("%H:00", time.gmtime(start + i * 3600)), "events": 0, "failures": 0}
-               for i in range(HOURS)]  # fmt: skip
-    for event in events:
-        index = int(event.received_at - start) // 3600
-        if 0 <= index < HOURS:
-            buckets[index]["events"] += 1
-            if event.status in (FAILED, DEAD) or event.last_error:
-                buckets[index]["failures"] += 1
-    top = max((b["events"] for b in buckets), default=0) or 1
-    for bucket in buckets:
-        bucket["events_height"] = round(80 * bucket["events"] / top, 1)
-        bucket["failures_height"] = round(80 * bucket["failures"] / top, 1)
-    return buckets
-
-
-def _filters() -> dict[str, str]:
-    chosen = {k: request.args.get(k, "").strip() for k in ("source", "type", "status")}
+def _filters(source: Any = None) -> dict[str, str]:
+    source = source if source is not None else request.args
+    chosen = {k: str(source.get(k, "")).strip() for k in FILTERS}
     if chosen["status"] and chosen["status"] not in STATUSES:
         chosen["status"] = ""
     return chosen
+
+
+def _chosen(filters: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in filters.items() if v}
+
+
+def _helpers() -> dict[str, Any]:
+    """What every page's template uses to show stored text and states."""
+    hub = current_hub()
+    return {
+        "clean": lambda text: without_secrets(text or "", hub.settings),
+        "as_json": lambda value, indent=None: without_secrets(
+            json.dumps(value, indent=indent, sort_keys=True), hub.settings
+        ),
+        "shown_status": lambda event: shown_status(hub, event),
+        "iso_time": iso_time,
+        "settings": hub.settings,
+    }
+
+
+def count_text(shown: int, total: int, *, filtered: bool, older: bool) -> str:
+    """What the table shows, out of what ("Newest 50 of 53 events"); admin.js says the same."""
+    noun = ("matching " if filtered else "") + ("event" if total == 1 else "events")
+    if not total:
+        return f"No {noun}." if not filtered else "No matching events."
+    return f"{'Older' if older else 'Newest'} {shown} of {total} {noun}."
+
+
+@bp.app_template_filter("iso")
+def _iso(ts: float | None) -> str:
+    return iso_time(ts) if ts else ""
+
+
+@bp.app_template_filter("utc")
+def _utc(ts: float | None) -> str:
+    """"2026-05-01 14:03:07 UTC": what a page shows before (or without) its script."""
+    return iso_time(ts)[:19].replace("T", " ") + " UTC" if ts else ""
+
+
+@bp.app_template_filter("breakable")
+def _breakable(text: str) -> Markup:
+    """A dotted name that may wrap after its dots and underscores on a narrow screen."""
+    return Markup(str(escape(text)).replace(".", ".<wbr>").replace("_", "_<wbr>"))
 
 
 @bp.get("")
 def index() -> str:
     hub = current_hub()
     filters = _filters()
-    events = hub.store.events(
-        source=filters["source"] or None, type=filters["type"] or None,
-        status=filters["status"] or None, limit=EVENTS_SHOWN,
-    )  # fmt: skip
-    recent = hub.store.events(limit=STATS_WINDOW)
-    poll = url_for("admin_api.list_events") + "?" + urlencode({**{k: v for k, v in filters.items() if v},
-                                                              "limit": EVENTS_SHOWN})  # fmt: skip
+    chosen = _chosen(filters)
+    query = {"source": chosen.get("source"), "type": chosen.get("type"), "status": chosen.get("status")}
+    after = request.args.get("starting_after") or None
+    if after and hub.store.get(after) is None:
+        flash("That page is gone (the event it starts after was purged): the newest events.", "error")
+        after = None
+    # The charts describe the newest matching events, whatever page the table shows.
+    recent = hub.store.events(**query, limit=STATS_WINDOW)
+    events = recent[:EVENTS_SHOWN]
+    if after:
+        events = hub.store.events(**query, limit=EVENTS_SHOWN, starting_after=after)
+    total = hub.store.count_events(**query)
+    poll = url_for("admin_api.list_events") + "?" + urlencode({**chosen, "limit": EVENTS_SHOWN})
+    next_page = None
+    if len(events) == EVENTS_SHOWN:
+        next_page = url_for("admin_dashboard.index", **chosen, starting_after=events[-1].id)
+    everything = hub.store.events(limit=SOURCES_WINDOW) if chosen else recent
+    sources = sorted({e.source for e in everything} | ({filters["source"]} - {""}))
     return render_template(
         "admin/dashboard.html",
         events=events,
+        count_text=count_text(len(events), total, filtered=bool(chosen), older=bool(after)),
+        paged=bool(after),
+        next_page=next_page,
         filters=filters,
+        chosen=chosen,
         statuses=STATUSES,
-        sources=sorted({e.source for e in recent} | ({filters["source"]} - {""})),
+        sources=sources,
         poll_url=poll,
         by_source=per_source(recent),
-        by_hour=per_hour(recent, hub.store.clock()),
+        by_hour=hourly(hub.store.attempts_of([e.id for e in recent]), hub.store.clock()),
+        charted=len(recent),
         integrations=integration_table(hub.settings),
-        settings=hub.settings,
-        clean=lambda text: without_secrets(text or "", hub.settings),
-        iso_time=iso_time,
+        **_helpers(),
     )
 
 
@@ -159,25 +141,41 @@ def event_page(event_id: str) -> str:
     hub = current_hub()
     event = hub.store.get(event_id)
     if event is None:
-        abort(404, f"no event {event_id}")
-    payload = without_secrets(json.dumps(event.payload, indent=2, sort_keys=True), hub.settings)
+        abort(404, f"There is no event {event_id}: it may have been purged after the retention window.")
     outbox = hub.store.outbox(event_id=event.id, limit=200)
+    steps = timeline(hub.store.history(event), outbox)
+    attempt_of_call = {call.id: step.attempt.attempt for step in steps for call in step.calls}
     return render_template(
         "admin/event.html",
         event=event,
-        payload=payload,
+        steps=list(reversed(steps)),  # newest attempt first, like the events table
+        attempt_of_call=attempt_of_call,
+        payload=without_secrets(json.dumps(event.payload, indent=2, sort_keys=True), hub.settings),
         outbox=outbox,
-        clean=lambda text: without_secrets(text or "", hub.settings),
-        as_json=lambda value: without_secrets(json.dumps(value, indent=2, sort_keys=True), hub.settings),
-        iso_time=iso_time,
+        **_helpers(),
     )
 
 
 @bp.post("/events/<event_id>/replay")
-def replay(event_id: str) -> Response:
+def replay(event_id: str) -> Response | str:
     hub = current_hub()
-    if hub.store.get(event_id) is None:
-        abort(404, f"no event {event_id}")
+    event = hub.store.get(event_id)
+    if event is None:
+        abort(404, f"There is no event {event_id}.")
+    if not hub.settings.hub_dry_run and request.form.get("confirmed") != "yes":
+        # Live, a replay can message customers again: say so and ask once more.
+        return render_template(
+            "admin/confirm.html",
+            title="Replay this event?",
+            action=url_for("admin_dashboard.replay", event_id=event_id),
+            fields={},
+            question=f"Replay {event.source} / {event.type} ({event.id}) now?",
+            warning="hub is live: its handlers run again and may send messages or payments requests "
+            "to real people again.",
+            back=url_for("admin_dashboard.event_page", event_id=event_id),
+            confirm="Replay",
+            settings=hub.settings,
+        )
     result = hub.replay(event_id)
     if not result.ran or result.event is None:
         flash("The event is being handled right now; try again when it finishes.", "error")
@@ -188,12 +186,97 @@ def replay(event_id: str) -> Response:
     return redirect(url_for("admin_dashboard.event_page", event_id=event_id), code=303)
 
 
+@bp.get("/events/replay")
+def confirm_bulk_replay() -> Response | str:
+    """Step one of a bulk replay: how many events the filter matches, then a confirmation."""
+    hub = current_hub()
+    chosen = _chosen(_filters())
+    if not chosen:
+        flash("Choose a filter first: bulk replay runs the events matching it.", "error")
+        return redirect(url_for("admin_dashboard.index"), code=303)
+    matched = hub.store.count_events(**{k: chosen.get(k) for k in FILTERS})
+    described = ", ".join(f"{k} {v}" for k, v in chosen.items())
+    runs = min(matched, BULK_REPLAY_LIMIT)
+    return render_template(
+        "admin/confirm.html",
+        title="Replay matching events?",
+        action=url_for("admin_dashboard.bulk_replay"),
+        fields=chosen,
+        question=f"Replay {runs} event{'s' if runs != 1 else ''} matching {described}?",
+        count=matched,
+        warning=(
+            f"{matched} match; the newest {BULK_REPLAY_LIMIT} run now, the rest the next time. "
+            if matched > BULK_REPLAY_LIMIT else ""
+        ) + ("Dry-run: their outbound calls are recorded, not sent." if hub.settings.hub_dry_run else
+             "hub is live: their handlers may send messages or payment requests to real people again."),
+        back=url_for("admin_dashboard.index", **chosen),
+        confirm=f"Replay {runs}",
+        disabled=matched == 0,
+        settings=hub.settings,
+    )  # fmt: skip
+
+
+@bp.post("/events/replay")
+def bulk_replay() -> Response:
+    hub = current_hub()
+    chosen = _chosen(_filters(request.form))
+    if not chosen:
+        flash("Choose a filter first: bulk replay runs the events matching it.", "error")
+        return redirect(url_for("admin_dashboard.index"), code=303)
+    done = replay_matching(hub, {k: chosen.get(k) for k in FILTERS})
+    left = done["matched"] - done["replayed"] - done["busy"]
+    flash(
+        f"Replayed {done['replayed']} of {done['matched']} matching events"
+        + (f"; {done['busy']} were being handled and were left alone" if done["busy"] else "")
+        + (f"; {left} more match: replay again for the next {BULK_REPLAY_LIMIT}" if left > 0 else "")
+        + ".",
+        "ok",
+    )
+    return redirect(url_for("admin_dashboard.index", **chosen), code=303)
+
+
 @bp.get("/outbox")
 def outbox_page() -> str:
     hub = current_hub()
+    wanted = {k: request.args.get(k, "").strip() for k in ("integration", "status", "event_id")}
+    duplicates_only = request.args.get("possible_duplicate") == "true"
+    after = request.args.get("starting_after") or None
+    entries = hub.store.outbox(
+        event_id=wanted["event_id"] or None, limit=OUTBOX_SHOWN,
+        integration=wanted["integration"] or None, status=wanted["status"] or None,
+        possible_duplicate=True if duplicates_only else None, starting_after=after,
+    )  # fmt: skip
+    chosen = {k: v for k, v in wanted.items() if v}
+    if duplicates_only:
+        chosen["possible_duplicate"] = "true"
+    next_page = None
+    if len(entries) == OUTBOX_SHOWN:
+        next_page = url_for("admin_dashboard.outbox_page", **chosen, starting_after=entries[-1].id)
+    known = hub.store.outbox(limit=500)
     return render_template(
         "admin/outbox.html",
-        entries=hub.store.outbox(limit=200),
-        as_json=lambda value: without_secrets(json.dumps(value, sort_keys=True), hub.settings),
-        iso_time=iso_time,
+        entries=entries,
+        wanted=wanted,
+        duplicates_only=duplicates_only,
+        chosen=chosen,
+        paged=bool(after),
+        next_page=next_page,
+        integrations=sorted({e.integration for e in known} | ({wanted["integration"]} - {""})),
+        outbox_statuses=sorted({e.status for e in known} | ({wanted["status"]} - {""})),
+        **_helpers(),
     )
+
+
+@bp.app_errorhandler(404)
+def not_found(error: HTTPException) -> tuple[Response | str, int]:
+    """A browser on a dashboard path gets a page in the dashboard's look; anyone else JSON,
+    as every other error (the API's own errors never reach this: they are HubErrors)."""
+    status = 404
+    dashboard = request.path == "/admin" or request.path.startswith("/admin/")
+    if dashboard and not request.path.startswith("/admin/api") and wants_html(request):
+        page = render_template(
+            "admin/error.html", status=status, title=error.name, message=error.description,
+            hide_nav=not csrf_token(),
+        )  # fmt: skip
+        return page, status
+    return jsonify(error="not_found", message=error.description or error.name), status

@@ -1,42 +1,79 @@
-// The playground's chats: send without reloading, show the replies and the event they made.
+// The playground's chats: send without reloading, show the replies (with their keyboards)
+// and the event they made; each chat keeps its newest message in view.
 (function () {
   "use strict";
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
 
-  function bubble(list, className, text, via) {
+  function scrollToNewest(list) { list.scrollTop = list.scrollHeight; }
+
+  function item(list, className, text) {
+    var empty = list.querySelector(".empty-chat");
+    if (empty) empty.remove();
     var li = document.createElement("li");
     li.className = className;
     li.textContent = text;
-    if (via) {
-      var span = document.createElement("span");
-      span.className = "via";
-      span.textContent = via;
-      li.appendChild(document.createTextNode(" "));
-      li.appendChild(span);
-    }
     list.appendChild(li);
-    li.scrollIntoView({ block: "nearest" });
+    scrollToNewest(list);
     return li;
   }
 
-  function show(list, result) {
-    result.replies.forEach(function (text) { bubble(list, "bubble bot", text); });
-    result.outbox.forEach(function (o) {
-      bubble(list, "bubble bot outbox", o.text || o.action,
-        "via outbox: " + o.integration + " " + o.action + " (" + o.status + ")");
+  // Buttons from reply_markup: links open (dry-run checkout pages too), reply keys send
+  // their text, callback buttons are shown but not simulated.
+  function keyboard(rows) {
+    var board = document.createElement("span");
+    board.className = "keyboard";
+    rows.forEach(function (row) {
+      var keys = document.createElement("span");
+      keys.className = "keys";
+      row.forEach(function (key) {
+        var el;
+        if (key.url) {
+          el = document.createElement("a");
+          el.href = key.url;
+          el.target = "_blank";
+          el.rel = "noopener noreferrer";
+        } else {
+          el = document.createElement("button");
+          el.type = "button";
+          if (key.send) el.dataset.send = key.send;
+          else { el.disabled = true; el.title = "callback buttons are not simulated"; }
+        }
+        el.className = "key";
+        el.textContent = key.text;
+        keys.appendChild(el);
+      });
+      board.appendChild(keys);
     });
-    if (result.error) bubble(list, "bubble error", result.error);
-    if (!result.replies.length && !result.outbox.length && !result.error) {
-      bubble(list, "meta", "(no reply)");
+    return board;
+  }
+
+  function botMessage(list, m) {
+    if (m.call) { item(list, "meta call", "\u21b3 " + m.via); return; }
+    var li = item(list, "bubble bot" + (m.via ? " outbox" : ""), m.text);
+    if (m.buttons && m.buttons.length) li.appendChild(keyboard(m.buttons));
+    if (m.via) {
+      var via = document.createElement("span");
+      via.className = "via";
+      via.textContent = m.via;
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(via);
     }
+    scrollToNewest(list);
+  }
+
+  function show(list, result) {
+    result.messages.forEach(function (m) { botMessage(list, m); });
+    if (result.error) item(list, "bubble error", result.error);
+    if (!result.messages.length && !result.error) item(list, "meta", "(no reply)");
     if (result.event) {
-      var meta = bubble(list, "meta", "");
+      var meta = item(list, "meta", "");
       var link = document.createElement("a");
       link.href = result.event.url;
       link.textContent = result.event.id;
       meta.appendChild(link);
       meta.appendChild(document.createTextNode(
         " · " + result.event.status + " · attempts " + result.event.attempts));
+      scrollToNewest(list);
     }
   }
 
@@ -44,11 +81,11 @@
     var form = chat.querySelector("form");
     var list = chat.querySelector(".conversation");
     var input = form.querySelector('input[name="text"]');
-    form.addEventListener("submit", function (ev) {
-      ev.preventDefault();
-      var text = input.value;
+    scrollToNewest(list);
+
+    function send(text) {
       if (!text.trim()) return;
-      bubble(list, "bubble me", text);
+      item(list, "bubble me", text);
       input.value = "";
       fetch(form.action, {
         method: "POST",
@@ -63,7 +100,16 @@
           });
         })
         .then(function (result) { show(list, result); })
-        .catch(function (err) { bubble(list, "bubble error", err.message); });
+        .catch(function (err) { item(list, "bubble error", err.message); });
+    }
+
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      send(input.value);
+    });
+    list.addEventListener("click", function (ev) {
+      var key = ev.target.closest("button.key[data-send]");
+      if (key) send(key.dataset.send);
     });
   });
 })();

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.events import DEAD, DONE, FAILED, PROCESSING, RECEIVED, Event, iso_time
+from hub.store.attempts import INTERRUPTED, LEASE_EXPIRED, RUNNING, Attempt
 
 log = logging.getLogger("hub.store")
 
 DAY = 86400.0
 _RECORD_TRIES = 5
+_OUTBOX_SCAN = 200  # entries read per page while filtering the outbox
 
 
 @dataclass(frozen=True)
@@ -129,11 +131,22 @@ class Store(ABC):
         status: str | None = None,
         type: str | None = None,
         limit: int = 100,
+        starting_after: str | None = None,
     ) -> list[Event]:
-        """Newest first."""
+        """Newest first; `starting_after` (an event id) pages on to the events older than it."""
         if limit <= 0:
             return []
-        return [Event.from_record(r) for r in self._select(source, status, type, limit)]
+        after = None
+        if starting_after:
+            after = self.get(starting_after)
+            if after is None:  # purged: nothing older is left either
+                return []
+        return [Event.from_record(r) for r in self._select(source, status, type, limit, after=after)]
+
+    def count_events(self, *, source: str | None = None, status: str | None = None,
+                     type: str | None = None) -> int:  # fmt: skip
+        """How many stored events match the filters (what a listing's "of N" says)."""
+        return self._count(source, status, type)
 
     def due(self, limit: int = 100) -> list[str]:
         """Ids needing a worker now: retries that are due, expired leases, never-started events."""
@@ -165,6 +178,10 @@ class Store(ABC):
                 version=event.version + 1,
             )
             if self._swap(event.version, claimed, due_at=lease_until):
+                if event.status == PROCESSING:  # an expired lease: that run never finished
+                    self._note_attempt(Attempt(
+                        event.id, event.attempts, event.updated_at or now, None, INTERRUPTED, LEASE_EXPIRED,
+                    ))  # fmt: skip
                 return claimed
 
     @staticmethod
@@ -191,11 +208,42 @@ class Store(ABC):
             lease_until=None, updated_at=self.clock(), version=event.version + 1, **changes
         )
         due_at = changes["next_attempt_at"] if changes["status"] == FAILED else None
-        return finished if self._swap(event.version, finished, due_at=due_at) else None
+        if not self._swap(event.version, finished, due_at=due_at):
+            return None
+        # A claimed event's updated_at is the moment it was claimed: the attempt's start.
+        self._note_attempt(Attempt(
+            event.id, event.attempts, event.updated_at or finished.updated_at or 0.0,
+            finished.updated_at, changes["status"], changes["last_error"],
+        ))  # fmt: skip
+        return finished
 
     def purge(self) -> int:
         """Forget events (and their dedup memory) older than the retention window."""
-        return self._delete_before(self.clock() - self.retention_seconds)
+        cutoff = self.clock() - self.retention_seconds
+        self._attempts_delete_before(cutoff)  # first: a backend may find them through the events
+        return self._delete_before(cutoff)
+
+    # -- attempt history ------------------------------------------------------------------------
+
+    def _note_attempt(self, attempt: Attempt) -> None:
+        """Keep one attempt's record. The event's own state is already saved: a history
+        write that fails is logged, never turned into a failed run."""
+        try:
+            self._attempt_put(attempt)
+        except Exception:
+            log.warning("attempt history not saved", extra={"event_id": attempt.event_id}, exc_info=True)
+
+    def history(self, event: Event) -> list[Attempt]:
+        """The event's attempts, oldest first; a run in progress shows as `running`."""
+        attempts = {a.attempt: a for a in self._attempts_of([event.id])}
+        if event.status == PROCESSING and event.attempts and event.attempts not in attempts:
+            started = event.updated_at or event.received_at
+            attempts[event.attempts] = Attempt(event.id, event.attempts, started, None, RUNNING)
+        return [attempts[n] for n in sorted(attempts)]
+
+    def attempts_of(self, event_ids: list[str]) -> list[Attempt]:
+        """Finished (and interrupted) attempts of many events at once, for the charts."""
+        return self._attempts_of(event_ids) if event_ids else []
 
     # -- outbox -----------------------------------------------------------------------------
 
@@ -232,9 +280,42 @@ class Store(ABC):
         """The entry an earlier run of the same handler made with this idempotency key."""
         return self._outbox_find_key(key)
 
-    def outbox(self, *, event_id: str | None = None, limit: int = 100) -> list[OutboxEntry]:
-        """Newest first."""
-        return self._outbox_select(event_id, limit) if limit > 0 else []
+    def outbox(
+        self,
+        *,
+        event_id: str | None = None,
+        limit: int = 100,
+        integration: str | None = None,
+        status: str | None = None,
+        possible_duplicate: bool | None = None,
+        starting_after: str | None = None,
+    ) -> list[OutboxEntry]:
+        """Newest first; `starting_after` (an entry id) pages on to older entries.
+
+        Filters other than the event are checked here, over the backend's pages: the
+        outbox is an operator's view, bounded by the retention window.
+        """
+        if limit <= 0:
+            return []
+        wanted = {k: v for k, v in (("integration", integration), ("status", status)) if v}
+        if not wanted and possible_duplicate is None:
+            return self._outbox_select(event_id, limit, after=starting_after)
+        found: list[OutboxEntry] = []
+        after = starting_after
+        while True:
+            batch = self._outbox_select(event_id, _OUTBOX_SCAN, after=after)
+            for entry in batch:
+                if all(getattr(entry, k) == v for k, v in wanted.items()) and (
+                    possible_duplicate is None
+                    # the field arrives with deliveries; an entry without it is no duplicate
+                    or bool(getattr(entry, "possible_duplicate", False)) == possible_duplicate
+                ):
+                    found.append(entry)
+                    if len(found) == limit:
+                        return found
+            if len(batch) < _OUTBOX_SCAN:
+                return found
+            after = batch[-1].id
 
     def update_outbox(self, ref: str, *, status: str, detail: str = "") -> OutboxEntry | None:
         """Set the status of the entry whose provider id is `ref` (delivery callbacks)."""
@@ -280,8 +361,13 @@ class Store(ABC):
 
     @abstractmethod
     def _select(
-        self, source: str | None, status: str | None, type: str | None, limit: int
-    ) -> list[dict[str, Any]]: ...
+        self, source: str | None, status: str | None, type: str | None, limit: int,
+        *, after: Event | None = None,
+    ) -> list[dict[str, Any]]:
+        """Newest first; with `after`, only events listed after it (older, or tied and later)."""
+
+    @abstractmethod
+    def _count(self, source: str | None, status: str | None, type: str | None) -> int: ...
 
     @abstractmethod
     def _due(self, now: float, limit: int) -> list[str]: ...
@@ -293,7 +379,10 @@ class Store(ABC):
     def _outbox_put(self, entry: OutboxEntry) -> None: ...
 
     @abstractmethod
-    def _outbox_select(self, event_id: str | None, limit: int) -> list[OutboxEntry]: ...
+    def _outbox_select(
+        self, event_id: str | None, limit: int, *, after: str | None = None
+    ) -> list[OutboxEntry]:
+        """Newest first; with `after` (an entry id), only the entries listed after it."""
 
     @abstractmethod
     def _outbox_patch(self, ref: str, status: str, detail: str) -> OutboxEntry | None: ...
@@ -312,3 +401,15 @@ class Store(ABC):
 
     @abstractmethod
     def _ping(self) -> None: ...
+
+    @abstractmethod
+    def _attempt_put(self, attempt: Attempt) -> None:
+        """Insert or replace the record of (event_id, attempt), just after the `_swap` that
+        ended (or took over) that attempt; a backend may write it with the swap instead."""
+
+    @abstractmethod
+    def _attempts_of(self, event_ids: list[str]) -> list[Attempt]: ...
+
+    @abstractmethod
+    def _attempts_delete_before(self, cutoff: float) -> None:
+        """Forget the attempts of events received before `cutoff` (purged right after)."""

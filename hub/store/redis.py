@@ -16,6 +16,7 @@ from typing import Any
 import redis
 
 from hub.events import STATUSES, Event
+from hub.store.attempts import Attempt
 from hub.store.base import DAY, OutboxEntry, Store
 
 # Intake. KEYS: dedup, event hash, events index, due index, then the by-source, by-type and
@@ -161,24 +162,41 @@ class RedisStore(Store):
         return swapped == 1
 
     def _select(
-        self, source: str | None, status: str | None, type: str | None, limit: int
+        self, source: str | None, status: str | None, type: str | None, limit: int,
+        *, after: Event | None = None,
     ) -> list[dict[str, Any]]:
         wanted = {k: v for k, v in (("status", status), ("type", type), ("source", source)) if v}
         # Walk the index of the first filter given (the narrowest, usually); check the rest.
         index = self._key("by", *next(iter(wanted.items()))) if wanted else self._key("events")
         found: list[dict[str, Any]] = []
         start = 0
+        if after is not None:
+            # ZREVRANGE lists ties (same received_at) by id, descending: skip the newer ones.
+            start = self.client.zcount(index, f"({after.received_at!r}", "+inf")
         while ids := self.client.zrevrange(index, start, start + _SCAN_BATCH - 1):
             start += _SCAN_BATCH
             pipe = self.client.pipeline(transaction=False)
             for event_id in ids:
                 pipe.hgetall(self._key("event", event_id))
             for record in pipe.execute():
+                if after is not None and float(record.get("received_at") or 0) == after.received_at \
+                        and record.get("id", "") >= after.id:  # fmt: skip
+                    continue
                 if record and all(record.get(k) == v for k, v in wanted.items()):
                     found.append(record)
                     if len(found) >= limit:
                         return found
         return found
+
+    def _count(self, source: str | None, status: str | None, type: str | None) -> int:
+        wanted = [("status", status), ("type", type), ("source", source)]
+        indexes = [self._key("by", field, value) for field, value in wanted if value]
+        if len(indexes) <= 1:  # an index holds exactly the events of one filter
+            return self.client.zcard(indexes[0] if indexes else self._key("events"))
+        try:
+            return self.client.zintercard(len(indexes), indexes)  # Redis 7: counted in the server
+        except redis.exceptions.ResponseError:  # an older server: read the narrowest index
+            return len(self._select(source, status, type, limit=2**31))
 
     def _due(self, now: float, limit: int) -> list[str]:
         return self.client.zrangebyscore(self._key("due"), "-inf", now, start=0, num=limit)
@@ -225,9 +243,19 @@ class RedisStore(Store):
             pipe.set(self._key("outbox-key", entry.key), entry.id, ex=ttl, nx=True)
         pipe.execute()
 
-    def _outbox_select(self, event_id: str | None, limit: int) -> list[OutboxEntry]:
+    def _outbox_select(
+        self, event_id: str | None, limit: int, *, after: str | None = None
+    ) -> list[OutboxEntry]:
         index = self._key("outbox-of", event_id) if event_id else self._key("outbox")
-        ids = self.client.zrevrange(index, 0, limit - 1)
+        start = 0
+        if after:
+            score = self.client.zscore(index, after)
+            if score is None:  # purged, or not in this listing
+                return []
+            # Ties (same created_at) are listed by id, descending: skip the ones up to `after`.
+            start = self.client.zcount(index, f"({score!r}", "+inf")
+            start += len([i for i in self.client.zrangebyscore(index, score, score) if i >= after])
+        ids = self.client.zrevrange(index, start, start + limit - 1)
         raws = self.client.mget([self._key("outbox", i) for i in ids]) if ids else []
         return [_load_entry(raw) for raw in raws if raw is not None]
 
@@ -272,6 +300,29 @@ class RedisStore(Store):
 
     def _ping(self) -> None:
         self.client.ping()
+
+    # Attempts: one hash per event (`attempts:<id>`, field = attempt number, value = JSON),
+    # deleted by purge with its event; the TTL, renewed at each write, is a backstop.
+    def _attempt_put(self, attempt: Attempt) -> None:
+        key = self._key("attempts", attempt.event_id)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(key, str(attempt.attempt), json.dumps(attempt.__dict__))
+        pipe.expire(key, int(self.retention_seconds + DAY))
+        pipe.execute()
+
+    def _attempts_of(self, event_ids: list[str]) -> list[Attempt]:
+        pipe = self.client.pipeline(transaction=False)
+        for event_id in event_ids:
+            pipe.hvals(self._key("attempts", event_id))
+        found = [Attempt(**json.loads(raw)) for values in pipe.execute() for raw in values]
+        return sorted(found, key=lambda a: (a.event_id, a.attempt))
+
+    def _attempts_delete_before(self, cutoff: float) -> None:
+        """Drop the attempts of the events purge is about to remove (received before `cutoff`)."""
+        start = 0
+        while ids := self.client.zrangebyscore(self._key("events"), "-inf", f"({cutoff}", start, _SCAN_BATCH):
+            start += _SCAN_BATCH
+            self.client.delete(*[self._key("attempts", event_id) for event_id in ids])
 
 
 def _flatten(record: dict[str, Any]) -> list[Any]:

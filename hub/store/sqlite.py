@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.events import Event
+from hub.store.attempts import LEASE_EXPIRED, Attempt
 from hub.store.base import OutboxEntry, Store
 
 _SCHEMA = """
@@ -56,6 +57,31 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_at DESC);
 CREATE INDEX IF NOT EXISTS outbox_ref ON outbox (ref) WHERE ref != '';
 CREATE INDEX IF NOT EXISTS outbox_key ON outbox (key) WHERE key != '';
+CREATE TABLE IF NOT EXISTS attempts (
+    event_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    outcome TEXT NOT NULL,
+    error TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (event_id, attempt)
+);
+-- An attempt is kept by the same UPDATE that ends it (or takes over its expired lease),
+-- so the history costs no commit of its own; Store._finish and Store.claim say the same.
+CREATE TRIGGER IF NOT EXISTS attempt_ended AFTER UPDATE OF status ON events
+WHEN OLD.status = 'processing' AND NEW.status IN ('done', 'failed', 'dead')
+BEGIN
+    INSERT OR REPLACE INTO attempts (event_id, attempt, started_at, finished_at, outcome, error)
+    VALUES (NEW.id, OLD.attempts, COALESCE(OLD.updated_at, NEW.updated_at), NEW.updated_at,
+            NEW.status, NEW.last_error);
+END;
+CREATE TRIGGER IF NOT EXISTS attempt_taken_over AFTER UPDATE OF status ON events
+WHEN OLD.status = 'processing' AND NEW.status = 'processing' AND NEW.attempts = OLD.attempts + 1
+BEGIN
+    INSERT OR REPLACE INTO attempts (event_id, attempt, started_at, finished_at, outcome, error)
+    VALUES (NEW.id, OLD.attempts, COALESCE(OLD.updated_at, NEW.updated_at), NULL,
+            'interrupted', '__LEASE_EXPIRED__');
+END;
 CREATE TABLE IF NOT EXISTS kv (
     namespace TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -67,8 +93,10 @@ CREATE TABLE IF NOT EXISTS kv (
 _EVENT_COLUMNS = (
     "id", "source", "type", "provider_id", "payload", "message", "received_at", "status",
     "attempts", "last_error", "next_attempt_at", "lease_until", "updated_at", "body_sha256",
-    "version",
+    "version", "headers",
 )  # fmt: skip
+# Columns added after the first release: (name, definition) for ALTER TABLE on older files.
+_ADDED_EVENT_COLUMNS = (("headers", "TEXT NOT NULL DEFAULT ''"),)
 
 
 class SQLiteStore(Store):
@@ -88,7 +116,8 @@ class SQLiteStore(Store):
         self._pending_lock = threading.Lock()
         self._lock_file: tuple[int, int] | None = None  # (pid, fd): a forked child opens its own
         with self._connection() as conn:
-            conn.executescript(_SCHEMA)
+            conn.executescript(_SCHEMA.replace("__LEASE_EXPIRED__", LEASE_EXPIRED.replace("'", "''")))
+            _add_missing_columns(conn)
 
     def _connect(self) -> sqlite3.Connection:
         # Autocommit: every statement is its own transaction, so a row is committed (and
@@ -221,18 +250,25 @@ class SQLiteStore(Store):
         )
 
     def _select(
-        self, source: str | None, status: str | None, type: str | None, limit: int
+        self, source: str | None, status: str | None, type: str | None, limit: int,
+        *, after: Event | None = None,
     ) -> list[dict[str, Any]]:
-        where, params = [], []
-        for column, value in (("source", source), ("status", status), ("type", type)):
-            if value:
-                where.append(f"{column} = ?")
-                params.append(value)
+        where, params = _event_filters(source, status, type)
+        if after is not None:  # the listing's order: received_at, then rowid, both descending
+            where.append(
+                "(received_at < ? OR (received_at = ? AND rowid < (SELECT rowid FROM events WHERE id = ?)))"
+            )
+            params += [after.received_at, after.received_at, after.id]
         sql = "SELECT * FROM events"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY received_at DESC, rowid DESC LIMIT ?"
         return [dict(r) for r in self._query(sql, [*params, limit])]
+
+    def _count(self, source: str | None, status: str | None, type: str | None) -> int:
+        where, params = _event_filters(source, status, type)
+        sql = "SELECT COUNT(*) AS n FROM events" + (" WHERE " + " AND ".join(where) if where else "")
+        return int(self._query(sql, params)[0]["n"])
 
     def _due(self, now: float, limit: int) -> list[str]:
         rows = self._query(
@@ -258,11 +294,22 @@ class SQLiteStore(Store):
             ),
         )  # fmt: skip
 
-    def _outbox_select(self, event_id: str | None, limit: int) -> list[OutboxEntry]:
+    def _outbox_select(
+        self, event_id: str | None, limit: int, *, after: str | None = None
+    ) -> list[OutboxEntry]:
         sql, params = "SELECT * FROM outbox", []
+        where: list[str] = []
         if event_id:
-            sql += " WHERE event_id = ?"
+            where.append("event_id = ?")
             params.append(event_id)
+        if after:
+            where.append(
+                "EXISTS (SELECT 1 FROM outbox AS a WHERE a.id = ? AND (outbox.created_at < a.created_at"
+                " OR (outbox.created_at = a.created_at AND outbox.rowid < a.rowid)))"
+            )
+            params.append(after)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
         return [_outbox_entry(r) for r in self._query(sql, [*params, limit])]
 
@@ -295,6 +342,27 @@ class SQLiteStore(Store):
 
     def _ping(self) -> None:
         self._query("SELECT 1")
+
+    def _attempt_put(self, attempt: Attempt) -> None:
+        """Nothing to write: the triggers `attempt_ended` and `attempt_taken_over` kept it in
+        the swap's own transaction (one fsync per state change, as before the history)."""
+
+    def _attempts_of(self, event_ids: list[str]) -> list[Attempt]:
+        found: list[Attempt] = []
+        for start in range(0, len(event_ids), 500):  # under SQLite's bound-parameter limit
+            chunk = event_ids[start : start + 500]
+            rows = self._query(
+                f"SELECT * FROM attempts WHERE event_id IN ({', '.join('?' * len(chunk))})"
+                " ORDER BY event_id, attempt",
+                chunk,
+            )
+            found += [Attempt(**dict(r)) for r in rows]
+        return found
+
+    def _attempts_delete_before(self, cutoff: float) -> None:
+        self._execute(
+            "DELETE FROM attempts WHERE event_id IN (SELECT id FROM events WHERE received_at < ?)", (cutoff,)
+        )
 
 
 class _Write:
@@ -330,6 +398,27 @@ class _Write:
         if self._error is not None:
             raise self._error
         return self._rowcount
+
+
+def _event_filters(source: str | None, status: str | None, type: str | None) -> tuple[list[str], list[Any]]:
+    where, params = [], []
+    for column, value in (("source", source), ("status", status), ("type", type)):
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    return where, params
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a file made by an older hub up to the current events table."""
+    present = {row["name"] for row in conn.execute("PRAGMA table_info(events)")}
+    for name, definition in _ADDED_EVENT_COLUMNS:
+        if name not in present:
+            try:
+                conn.execute(f"ALTER TABLE events ADD COLUMN {name} {definition}")
+            except sqlite3.OperationalError as error:  # another process added it meanwhile
+                if "duplicate column" not in str(error):
+                    raise
 
 
 def _outbox_entry(row: sqlite3.Row) -> OutboxEntry:

@@ -54,6 +54,39 @@ def page(chromium: Any) -> Iterator[Any]:
         context.close()
 
 
+WIDTHS = {"desktop": 1366, "phone": 390}
+
+
+@pytest.fixture
+def sized(chromium: Any) -> Iterator[Any]:
+    """`sized("phone")` opens a page at that width (phones with touch and a phone's scale)."""
+    contexts: list[Any] = []
+
+    def open_page(kind: str) -> Any:
+        phone = kind == "phone"
+        context = chromium.new_context(
+            viewport={"width": WIDTHS[kind], "height": 844 if phone else 900},
+            device_scale_factor=2 if phone else 1, is_mobile=phone, has_touch=phone,
+        )  # fmt: skip
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    try:
+        yield open_page
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def save_screenshot(page: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
 @pytest.fixture
 def shoot(page: Any, request: pytest.FixtureRequest) -> Any:
     """`shoot("step")` saves a full-page screenshot named after the test and the step."""

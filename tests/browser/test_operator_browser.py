@@ -67,7 +67,11 @@ def test_the_events_table_refreshes_itself(make_app, serve, page, shoot):
     signed = stripe_event(hub_of(app).settings, "invoice.paid")
     assert requests.post(signed.url(base), data=signed.body, headers=signed.headers, timeout=10).ok
     page.locator("#events").get_by_text("invoice.paid").wait_for()  # no reload: the page polled
+    assert page.locator("#count").inner_text() == "Newest 1 of 1 event.", "the count follows the refresh"
+    assert "ago" in page.locator("#events time").first.inner_text(), "refreshed rows keep relative times"
     shoot("live")
+    page.reload()
+    assert page.locator("#count").inner_text() == "Newest 1 of 1 event.", "the same words as the server's"
 
 
 @pytest.mark.browser

@@ -166,10 +166,12 @@ def test_outbox_page_charts_and_integrations(app, client):
     assert "Thanks, invoice paid" in outbox and "telegram" in outbox and "recorded" in outbox
 
     html = page(client, "/admin").get_data(as_text=True)
-    assert 'aria-label="Events per source"' in html and 'aria-label="Events and failures per hour' in html
+    assert 'aria-label="Events per source"' in html
+    assert 'aria-label="Attempts and failed attempts per hour' in html
     assert "2 (1 failing)" in html, "stripe: two events, one failing"
-    hours = [tuple(map(int, m)) for m in re.findall(r"UTC: (\d+) events, (\d+) failures", html)]
-    assert len(hours) == 24 and sum(e for e, _ in hours) == 3 and sum(f for _, f in hours) == 1
+    hours = re.findall(r"class=\"bar\"><title>(\d\d:00) UTC: (\d+) attempts, (\d+) failed", html)
+    assert len(hours) == 24
+    assert sum(int(a) for _, a, _ in hours) == 3 and sum(int(f) for _, _, f in hours) == 1
     assert STRIPE_KEY not in html and "sk_test_••••••" in html
     for secret in hub.settings.secret_values():
         assert secret not in html, "every secret is masked"

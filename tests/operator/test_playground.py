@@ -109,3 +109,42 @@ def test_the_playground_refuses_to_run_outside_dry_run(make_app, router):
     csrf = log_in(client)
     response = say(client, csrf, "telegram", "/help")
     assert response.status_code == 409 and response.json["error"] == "playground_live"
+
+
+def test_pay_answers_with_its_checkout_link_as_a_button(make_app):
+    client = make_app().test_client()  # the real handlers: /pay makes a dry-run Checkout session
+    csrf = log_in(client)
+    result = say(client, csrf, "telegram", "/pay 5").json
+    first = result["messages"][0]
+    assert "Tap the button" in first["text"]
+    [[button]] = first["buttons"]
+    assert button["text"].startswith("Pay") and "/dry-run/checkout/" in button["url"]
+    assert result["replies"] == [first["text"]], "the plain replies stay as they were"
+    page = client.get("/admin/playground", headers=BROWSER).get_data(as_text=True)
+    assert f'<a class="key" href="{button["url"]}"' in page, "drawn as a link button after a reload"
+
+
+def test_the_conversation_is_rebuilt_from_the_event_log(app, client):
+    csrf = log_in(client)
+    say(client, csrf, "telegram", "/help")
+    say(client, csrf, "telegram", "/twice")
+    say(client, csrf, "sms", "HELP")
+    page = client.get("/admin/playground", headers=BROWSER).get_data(as_text=True)
+    telegram, sms = page.split('data-channel="sms"')
+    order = [telegram.index(text) for text in ("/help", "Commands for telegram", "/twice", "first", "second")]
+    assert order == sorted(order), "oldest first, each answer under its message"
+    assert "via outbox: telegram sendMessage (recorded)" in telegram
+    assert "Commands for sms" in sms and "Commands for sms" not in telegram
+    assert telegram.count('class="meta"><a href="/admin/events/evt_') == 2
+
+
+def test_only_web_links_become_link_buttons():
+    from hub.playground import buttons
+
+    markup = {"inline_keyboard": [[{"text": "Pay", "url": "https://checkout.stripe.com/c/1"},
+                                   {"text": "Evil", "url": "javascript:alert(1)"}], "not a row"]}  # fmt: skip
+    assert buttons(markup) == [[{"text": "Pay", "url": "https://checkout.stripe.com/c/1"},
+                                {"text": "Evil", "callback": ""}]]  # fmt: skip
+    assert buttons({"keyboard": [["Yes", {"text": "No"}]]}) == [[{"text": "Yes", "send": "Yes"},
+                                                                 {"text": "No", "send": "No"}]]  # fmt: skip
+    assert buttons(None) == [] and buttons({"remove_keyboard": True}) == []
