@@ -43,7 +43,14 @@ def signed_url(request: Request, settings: Settings) -> str:
         return settings.hub_public_url + suffix
     proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
     host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
-    return f"{proto}://{host}{request.root_path}{suffix}"
+    url = f"{proto}://{host}{request.root_path}{suffix}"
+    try:
+        urlsplit(url)  # the validator parses it too, and a stray "[" would raise there
+    except ValueError:
+        raise ForbiddenError(
+            "the forwarded host does not make a URL Twilio could have signed", code="bad_signature"
+        ) from None
+    return url
 
 
 def _verified_params(request: Request, settings: Settings) -> dict[str, Any]:

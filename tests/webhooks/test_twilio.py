@@ -168,6 +168,14 @@ def test_without_forwarded_headers_the_proxied_url_does_not_verify(client):
     assert post(client, request).status_code == 403
 
 
+@pytest.mark.parametrize("host", ["[", "a]b", "[::1"])
+def test_a_forwarded_host_that_makes_no_url_is_403_not_500(spy_app, spy_hub, runs, host):
+    request = twilio_request(TOKEN, sms())
+    request.headers["X-Forwarded-Host"] = host
+
+    assert_rejected(post(spy_app.test_client(), request), spy_hub, runs, 403, "bad_signature")
+
+
 class TestJsonBodies:
     """Twilio signs JSON bodies by putting their SHA-256 in the URL as bodySHA256."""
 
