@@ -136,7 +136,7 @@ def sweep(limit: int) -> None:
 
 
 @main.command()
-@click.argument("source", type=click.Choice(["stripe", "telegram", "twilio", "google"]))
+@click.argument("source", type=click.Choice(["stripe", "paypal", "telegram", "twilio", "google"]))
 @click.argument("type")
 @click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="The running hub.")
 @click.option("--text", help="Message text (telegram, twilio).")
@@ -147,6 +147,7 @@ def simulate(source: str, type: str, url: str, text: str | None) -> None:
     \b
     Examples:
       hub simulate stripe checkout.session.completed
+      hub simulate paypal PAYMENT.CAPTURE.COMPLETED  (dev certificate: dry-run hubs only)
       hub simulate telegram message --text "/weather London"
       hub simulate twilio sms.received --text "WEATHER Oslo"
       hub simulate google exists

@@ -16,6 +16,7 @@ from hub.config import Settings
 PATHS = {
     "telegram": "/webhooks/telegram",
     "stripe": "/webhooks/stripe",
+    "paypal": "/webhooks/paypal",
     "twilio": "/webhooks/twilio/sms",
     "twilio-status": "/webhooks/twilio/status",
     "google": "/webhooks/google/calendar",
@@ -65,6 +66,23 @@ def stripe_event(settings: Settings, type: str, data: dict[str, Any] | None = No
         PATHS["stripe"], body.encode(),
         {"Content-Type": "application/json", "Stripe-Signature": header},
     )  # fmt: skip
+
+
+def paypal_event(settings: Settings, type: str, resource: dict[str, Any] | None = None,
+                 *, event_id: str | None = None, time: str | None = None) -> SignedRequest:  # fmt: skip
+    """A PayPal webhook of `type` signed with the development certificate (dry-run hubs only).
+
+    `resource` replaces the sample's `resource`; `time` sets PAYPAL-TRANSMISSION-TIME.
+    """
+    event = load_sample("paypal", type)
+    event["id"] = event_id or "WH-SIM-" + secrets.token_hex(8).upper()
+    if resource is not None:
+        event["resource"] = resource
+    body = json.dumps(event).encode()
+    from integrations.paypal_dev import dev_signer
+
+    headers = dev_signer(settings).headers(settings, body, time=time)
+    return SignedRequest(PATHS["paypal"], body, {"Content-Type": "application/json", **headers})
 
 
 def telegram_message(settings: Settings, text: str, *, chat_id: int = 1001,
@@ -118,6 +136,8 @@ def build(
     """The request `hub simulate <source> <type>` sends."""
     if source == "stripe":
         return stripe_event(settings, type)
+    if source == "paypal":
+        return paypal_event(settings, type)
     if source == "telegram":
         return telegram_message(settings, text or "/start")
     if source == "twilio" and type == "sms.status":
@@ -127,4 +147,4 @@ def build(
         return twilio_sms(settings, base_url, text or "HELP")
     if source == "google":
         return google_push(settings, state=type if type in ("sync", "exists", "not_exists") else "exists")
-    raise LookupError(f"unknown source {source!r}: use one of stripe, telegram, twilio, google")
+    raise LookupError(f"unknown source {source!r}: use one of stripe, paypal, telegram, twilio, google")
