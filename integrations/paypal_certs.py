@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hub.paypal")
 
-PAYPAL_HOSTS = frozenset({"api.paypal.com", "api-m.paypal.com", "api.sandbox.paypal.com", "api-m.sandbox.paypal.com"})
+PAYPAL_HOSTS = frozenset({
+    "api.paypal.com", "api-m.paypal.com", "api.sandbox.paypal.com", "api-m.sandbox.paypal.com",
+})  # fmt: skip
 CERT_PATH = "/v1/notifications/certs/"
 SIGNER_NAMES = {"live": "messageverificationcerts.paypal.com",
                 "sandbox": "messageverificationcerts.sandbox.paypal.com"}  # fmt: skip

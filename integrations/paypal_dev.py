@@ -137,10 +137,11 @@ class DevSigner:
         """The PAYPAL-* headers PayPal would send with `body`, signed with the development key."""
         transmission_id = transmission_id or secrets.token_hex(16)
         time = time or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        signature = sign(self.key, transmission_id, time, settings.paypal_webhook_id, body)  # type: ignore[arg-type]
         return {
             "PAYPAL-TRANSMISSION-ID": transmission_id,
             "PAYPAL-TRANSMISSION-TIME": time,
-            "PAYPAL-TRANSMISSION-SIG": sign(self.key, transmission_id, time, settings.paypal_webhook_id, body),  # type: ignore[arg-type]
+            "PAYPAL-TRANSMISSION-SIG": signature,
             "PAYPAL-CERT-URL": self.cert_url,
             "PAYPAL-AUTH-ALGO": ALGORITHM,
         }
