@@ -23,7 +23,8 @@ def stripe_calls(hub):
 
 
 def button_url(answer, provider="Stripe"):
-    [url] = [b["url"] for [b] in answer["reply_markup"]["inline_keyboard"] if b["text"] == f"Pay with {provider}"]
+    rows = answer["reply_markup"]["inline_keyboard"]
+    [url] = [b["url"] for [b] in rows if b["text"] == f"Pay with {provider}"]
     return url
 
 
