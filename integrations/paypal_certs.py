@@ -78,12 +78,9 @@ def check_url(url: str) -> None:
 def signing_cert(url: str, settings: Settings, cache: Cache) -> CheckedCert:
     """The checked certificate at `url`: from the cache, else fetched and checked (then cached)."""
     key = _cache_key(url, settings)
-    cached = _memo.get(key)
-    if cached is None:
-        pem = cache.get(key)
-        if isinstance(pem, bytes):  # checked when it was stored: dates and name again below
-            cached = _memo[key] = _load_checked(pem)
-    if cached is not None:
+    pem = cache.get(key)
+    if isinstance(pem, bytes):  # its name and chain were checked before it was stored
+        cached = _load_checked(pem)
         check_dates(cached.leaf)
         return cached
     pem = _fetch(url, settings)
@@ -91,12 +88,7 @@ def signing_cert(url: str, settings: Settings, cache: Cache) -> CheckedCert:
     checked = check_chain(chain, trusted_roots(settings), settings.paypal_environment)
     now = dt.datetime.now(dt.UTC).timestamp()
     cache.set(key, pem, timeout=max(1, int(min(CACHE_SECONDS, checked.not_after - now))))
-    _memo[key] = checked
     return checked
-
-
-# Parsed certificates of this process, by cache key: a warm instance skips even the PEM parse.
-_memo: dict[str, CheckedCert] = {}
 
 
 def _cache_key(url: str, settings: Settings) -> str:
