@@ -83,8 +83,16 @@ def cached_token(settings: Settings, cache: Cache, manager: Any) -> Any:
 
 def bearer(settings: Settings, cache: Cache) -> str:
     """`Bearer <token>` for the calls the SDK does not cover (webhook registration)."""
+    from paypalserversdk.exceptions.api_exception import ApiException
+
     sdk = client(settings, cache)
-    return f"Bearer {cached_token(settings, cache, sdk.oauth_2).access_token}"
+    try:
+        return f"Bearer {cached_token(settings, cache, sdk.oauth_2).access_token}"
+    except ApiException as exc:
+        raise PayPalError(
+            f"PayPal's OAuth refused PAYPAL_CLIENT_ID/PAYPAL_CLIENT_SECRET (HTTP {exc.response_code}): "
+            f"check the REST app's credentials and its PAYPAL_ENVIRONMENT ({settings.paypal_environment})"
+        ) from None
 
 
 # -- orders ---------------------------------------------------------------------------------------
