@@ -18,15 +18,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import PYTHON, ROOT, byte_compile, git_revision, hub_env, median, signed
+from bench.common import PYTHON, ROOT, byte_compile, git_revision, hub_env, median, prepare_instance, signed
 
-SOURCES = ["stripe", "telegram", "twilio", "twilio-status", "google"]
+SOURCES = ["stripe", "telegram", "twilio", "twilio-status", "google", "paypal"]
 
 
 def one_run(target: str, request_file: Path, folder: Path) -> tuple[float, int]:
     # HUB_TASKS=thread, the local default: Stripe and Google are acknowledged before their
     # handlers run (as with HUB_TASKS=lambda); Telegram and SMS answer inline by design.
-    env = hub_env(folder / f"instance-{time.monotonic_ns()}", HUB_TASKS="thread")
+    instance = folder / f"instance-{time.monotonic_ns()}"
+    prepare_instance(instance)
+    env = hub_env(instance, HUB_TASKS="thread")
     started = time.time()
     out = subprocess.run([PYTHON, "-m", "bench.startup_child", target, str(request_file)],
                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # fmt: skip

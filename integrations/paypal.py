@@ -49,7 +49,7 @@ def verify(request: Request, settings: Settings) -> Event:
     body = read_body(request)
     cert = _certificate(cert_url, settings)
     message = f"{transmission_id}|{time}|{settings.paypal_webhook_id}|{zlib.crc32(body)}".encode()
-    if not _signed(cert.leaf, message, signature):
+    if not _signed(cert, message, signature):
         raise BadRequestError(
             "PAYPAL-TRANSMISSION-SIG does not match the body for PAYPAL_WEBHOOK_ID; check that it "
             "holds the id of the webhook PayPal delivers to this URL",
@@ -113,17 +113,9 @@ def _certificate(url: str, settings: Settings) -> paypal_certs.CheckedCert:
     return paypal_certs.signing_cert(url, settings, current_hub().cache)
 
 
-def _signed(leaf: object, message: bytes, signature: str) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
+def _signed(cert: paypal_certs.CheckedCert, message: bytes, signature: str) -> bool:
     try:
         raw = base64.b64decode(signature, validate=True)
     except (binascii.Error, ValueError):
         return False
-    try:
-        leaf.public_key().verify(raw, message, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[attr-defined]
-    except InvalidSignature:
-        return False
-    return True
+    return cert.verify(message, raw)

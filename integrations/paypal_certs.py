@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from hub.errors import BadRequestError, ServiceUnavailableError
+from integrations import paypal_rsa
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
@@ -41,10 +43,36 @@ CACHE_SECONDS = 24 * 3600  # PayPal rotates signing certificates rarely; never p
 
 @dataclass(frozen=True)
 class CheckedCert:
-    """A signing certificate whose name and chain were checked, until `not_after`."""
+    """A signing certificate whose name and chain were checked: its RSA key and validity.
 
-    leaf: Certificate
+    Plain numbers, so that the cached form needs no `cryptography` to use (paypal_rsa).
+    """
+
+    n: int
+    e: int
+    not_before: float
     not_after: float
+
+    def to_cache(self) -> dict[str, object]:
+        return {"n": format(self.n, "x"), "e": self.e, "not_before": self.not_before,
+                "not_after": self.not_after}  # fmt: skip
+
+    @classmethod
+    def from_cache(cls, stored: object) -> CheckedCert | None:
+        if not isinstance(stored, dict):
+            return None
+        try:
+            return cls(int(stored["n"], 16), int(stored["e"]), float(stored["not_before"]),
+                       float(stored["not_after"]))  # fmt: skip
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def check_dates(self) -> None:
+        if not self.not_before <= time.time() <= self.not_after:
+            raise _bad_cert("the certificate is expired or not yet valid")
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        return paypal_rsa.verify(self.n, self.e, message, signature)
 
 
 def check_url(url: str) -> None:
@@ -78,16 +106,14 @@ def check_url(url: str) -> None:
 def signing_cert(url: str, settings: Settings, cache: Cache) -> CheckedCert:
     """The checked certificate at `url`: from the cache, else fetched and checked (then cached)."""
     key = _cache_key(url, settings)
-    pem = cache.get(key)
-    if isinstance(pem, bytes):  # its name and chain were checked before it was stored
-        cached = _load_checked(pem)
-        check_dates(cached.leaf)
+    cached = CheckedCert.from_cache(cache.get(key))
+    if cached is not None:  # its name and chain were checked before it was stored
+        cached.check_dates()
         return cached
-    pem = _fetch(url, settings)
-    chain = load_chain(pem)
+    chain = load_chain(_fetch(url, settings))
     checked = check_chain(chain, trusted_roots(settings), settings.paypal_environment)
-    now = dt.datetime.now(dt.UTC).timestamp()
-    cache.set(key, pem, timeout=max(1, int(min(CACHE_SECONDS, checked.not_after - now))))
+    lifetime = int(min(CACHE_SECONDS, checked.not_after - time.time()))
+    cache.set(key, checked.to_cache(), timeout=max(1, lifetime))
     return checked
 
 
@@ -140,7 +166,7 @@ def check_chain(chain: list[Certificate], roots: list[Certificate], environment:
     from cryptography.x509.verification import DNSName, PolicyBuilder, Store, VerificationError
 
     leaf, intermediates = chain[0], chain[1:]
-    check_dates(leaf)
+    _check_leaf_dates(leaf)
     expected = SIGNER_NAMES[environment]
     names = [a.value for a in leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
     if names != [expected]:
@@ -150,17 +176,15 @@ def check_chain(chain: list[Certificate], roots: list[Certificate], environment:
         builder.build_server_verifier(DNSName(expected)).verify(leaf, intermediates)
     except (VerificationError, ValueError) as exc:
         raise _bad_cert(f"the certificate does not chain to a trusted root ({exc})") from None
-    if not isinstance(leaf.public_key(), _rsa_key_type()):
+    public = leaf.public_key()
+    if not isinstance(public, _rsa_key_type()):
         raise _bad_cert("the certificate's key is not RSA (SHA256withRSA needs one)")
-    return CheckedCert(leaf, leaf.not_valid_after_utc.timestamp())
+    numbers = public.public_numbers()
+    return CheckedCert(numbers.n, numbers.e, leaf.not_valid_before_utc.timestamp(),
+                       leaf.not_valid_after_utc.timestamp())  # fmt: skip
 
 
-def _load_checked(pem: bytes) -> CheckedCert:
-    leaf = load_chain(pem)[0]
-    return CheckedCert(leaf, leaf.not_valid_after_utc.timestamp())
-
-
-def check_dates(leaf: Certificate) -> None:
+def _check_leaf_dates(leaf: Certificate) -> None:
     now = dt.datetime.now(dt.UTC)
     if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
         raise _bad_cert("the certificate is expired or not yet valid")

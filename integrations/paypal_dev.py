@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import secrets
 import zlib
@@ -123,14 +124,20 @@ class DevSigner:
 
     def __init__(self, text: str) -> None:
         from cryptography import x509
-        from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
         data = text.encode()
         key_end = data.index(b"-----END PRIVATE KEY-----") + len(b"-----END PRIVATE KEY-----")
-        self.key = load_pem_private_key(data[data.index(_KEY_MARK):key_end], password=None)
+        self._key_pem = data[data.index(_KEY_MARK):key_end]
         self.leaf, self.ca = x509.load_pem_x509_certificates(data[key_end:])
         fingerprint = hashlib.sha256(pem(self.leaf)).hexdigest()[:32]
         self.cert_url = DEV_CERT_PREFIX + fingerprint
+
+    @functools.cached_property
+    def key(self) -> RSAPrivateKey:
+        """The signing key, loaded for signing only (a hub verifying needs the certificate)."""
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        return load_pem_private_key(self._key_pem, password=None)  # type: ignore[return-value]
 
     def headers(self, settings: Settings, body: bytes, *, transmission_id: str | None = None,
                 time: str | None = None) -> dict[str, str]:  # fmt: skip
