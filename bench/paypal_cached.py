@@ -50,11 +50,12 @@ def cached_paypal(folder: Path) -> Iterator[tuple[dict[str, str], object]]:
             yield env, signed
         finally:
             assert fake.cert_fetches == 1, "a timed child fetched the certificate: it was not cached"
-            _forget(env["HUB_REDIS_PREFIX"])
+            forget(env["HUB_REDIS_PREFIX"])
             hub_of(warm).store.close()
 
 
-def _forget(prefix: str) -> None:
+def forget(prefix: str) -> None:
+    """Delete what the runs left in Redis under `prefix`."""
     import redis
 
     client = redis.Redis.from_url(REDIS_TEST_URL)

@@ -34,10 +34,14 @@ SOURCES = ["stripe", "telegram", "twilio", "twilio-status", "google", "paypal", 
 def requests_for(source: str, folder: Path) -> Iterator[tuple[Callable[[], SignedRequest], dict[str, str]]]:
     """(a function making a fresh signed request, extra environment for the hub child)."""
     if source.endswith("@redis"):  # the store and cache on Redis, as paypal-cached runs
+        from bench.paypal_cached import forget
         from tests.auxil.redis import REDIS_TEST_URL, unique_prefix
 
         on_redis = {"REDIS_URL": REDIS_TEST_URL, "HUB_REDIS_PREFIX": unique_prefix()}
-        yield (lambda: signed(source.removesuffix("@redis"))), on_redis
+        try:
+            yield (lambda: signed(source.removesuffix("@redis"))), on_redis
+        finally:
+            forget(on_redis["HUB_REDIS_PREFIX"])
         return
     if source != "paypal-cached":
         yield (lambda: signed(source)), {}
