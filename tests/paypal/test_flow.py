@@ -162,3 +162,15 @@ def test_dry_run_records_the_order_and_the_capture(client, hub):
     capture = calls[("paypal", "orders.capture")]
     assert capture.payload == {"id": ORDER, "paypal_request_id": f"hub-capture-{ORDER}"}
     assert calls[("paypal", "orders.capture")].status == "recorded"
+
+
+def test_an_event_id_is_remembered_through_paypals_three_days_of_retries(live, pki, chat):
+    client, hub = live
+    assert hub.settings.hub_dedup_days >= 3
+    first = post(client, signed(pki, "PAYMENT.CAPTURE.COMPLETED", event_id="WH-LATE-RETRY"))
+    real_clock = hub.store.clock
+    hub.store.clock = lambda: real_clock() + 3 * 86400 + 3600  # PayPal's last retry, and then some
+    assert hub.store.purge() == 0
+    late = post(client, signed(pki, "PAYMENT.CAPTURE.COMPLETED", event_id="WH-LATE-RETRY"))
+    assert (first.json["duplicate"], late.json["duplicate"]) == (False, True)
+    assert [m["text"] for m in chat] == [CONFIRMATION]
