@@ -68,16 +68,23 @@ def stripe_event(settings: Settings, type: str, data: dict[str, Any] | None = No
     )  # fmt: skip
 
 
-def paypal_event(settings: Settings, type: str, resource: dict[str, Any] | None = None,
-                 *, event_id: str | None = None, time: str | None = None) -> SignedRequest:  # fmt: skip
+def paypal_event(
+    settings: Settings, type: str, resource: dict[str, Any] | None = None, *,
+    event_id: str | None = None, time: str | None = None, custom_id: str = "",
+) -> SignedRequest:  # fmt: skip
     """A PayPal webhook of `type` signed with the development certificate (dry-run hubs only).
 
-    `resource` replaces the sample's `resource`; `time` sets PAYPAL-TRANSMISSION-TIME.
+    `resource` replaces the sample's `resource`; `custom_id` the chat it names;
+    `time` sets PAYPAL-TRANSMISSION-TIME.
     """
     event = load_sample("paypal", type)
     event["id"] = event_id or "WH-SIM-" + secrets.token_hex(8).upper()
     if resource is not None:
         event["resource"] = resource
+    if custom_id:
+        for holder in [event["resource"], *event["resource"].get("purchase_units", [])]:
+            if "custom_id" in holder:
+                holder["custom_id"] = custom_id
     body = json.dumps(event).encode()
     from integrations.paypal_dev import dev_signer
 

@@ -54,3 +54,24 @@ def test_hub_simulate_paypal_reaches_a_running_dry_run_hub(make_app):
 def test_simulating_an_unknown_paypal_type_names_the_known_ones(app):
     result = app.test_cli_runner().invoke(main, ["simulate", "paypal", "PAYMENT.NOPE"])
     assert result.exit_code != 0 and "PAYMENT.CAPTURE.COMPLETED" in result.output
+
+
+def test_the_playground_sends_paypal_events_about_its_chat(make_app):
+    from hub.playground import PLAYGROUND_CHAT_ID
+    from tests.operator.admin_session import log_in
+
+    app = make_app()
+    client = app.test_client()
+    csrf = log_in(client)
+    def say(text):  # noqa: ANN001, ANN202
+        return client.post("/admin/playground/send", json={"channel": "paypal", "text": text},
+                           headers={"X-CSRF-Token": csrf})  # fmt: skip
+
+    result = say("payment.capture.completed").json
+    assert result["webhook_status"] == 200 and result["event"]["status"] == "done"
+    [message] = [o for o in result["outbox"] if o["integration"] == "telegram"]
+    assert message["payload"]["chat_id"] == str(PLAYGROUND_CHAT_ID)
+    assert message["text"] == "Payment received: 15.00 EUR with PayPal. Thank you!"
+    refused = say("../stripe/invoice.paid")
+    assert refused.status_code == 400 and "PAYMENT.CAPTURE.COMPLETED" in refused.json["message"]
+    assert 'data-channel="paypal"' in client.get("/admin/playground").get_data(as_text=True)
