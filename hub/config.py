@@ -186,7 +186,19 @@ _PARSERS = {
     "HUB_CURRENCY": lambda n, r: _parse_currency(n, r),
     "PAYPAL_ENVIRONMENT": lambda n, r: _parse_paypal_environment(n, r),
     "PAYPAL_API_URL": _parse_url,
+    "PAYPAL_CA_BUNDLE": lambda n, r: _parse_pem_file(n, r),
 }
+
+
+def _parse_pem_file(name: str, raw: str) -> str:
+    path = Path(raw.strip())
+    try:
+        readable = b"-----BEGIN CERTIFICATE-----" in path.read_bytes()
+    except OSError:
+        readable = False
+    if not readable:
+        raise ConfigError(f"{name}={raw!r} is not a readable PEM file of certificates.")
+    return str(path)
 
 
 def _parse_paypal_environment(name: str, raw: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import http.client
 import logging
 import time
 import urllib.error
@@ -130,7 +131,7 @@ def _fetch(url: str, settings: Settings) -> bytes:
     try:
         with opener.open(urllib.request.Request(target), timeout=FETCH_TIMEOUT_SECONDS) as response:
             body = response.read(MAX_CERT_BYTES + 1)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         log.warning("paypal certificate not fetched from %s: %s", target, exc)
         raise ServiceUnavailableError(
             "PayPal's signing certificate could not be fetched; deliver again later",
