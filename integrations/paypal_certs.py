@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import http.client
 import logging
+import re
 import time
 import urllib.error
 import urllib.request
@@ -35,6 +36,7 @@ PAYPAL_HOSTS = frozenset({
     "api.paypal.com", "api-m.paypal.com", "api.sandbox.paypal.com", "api-m.sandbox.paypal.com",
 })  # fmt: skip
 CERT_PATH = "/v1/notifications/certs/"
+_CERT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")  # CERT-360caa42-fca2a594-a5cafa77: no "/", "%", ".."
 SIGNER_NAMES = {"live": "messageverificationcerts.paypal.com",
                 "sandbox": "messageverificationcerts.sandbox.paypal.com"}  # fmt: skip
 FETCH_TIMEOUT_SECONDS = 5
@@ -89,9 +91,8 @@ def check_url(url: str) -> None:
         or parts.hostname not in PAYPAL_HOSTS
         or parts.netloc != parts.hostname  # no userinfo, no port, no upper case
         or port is not None
+        or not _CERT_NAME.fullmatch(parts.path.removeprefix(CERT_PATH))
         or not parts.path.startswith(CERT_PATH)
-        or len(parts.path) == len(CERT_PATH)
-        or ".." in parts.path
         or parts.query
         or parts.fragment
         or "?" in url

@@ -70,6 +70,10 @@ def test_signed_for_another_webhook_id(live, pki):
     "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-1#x",
     "https://api.sandbox.paypal.com/v1/other/CERT-1",
     "https://api.sandbox.paypal.com/v1/notifications/certs/../../oauth2/token",
+    "https://api.sandbox.paypal.com/v1/notifications/certs/%2e%2e/%2e%2e/oauth2/token",
+    "https://api.sandbox.paypal.com/v1/notifications/certs/a/b",
+    "https://api.sandbox.paypal.com/v1/notifications/certs/",
+    "https://API.sandbox.paypal.com/v1/notifications/certs/CERT-1",
     "https://www.paypal.com/v1/notifications/certs/CERT-1",
     "hub-dev:paypal-cert/0123456789abcdef",
 ])  # fmt: skip
