@@ -14,7 +14,7 @@ first request, a POST for the bare app and for hub:
   to a local fake Lambda endpoint (AWS_ENDPOINT_URL_LAMBDA, placeholder keys) that checks
   its signature;
 - a signed PayPal event, likewise, live on the local Redis with PayPal's certificate
-  already checked and cached there (bench.paypal_cached: a generated chain served by the
+  already checked and cached there (tests.paypal.cached: a generated chain served by the
   tests' fake PayPal, fetched once by a warm-up delivery).
 Run by hand; the numbers go to docs/PERFORMANCE.md.
 """
@@ -127,7 +127,7 @@ def main() -> int:
     from hub.simulate import stripe_event, telegram_message
 
     secrets = {"TELEGRAM_WEBHOOK_SECRET": "bench-telegram-secret", "STRIPE_WEBHOOK_SECRET": "whsec_bench"}
-    from bench.paypal_cached import cached_paypal
+    from tests.paypal.cached import cached_paypal
 
     with tempfile.TemporaryDirectory() as tmp, fake_lambda() as fake, cached_paypal(Path(tmp)) as paypal:
         work = Path(tmp)

@@ -24,7 +24,7 @@ from bench.common import PYTHON, ROOT, byte_compile, git_revision, hub_env, medi
 from hub.simulate import SignedRequest
 
 # paypal: dry-run, signed with the development certificate; paypal-cached: live on Redis,
-# PayPal's (generated, fake-served) certificate already checked and cached (bench.paypal_cached);
+# PayPal's (generated, fake-served) certificate already checked and cached (tests.paypal.cached);
 # stripe@redis: its baseline (redis-py alone imports cryptography and OpenTelemetry).
 SOURCES = ["stripe", "telegram", "twilio", "twilio-status", "google", "paypal", "stripe@redis",
            "paypal-cached"]  # fmt: skip
@@ -34,8 +34,8 @@ SOURCES = ["stripe", "telegram", "twilio", "twilio-status", "google", "paypal", 
 def requests_for(source: str, folder: Path) -> Iterator[tuple[Callable[[], SignedRequest], dict[str, str]]]:
     """(a function making a fresh signed request, extra environment for the hub child)."""
     if source.endswith("@redis"):  # the store and cache on Redis, as paypal-cached runs
-        from bench.paypal_cached import forget
         from tests.auxil.redis import REDIS_TEST_URL, unique_prefix
+        from tests.paypal.cached import forget
 
         on_redis = {"REDIS_URL": REDIS_TEST_URL, "HUB_REDIS_PREFIX": unique_prefix()}
         try:
@@ -46,7 +46,7 @@ def requests_for(source: str, folder: Path) -> Iterator[tuple[Callable[[], Signe
     if source != "paypal-cached":
         yield (lambda: signed(source)), {}
         return
-    from bench.paypal_cached import cached_paypal
+    from tests.paypal.cached import cached_paypal
 
     with cached_paypal(folder) as (env, make):
         yield make, env

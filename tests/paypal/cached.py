@@ -1,4 +1,6 @@
-"""A PayPal delivery as a deployed hub sees it once PayPal's certificate is cached (for bench.startup).
+"""A PayPal delivery as a deployed hub sees it once PayPal's certificate is cached.
+
+For bench.startup, bench/coldstart.py and tests/paypal/test_cold_path.py.
 
 A certificate chain is generated (root -> intermediate -> PayPal's signer name) and
 served by the tests' fake PayPal on 127.0.0.1; one delivery through an in-process hub
