@@ -145,20 +145,10 @@ def _paypal(hub: Hub, base: str, dry_run: bool) -> Step:
         return Step("paypal", "skipped", "PAYPAL_CLIENT_ID or PAYPAL_CLIENT_SECRET is not set")
     from integrations import paypal_api
 
-    target = f"{base}/webhooks/paypal"
     events = sorted({t for (source, t) in hub.router.registrations() if source == "paypal" and t != "*"})
-    existing = next((w for w in paypal_api.webhooks(settings, hub.cache) if w["url"] == target), None)
-    if existing is None:
-        if dry_run:
-            return Step("paypal", "create", f"{target} for {', '.join(events)}")
-        webhook_id = paypal_api.create_webhook(settings, hub.cache, target, events)
-        return Step("paypal", "create", f"{target} ({webhook_id}). Set PAYPAL_WEBHOOK_ID={webhook_id}")
-    hint = "" if settings.paypal_webhook_id == existing["id"] else f". Set PAYPAL_WEBHOOK_ID={existing['id']}"
-    if existing["event_types"] == events:
-        return Step("paypal", "unchanged", f"{target} ({existing['id']}) for {', '.join(events)}{hint}")
-    if not dry_run:
-        paypal_api.update_webhook_events(settings, hub.cache, existing["id"], events)
-    return Step("paypal", "update", f"{existing['id']} events: {', '.join(events)}{hint}")
+    action, detail = paypal_api.ensure_webhook(settings, hub.cache, f"{base}/webhooks/paypal", events,
+                                               dry_run=dry_run)  # fmt: skip
+    return Step("paypal", action, detail)
 
 
 def _twilio(settings: Any, base: str, dry_run: bool) -> Step:

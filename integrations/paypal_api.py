@@ -231,6 +231,26 @@ def update_webhook_events(settings: Settings, cache: Cache, webhook_id: str, eve
     _rest(settings, cache, "PATCH", f"/v1/notifications/webhooks/{webhook_id}", patch)
 
 
+def ensure_webhook(settings: Settings, cache: Cache, target: str, events: list[str], *,
+                   dry_run: bool) -> tuple[str, str]:  # fmt: skip
+    """Point this app's webhook for `target` at exactly `events`: (action, what to tell).
+
+    Idempotent: an equal webhook is left alone; with `dry_run` it only reads.
+    """
+    existing = next((w for w in webhooks(settings, cache) if w["url"] == target), None)
+    if existing is None:
+        if dry_run:
+            return "create", f"{target} for {', '.join(events)}"
+        webhook_id = create_webhook(settings, cache, target, events)
+        return "create", f"{target} ({webhook_id}). Set PAYPAL_WEBHOOK_ID={webhook_id}"
+    hint = "" if settings.paypal_webhook_id == existing["id"] else f". Set PAYPAL_WEBHOOK_ID={existing['id']}"
+    if existing["event_types"] == events:
+        return "unchanged", f"{target} ({existing['id']}) for {', '.join(events)}{hint}"
+    if not dry_run:
+        update_webhook_events(settings, cache, existing["id"], events)
+    return "update", f"{existing['id']} events: {', '.join(events)}{hint}"
+
+
 def check(settings: Settings, cache: Cache) -> str:
     """OAuth works and PAYPAL_WEBHOOK_ID names one of this app's webhooks (for `hub doctor`)."""
     if not settings.paypal_webhook_id or settings.paypal_webhook_id.startswith("WH-DEV-"):
