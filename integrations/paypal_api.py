@@ -253,6 +253,7 @@ def ensure_webhook(settings: Settings, cache: Cache, target: str, events: list[s
 
 def check(settings: Settings, cache: Cache) -> str:
     """OAuth works and PAYPAL_WEBHOOK_ID names one of this app's webhooks (for `hub doctor`)."""
+    bearer(settings, cache)  # refused credentials say so first
     if not settings.paypal_webhook_id or settings.paypal_webhook_id.startswith("WH-DEV-"):
         raise PayPalError("OAuth works, but PAYPAL_WEBHOOK_ID is unset: run hub setup-webhooks")
     found = _rest(settings, cache, "GET", f"/v1/notifications/webhooks/{settings.paypal_webhook_id}")

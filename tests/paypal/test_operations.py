@@ -83,6 +83,13 @@ def test_doctor_fails_on_a_webhook_id_paypal_does_not_know(operator, paypal):
     assert line.split()[0] == "FAIL" and "run hub setup-webhooks" in line
 
 
+def test_doctor_fails_without_a_webhook_id_once_oauth_works(make_app, live_config, paypal):
+    app = make_app({**live_config, "PAYPAL_WEBHOOK_ID": "", "HUB_STAGE": "prod"})
+    line = paypal_line_of_doctor(app)
+    assert line.split()[0] == "FAIL" and "OAuth works, but PAYPAL_WEBHOOK_ID is unset" in line
+    assert paypal.tokens_issued == 1
+
+
 def test_doctor_fails_on_refused_credentials_without_showing_them(make_app, live_config, paypal):
     app = make_app({**live_config, "PAYPAL_CLIENT_SECRET": "wrong-secret-4567", "HUB_STAGE": "prod"})
     line = paypal_line_of_doctor(app)
