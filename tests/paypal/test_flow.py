@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 import responses
 
@@ -111,9 +112,11 @@ def test_a_completed_capture_is_confirmed_once(live, pki, chat):
     assert [(m["chat_id"], m["text"]) for m in chat] == [(CHAT, CONFIRMATION)]
 
 
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
 def test_24_concurrent_duplicates_give_one_capture_and_one_confirmation(make_app, live_config, pki, paypal,
-                                                                        chat):  # fmt: skip
-    app = make_app(live_config)
+                                                                        chat, request, store):  # fmt: skip
+    on_redis = request.getfixturevalue("redis_config") if store == "redis" else {}
+    app = make_app({**live_config, **on_redis})
     approvals = [signed(pki, "CHECKOUT.ORDER.APPROVED", event_id="WH-RACE-APPROVED") for _ in range(24)]
     completions = [signed(pki, "PAYMENT.CAPTURE.COMPLETED", event_id="WH-RACE-DONE") for _ in range(24)]
     with serving(app) as base, ThreadPoolExecutor(max_workers=24) as pool:
