@@ -37,6 +37,7 @@ class FakePayPal:
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     captures: list[dict[str, Any]] = field(default_factory=list)
     capture_refusal: dict[str, Any] | None = None  # a 422 body to answer captures with
+    capture_outages: int = 0  # this many capture requests get a 503 first
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _answers: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
@@ -87,6 +88,10 @@ def _app(fake: FakePayPal) -> Flask:
 
     @app.post("/v2/checkout/orders/<order_id>/capture")
     def capture(order_id: str) -> Any:
+        with fake.lock:
+            if fake.capture_outages > 0:
+                fake.capture_outages -= 1
+                return _error(503, "SERVICE_UNAVAILABLE", "Service Unavailable")
         def make() -> tuple[int, dict[str, Any]]:
             if fake.capture_refusal is not None:
                 return 422, fake.capture_refusal

@@ -86,6 +86,19 @@ def test_approval_is_captured_once_however_often_delivered_or_replayed(live, pki
     assert paypal.captures == [{"order_id": ORDER}], "PayPal captured once"
 
 
+def test_a_paypal_outage_at_capture_is_retried_later_and_captures_once(live, pki, paypal, chat):
+    client, hub = live
+    paypal.capture_outages = 3  # the first try and the SDK's two retries
+    post(client, signed(pki, "CHECKOUT.ORDER.APPROVED"))
+    [event] = hub.store.events(source="paypal")
+    assert event.status == "failed" and paypal.captures == []
+    hub.sweep()  # the retry is due at once (HUB_RETRY_BASE_SECONDS=0)
+    assert hub.store.get(event.id).status == "done"
+    calls = paypal.calls("POST", f"/v2/checkout/orders/{ORDER}/capture")
+    assert len(calls) == 4 and {c["headers"]["Paypal-Request-Id"] for c in calls} == {f"hub-capture-{ORDER}"}
+    assert paypal.captures == [{"order_id": ORDER}] and chat == []
+
+
 def test_an_approval_for_an_order_captured_elsewhere_is_done_quietly(live, pki, paypal, chat):
     client, hub = live
     paypal.orders[ORDER] = {"id": ORDER, "status": "COMPLETED"}
