@@ -12,7 +12,10 @@ first request, a POST for the bare app and for hub:
 - a signed Stripe event with `HUB_TASKS=lambda`, as deployed: stored, then handed to an
   asynchronous Invoke of the function (hub.lambda_invoke) before the ack. The Invoke goes
   to a local fake Lambda endpoint (AWS_ENDPOINT_URL_LAMBDA, placeholder keys) that checks
-  its signature.
+  its signature;
+- a signed PayPal event, likewise, live on the local Redis with PayPal's certificate
+  already checked and cached there (tests.paypal.cached: a generated chain served by the
+  tests' fake PayPal, fetched once by a warm-up delivery).
 Run by hand; the numbers go to docs/PERFORMANCE.md.
 """
 
@@ -124,8 +127,11 @@ def main() -> int:
     from hub.simulate import stripe_event, telegram_message
 
     secrets = {"TELEGRAM_WEBHOOK_SECRET": "bench-telegram-secret", "STRIPE_WEBHOOK_SECRET": "whsec_bench"}
-    with tempfile.TemporaryDirectory() as tmp, fake_lambda() as fake:
+    from tests.paypal.cached import cached_paypal
+
+    with tempfile.TemporaryDirectory() as tmp, fake_lambda() as fake, cached_paypal(Path(tmp)) as paypal:
         work = Path(tmp)
+        paypal_env, paypal_delivery = paypal
         settings = load_settings(secrets, work, environ={})
         env = {"PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": f"hub-{args.stage}",
                "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1", **secrets,
@@ -139,6 +145,10 @@ def main() -> int:
             "bare Flask": (bare, {}, lambda: telegram_message(settings, "/help")),
             "hub, Telegram /help": (hub_pkg, {}, lambda: telegram_message(settings, "/help")),
             "hub, Stripe (lambda)": (hub_pkg, lambda_mode, lambda: stripe_event(settings, "invoice.paid")),
+            # Its baseline: the same store and cache on Redis (redis-py's import is ~100 ms itself).
+            "hub, Stripe (λ, Redis)": (hub_pkg, {**lambda_mode, **paypal_env},
+                                       lambda: stripe_event(settings, "invoice.paid")),
+            "hub, PayPal (λ, Redis)": (hub_pkg, {**lambda_mode, **paypal_env}, paypal_delivery),
             "hub /help, no .pyc": (unzip(hub_zip, work / "hub-nopyc", strip_pyc=True), {},
                                    lambda: telegram_message(settings, "/help")),
         }  # fmt: skip

@@ -11,7 +11,15 @@ import tempfile
 from pathlib import Path
 
 from hub.config import load_settings
-from hub.simulate import SignedRequest, google_push, stripe_event, telegram_message, twilio_form, twilio_sms
+from hub.simulate import (
+    SignedRequest,
+    google_push,
+    paypal_event,
+    stripe_event,
+    telegram_message,
+    twilio_form,
+    twilio_sms,
+)
 from infra.package import PROJECT_PACKAGES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +30,7 @@ SECRETS = {
     "STRIPE_WEBHOOK_SECRET": "whsec_bench",
     "TWILIO_AUTH_TOKEN": "bench-twilio-auth-token",
     "GOOGLE_CHANNEL_TOKEN": "bench-google-channel-token",
+    "PAYPAL_WEBHOOK_ID": "WH-BENCH-0123456789",
 }
 BASE_URL = "http://localhost"  # what Flask's test client and Twilio's signature see
 
@@ -44,12 +53,30 @@ def signed(source: str) -> SignedRequest:
         return twilio_form(s, BASE_URL, "twilio-status", params)
     if source == "google":
         return google_push(s)
+    if source == "paypal":  # signed with the development certificate: see prepare_instance
+        return paypal_event(s, "PAYMENT.CAPTURE.DENIED")
     raise LookupError(source)
+
+
+def prepare_instance(instance: Path) -> None:
+    """Give a child hub the development PayPal signer `signed("paypal")` used.
+
+    A dry-run hub reads that certificate from its instance folder, as a deployed hub
+    reads PayPal's from the shared cache once fetched: a file read, a PEM parse, the
+    checks and one RSA verification (the dev path also re-checks the chain: it is the
+    dearer of the two).
+    """
+    from integrations.paypal_dev import FILE_NAME
+
+    source = Path(tempfile.gettempdir()) / FILE_NAME
+    if source.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        (instance / FILE_NAME).write_bytes(source.read_bytes())
 
 
 def hub_env(instance: Path, **extra: str) -> dict[str, str]:
     """A clean environment for a hub child process: only our settings."""
-    ours = ("HUB_", "REDIS_", "TELEGRAM_", "STRIPE_", "TWILIO_", "GOOGLE_", "OPENWEATHER_")
+    ours = ("HUB_", "REDIS_", "TELEGRAM_", "STRIPE_", "TWILIO_", "GOOGLE_", "OPENWEATHER_", "PAYPAL_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     return {**env, **SECRETS, "HUB_INSTANCE_PATH": str(instance), "PYTHONPATH": str(ROOT), **extra}
 

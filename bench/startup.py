@@ -1,7 +1,7 @@
 """Cold start and peak memory: process start to the first acknowledged webhook, per source,
 against a bare Flask app answering the same request in the same run.
 
-    python -m bench.startup [--runs 9] [--sources stripe,telegram]
+    python -m bench.startup [--runs 9] [--sources stripe,telegram,paypal-cached]
 
 Each run is a fresh interpreter (`python -m bench.startup_child`): interpreter start, imports,
 `create_app()` (SQLite store on a fresh temp folder, HUB_TASKS=thread), then one request
@@ -16,17 +16,48 @@ import json
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from bench.common import PYTHON, ROOT, byte_compile, git_revision, hub_env, median, signed
+from bench.common import PYTHON, ROOT, byte_compile, git_revision, hub_env, median, prepare_instance, signed
+from hub.simulate import SignedRequest
 
-SOURCES = ["stripe", "telegram", "twilio", "twilio-status", "google"]
+# paypal: dry-run, signed with the development certificate; paypal-cached: live on Redis,
+# PayPal's (generated, fake-served) certificate already checked and cached (tests.paypal.cached);
+# stripe@redis: its baseline (redis-py alone imports cryptography and OpenTelemetry).
+SOURCES = ["stripe", "telegram", "twilio", "twilio-status", "google", "paypal", "stripe@redis",
+           "paypal-cached"]  # fmt: skip
 
 
-def one_run(target: str, request_file: Path, folder: Path) -> tuple[float, int]:
+@contextmanager
+def requests_for(source: str, folder: Path) -> Iterator[tuple[Callable[[], SignedRequest], dict[str, str]]]:
+    """(a function making a fresh signed request, extra environment for the hub child)."""
+    if source.endswith("@redis"):  # the store and cache on Redis, as paypal-cached runs
+        from tests.auxil.redis import REDIS_TEST_URL, unique_prefix
+        from tests.paypal.cached import forget
+
+        on_redis = {"REDIS_URL": REDIS_TEST_URL, "HUB_REDIS_PREFIX": unique_prefix()}
+        try:
+            yield (lambda: signed(source.removesuffix("@redis"))), on_redis
+        finally:
+            forget(on_redis["HUB_REDIS_PREFIX"])
+        return
+    if source != "paypal-cached":
+        yield (lambda: signed(source)), {}
+        return
+    from tests.paypal.cached import cached_paypal
+
+    with cached_paypal(folder) as (env, make):
+        yield make, env
+
+
+def one_run(target: str, request_file: Path, folder: Path, extra: dict[str, str]) -> tuple[float, int]:
     # HUB_TASKS=thread, the local default: Stripe and Google are acknowledged before their
     # handlers run (as with HUB_TASKS=lambda); Telegram and SMS answer inline by design.
-    env = hub_env(folder / f"instance-{time.monotonic_ns()}", HUB_TASKS="thread")
+    instance = folder / f"instance-{time.monotonic_ns()}"
+    prepare_instance(instance)
+    env = hub_env(instance, HUB_TASKS="thread", **extra)
     started = time.time()
     out = subprocess.run([PYTHON, "-m", "bench.startup_child", target, str(request_file)],
                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # fmt: skip
@@ -50,15 +81,16 @@ def main() -> None:
         for source in args.sources.split(","):
             times: dict[str, list[float]] = {"hub": [], "bare": []}
             rss: dict[str, list[float]] = {"hub": [], "bare": []}
-            for _ in range(args.runs):
-                request = signed(source)  # fresh ids and timestamps each run
-                request_file = folder / "request.json"
-                request_file.write_text(json.dumps({"path": request.path, "headers": request.headers,
-                                                    "body": request.body.decode("latin-1")}))  # fmt: skip
-                for target in ("hub", "bare"):
-                    elapsed, kib = one_run(target, request_file, folder)
-                    times[target].append(elapsed * 1000)
-                    rss[target].append(kib / 1024)
+            with requests_for(source, folder) as (make_request, extra):
+                for _ in range(args.runs):
+                    request = make_request()  # fresh ids and timestamps each run
+                    request_file = folder / "request.json"
+                    request_file.write_text(json.dumps({"path": request.path, "headers": request.headers,
+                                                        "body": request.body.decode("latin-1")}))  # fmt: skip
+                    for target in ("hub", "bare"):
+                        elapsed, kib = one_run(target, request_file, folder, extra if target == "hub" else {})
+                        times[target].append(elapsed * 1000)
+                        rss[target].append(kib / 1024)
             h, b = median(times["hub"]), median(times["bare"])
             hm, bm = median(rss["hub"]), median(rss["bare"])
             print(f"{source:14} {h:8.0f} {b:8.0f} {h / b:6.2f} {hm:8.1f} {bm:9.1f} {hm / bm:6.2f}")

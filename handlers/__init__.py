@@ -9,6 +9,7 @@ from handlers import (  # noqa: E402,F401  - each module registers on import
     calendar,
     core,
     payments,
+    paypal,
     sms,
     subscriptions,
     weather,

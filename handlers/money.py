@@ -48,3 +48,10 @@ def format_amount(minor: object, currency: object) -> str:
     if minor_units(code) == 1:
         return f"{minor} {code}".strip()
     return f"{Decimal(minor) / 100:.2f} {code}".strip()
+
+
+def decimal_text(minor: int, currency: str) -> str:
+    """1550, "EUR" -> "15.50"; 1500, "JPY" -> "1500": amounts as PayPal writes them."""
+    if minor_units(currency) == 1:
+        return str(minor)
+    return f"{Decimal(minor) / 100:.2f}"

@@ -1,4 +1,5 @@
-"""Payments: `/pay` makes a Stripe Checkout link; Stripe's checkout events confirm it.
+"""Payments: `/pay` makes a Stripe Checkout link (and a PayPal order: handlers.paypal);
+Stripe's checkout events confirm it.
 
 Integrations are imported inside the handlers so that loading this module (every cold
 start) does not load the Stripe, Twilio or Google SDKs.
@@ -11,9 +12,9 @@ import time
 from typing import Any
 
 from handlers import router
-from handlers.money import AmountError, format_amount, parse_amount
+from handlers.money import AmountError, decimal_text, format_amount, parse_amount
 from hub.context import Context
-from hub.events import Event
+from hub.events import ChatMessage, Event
 
 log = logging.getLogger("hub.handlers.payments")
 
@@ -23,11 +24,9 @@ MAX_DESCRIPTION = 120
 
 @router.command("pay", help="get a payment link, e.g. /pay 15 concert ticket", usage=PAY_USAGE)
 def pay(event: Event, ctx: Context) -> None:
-    from integrations.stripe import CheckoutError, create_checkout_session
-
+    """A link for each configured provider: buttons on Telegram, one line each by SMS."""
     message = event.message
-    if message is None or message.channel != "telegram":
-        ctx.reply("Payments work in our Telegram chat: send /pay there.")
+    if message is None:
         return
     currency = ctx.settings.hub_currency
     if not ctx.args:
@@ -39,18 +38,52 @@ def pay(event: Event, ctx: Context) -> None:
         ctx.reply(str(exc))
         return
     description = " ".join(ctx.args[1:])[:MAX_DESCRIPTION].strip() or "Payment"
-    try:
-        session = create_checkout_session(ctx, amount, currency, description, message.address)
-    except CheckoutError as exc:
-        # Stripe already retried what was worth retrying; the payer hears why, at once.
-        log.warning("checkout not created: %s", exc.user_message, extra={"event_id": event.id})
-        ctx.reply(exc.user_message)
+    links, problems = payment_links(ctx, amount, currency, description, message)
+    if not links:
+        ctx.reply(problems[0] if problems else "Payments are not set up yet. Please tell the operator.")
         return
     shown = format_amount(amount, currency)
+    if message.channel != "telegram":
+        lines = [f"Pay with {name}: {url}" for name, url in links]
+        ctx.reply("\n".join([f"{description}: {shown}.", *lines, *problems]))
+        return
+    buttons = [[{"text": f"Pay with {name}", "url": url}] for name, url in links]
     ctx.reply(
-        f"{description}: {shown}. Tap the button to pay securely with Stripe.",
-        reply_markup={"inline_keyboard": [[{"text": f"Pay {shown}", "url": session["url"]}]]},
+        " ".join([f"{description}: {shown}. Tap a button to pay securely.", *problems]),
+        reply_markup={"inline_keyboard": buttons},
     )
+
+
+def payment_links(
+    ctx: Context, amount: int, currency: str, description: str, message: ChatMessage
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """(provider, URL) for each configured provider, and what the payer should hear of failures.
+
+    Each provider already retried what was worth retrying; the payer hears why at once.
+    """
+    from integrations.paypal_api import PayPalError, create_order
+    from integrations.stripe import CheckoutError, create_checkout_session
+
+    settings = ctx.settings
+    links: list[tuple[str, str]] = []
+    problems: list[str] = []
+    if settings.hub_dry_run or settings.stripe_api_key:
+        chat_id = message.address if message.channel == "telegram" else ""  # SMS: Checkout asks the phone
+        try:
+            session = create_checkout_session(ctx, amount, currency, description, chat_id)
+            links.append(("Stripe", session["url"]))
+        except CheckoutError as exc:
+            log.warning("checkout not created: %s", exc.user_message, extra={"event_id": ctx.event.id})
+            problems.append(exc.user_message)
+    if settings.hub_dry_run or (settings.paypal_client_id and settings.paypal_client_secret):
+        custom_id = f"{message.channel}:{message.address}"  # whom handlers.paypal tells
+        try:
+            links.append(("PayPal", create_order(ctx, decimal_text(amount, currency), currency,
+                                                 description, custom_id)["url"]))  # fmt: skip
+        except PayPalError as exc:
+            log.warning("paypal order not created: %s", exc.user_message, extra={"event_id": ctx.event.id})
+            problems.append(exc.user_message)
+    return links, problems
 
 
 @router.on("stripe", "checkout.session.completed")

@@ -154,6 +154,7 @@ def announce(app: Flask) -> None:
     needs = {
         "telegram": ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"),
         "stripe": ("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"),
+        "paypal": ("PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET", "PAYPAL_WEBHOOK_ID"),
         "twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"),
         "weather": ("OPENWEATHER_API_KEY",),
         "google": ("GOOGLE_SERVICE_ACCOUNT_JSON", "GOOGLE_CHANNEL_TOKEN"),

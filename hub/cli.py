@@ -268,6 +268,7 @@ def simulate(source: str, type: str, url: str, text: str | None, fail: int | str
     \b
     Examples:
       hub simulate stripe checkout.session.completed
+      hub simulate paypal PAYMENT.CAPTURE.COMPLETED  (dev certificate: dry-run hubs only)
       hub simulate telegram message --text "/weather London"
       hub simulate twilio sms.received --text "WEATHER Oslo"
       hub simulate google exists

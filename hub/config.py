@@ -50,6 +50,12 @@ class Settings:
     stripe_webhook_secret: tuple[str, ...] = ()
     stripe_success_url: str = ""  # where Checkout sends payers; empty: Stripe's own page
     hub_currency: str = "EUR"  # the currency /pay amounts are in
+    paypal_client_id: str = ""
+    paypal_client_secret: str = ""
+    paypal_webhook_id: str = ""  # the id of the webhook PayPal signs for (WH-... or a dev value)
+    paypal_environment: str = "sandbox"  # sandbox | live
+    paypal_api_url: str = ""  # empty: PayPal's own host for the environment (tests: a fake)
+    paypal_ca_bundle: str = ""  # PEM roots for PayPal's certificate chain; empty: certifi's
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_from_number: str = ""
@@ -74,6 +80,7 @@ class Settings:
         return {
             "telegram": bool(self.telegram_webhook_secret),
             "stripe": bool(self.stripe_webhook_secret),
+            "paypal": bool(self.paypal_webhook_id),
             "twilio": bool(self.twilio_auth_token),
             "google": bool(self.google_channel_token),
         }
@@ -87,6 +94,7 @@ class Settings:
             self.telegram_webhook_secret,
             self.stripe_api_key,
             *self.stripe_webhook_secret,
+            self.paypal_client_secret,
             self.twilio_auth_token,
             self.openweather_api_key,
             self.google_channel_token,
@@ -176,7 +184,28 @@ _PARSERS = {
     "SENTRY_TRACES_SAMPLE_RATE": _parse_float_rate,
     "STRIPE_SUCCESS_URL": _parse_url,
     "HUB_CURRENCY": lambda n, r: _parse_currency(n, r),
+    "PAYPAL_ENVIRONMENT": lambda n, r: _parse_paypal_environment(n, r),
+    "PAYPAL_API_URL": _parse_url,
+    "PAYPAL_CA_BUNDLE": lambda n, r: _parse_pem_file(n, r),
 }
+
+
+def _parse_pem_file(name: str, raw: str) -> str:
+    path = Path(raw.strip())
+    try:
+        readable = b"-----BEGIN CERTIFICATE-----" in path.read_bytes()
+    except OSError:
+        readable = False
+    if not readable:
+        raise ConfigError(f"{name}={raw!r} is not a readable PEM file of certificates.")
+    return str(path)
+
+
+def _parse_paypal_environment(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("sandbox", "live"):
+        raise ConfigError(f"{name}={raw!r} is unknown: write sandbox or live.")
+    return value
 
 
 def _parse_currency(name: str, raw: str) -> str:

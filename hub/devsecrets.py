@@ -15,6 +15,7 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from hub.config import Settings
@@ -28,6 +29,7 @@ _GENERATORS = {
     "stripe_webhook_secret": lambda: "whsec_dev" + secrets.token_hex(16),
     "twilio_auth_token": lambda: "dev" + secrets.token_hex(16),
     "google_channel_token": lambda: "dev-goog-" + secrets.token_urlsafe(18),
+    "paypal_webhook_id": lambda: "WH-DEV-" + secrets.token_hex(10).upper(),
     "hub_secret_key": lambda: secrets.token_hex(32),
 }
 
@@ -50,6 +52,30 @@ def with_dev_secrets(settings: Settings) -> Settings:
         value = stored[name]
         changes[name] = (value,) if name == "stripe_webhook_secret" else value
     return dataclasses.replace(settings, dev_secrets=tuple(missing), **changes)
+
+
+def keep_once(path: Path, make: Callable[[], str]) -> str:
+    """The text at `path`, made by `make()` and written owner-only if absent; first writer wins.
+
+    For development material larger than a secret string (PayPal's development CA and
+    signing certificate): two processes starting at once end up with the same file.
+    """
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(make())
+    try:
+        os.link(tmp, path)  # fails if another process wrote it meanwhile: theirs wins
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text()
 
 
 def _load_or_create(path: Path, names: list[str]) -> dict[str, str]:

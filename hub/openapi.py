@@ -129,7 +129,8 @@ RESPONSES = {
     "409": _error("The event is being handled right now."),
     "413": _error("The body is over 1 MiB."),
     "415": _error("The body has the wrong content type."),
-    "503": _error("The source is disabled, or the store is unreachable: deliver again later."),
+    "503": _error("The source is disabled, the store is unreachable, or PayPal's certificate cannot "
+                  "be fetched: deliver again later."),
 }
 
 
@@ -189,6 +190,16 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
         "responses": _answers(_ACK, *_WEBHOOK_ERRORS),
     },
+    ("/webhooks/paypal", "post"): {
+        "summary": "A PayPal event, verified offline: SHA256withRSA over transmission id, time, "
+        "webhook id and the body's CRC32, with PayPal's certificate (300 s tolerance).",
+        "parameters": [_header(name, required=True) for name in (
+            "PAYPAL-TRANSMISSION-ID", "PAYPAL-TRANSMISSION-TIME", "PAYPAL-TRANSMISSION-SIG",
+            "PAYPAL-CERT-URL", "PAYPAL-AUTH-ALGO",
+        )],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+        "responses": _answers(_ACK, *_WEBHOOK_ERRORS),
+    },  # fmt: skip
     ("/webhooks/twilio/sms", "post"): {
         "summary": "An inbound SMS; answered with TwiML.",
         "parameters": [_header("X-Twilio-Signature", required=True)],

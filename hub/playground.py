@@ -24,14 +24,14 @@ from hub.admin.auth import guard_page, secure_headers
 from hub.errors import BadRequestError, ConflictError
 from hub.events import Event
 from hub.runtime import Hub, current_hub
-from hub.simulate import SignedRequest, telegram_message, twilio_sms
+from hub.simulate import SignedRequest, paypal_event, sample_types, telegram_message, twilio_sms
 from hub.store import OutboxEntry
 
 bp = Blueprint("playground", __name__, url_prefix="/admin/playground")
 bp.before_request(guard_page)
 bp.after_request(secure_headers)
 
-CHANNELS = ("telegram", "sms")
+CHANNELS = ("telegram", "sms", "paypal")  # paypal: the text is an event type, e.g. PAYMENT.CAPTURE.COMPLETED
 PLAYGROUND_CHAT_ID = 777000111
 PLAYGROUND_PHONE = "+15005550006"  # Twilio's documented magic test number: never a real person
 BASE_URL = "http://localhost"  # what the in-process client signs Twilio requests for
@@ -45,13 +45,19 @@ def _signed(hub: Hub, channel: str, text: str) -> tuple[SignedRequest, str, str]
     if channel == "telegram":
         signed = telegram_message(hub.settings, text, chat_id=PLAYGROUND_CHAT_ID, first_name="Playground")
         return signed, "telegram", str(json.loads(signed.body)["update_id"])
+    if channel == "paypal":  # signed with the development certificate, about the playground chat
+        known = sample_types("paypal")
+        if text.upper() not in known:
+            raise BadRequestError(f"write a PayPal event type: {', '.join(known)}", code="bad_text")
+        signed = paypal_event(hub.settings, text.upper(), custom_id=f"telegram:{PLAYGROUND_CHAT_ID}")
+        return signed, "paypal", str(json.loads(signed.body)["id"])
     signed = twilio_sms(hub.settings, BASE_URL, text, sender=PLAYGROUND_PHONE)
     return signed, "twilio", parse_qs(signed.body.decode())["MessageSid"][0]
 
 
 def _inline_messages(channel: str, response: Any) -> list[dict[str, Any]]:
     """The answer riding in the webhook response: a Bot API method or TwiML messages."""
-    if response.status_code >= 400:
+    if response.status_code >= 400 or channel == "paypal":  # PayPal's answer is an ack
         return []
     if channel == "telegram":
         body = response.get_json(silent=True) or {}

@@ -17,6 +17,7 @@ from hub.faults import FAIL_FIELD
 PATHS = {
     "telegram": "/webhooks/telegram",
     "stripe": "/webhooks/stripe",
+    "paypal": "/webhooks/paypal",
     "twilio": "/webhooks/twilio/sms",
     "twilio-status": "/webhooks/twilio/status",
     "google": "/webhooks/google/calendar",
@@ -24,7 +25,7 @@ PATHS = {
 # A Google push carries no body, only its resource state: `hub simulate google <state>`.
 GOOGLE_STATES = ("exists", "not_exists", "sync")
 # Samples whose signed body can carry `--fail` (a Google push has headers only).
-FAILABLE = ("stripe", "telegram", "twilio")
+FAILABLE = ("stripe", "paypal", "telegram", "twilio")
 
 
 @dataclass
@@ -90,6 +91,30 @@ def stripe_event(settings: Settings, type: str, data: dict[str, Any] | None = No
     )  # fmt: skip
 
 
+def paypal_event(
+    settings: Settings, type: str, resource: dict[str, Any] | None = None, *,
+    event_id: str | None = None, time: str | None = None, custom_id: str = "", fail: int = 0,
+) -> SignedRequest:  # fmt: skip
+    """A PayPal webhook of `type` signed with the development certificate (dry-run hubs only).
+
+    `resource` replaces the sample's `resource`; `custom_id` the chat it names;
+    `time` sets PAYPAL-TRANSMISSION-TIME.
+    """
+    event = load_sample("paypal", type)
+    event["id"] = event_id or "WH-SIM-" + secrets.token_hex(8).upper()
+    if resource is not None:
+        event["resource"] = resource
+    if custom_id:
+        for holder in [event["resource"], *event["resource"].get("purchase_units", [])]:
+            if "custom_id" in holder:
+                holder["custom_id"] = custom_id
+    body = json.dumps(with_planned_failures(event, fail)).encode()
+    from integrations.paypal_dev import dev_signer
+
+    headers = dev_signer(settings).headers(settings, body, time=time)
+    return SignedRequest(PATHS["paypal"], body, {"Content-Type": "application/json", **headers})
+
+
 def telegram_message(settings: Settings, text: str, *, chat_id: int = 1001, update_id: int | None = None,
                      first_name: str = "Sam", fail: int = 0) -> SignedRequest:  # fmt: skip
     update = load_sample("telegram", "message")
@@ -148,6 +173,8 @@ def build(
         raise LookupError(f"--fail needs a sample with a body to carry it: {', '.join(FAILABLE)}")
     if source == "stripe":
         return stripe_event(settings, type, fail=fail)
+    if source == "paypal":
+        return paypal_event(settings, type, fail=fail)
     if source == "telegram":
         return telegram_message(settings, text or "/start", fail=fail)
     if source == "twilio" and type == "sms.status":
@@ -157,4 +184,4 @@ def build(
         return twilio_sms(settings, base_url, text or "HELP", fail=fail)
     if source == "google":
         return google_push(settings, state=type)
-    raise LookupError(f"unknown source {source!r}: use one of stripe, telegram, twilio, google")
+    raise LookupError(f"unknown source {source!r}: use one of {', '.join(sources())}")

@@ -35,6 +35,7 @@ class Intake:
 INTAKES = {
     "telegram": Intake("integrations.telegram", "verify", "respond", "TELEGRAM_WEBHOOK_SECRET", 1),
     "stripe": Intake("integrations.stripe", "verify", "respond", "STRIPE_WEBHOOK_SECRET"),
+    "paypal": Intake("integrations.paypal", "verify", "respond", "PAYPAL_WEBHOOK_ID"),
     "twilio_sms": Intake("integrations.twilio", "verify_sms", "respond_sms", "TWILIO_AUTH_TOKEN", 5),
     "twilio_status": Intake("integrations.twilio", "verify_status", "respond_status", "TWILIO_AUTH_TOKEN"),
     "google_calendar": Intake(
@@ -97,6 +98,11 @@ def telegram() -> Response:
 @bp.post("/stripe")
 def stripe() -> Response:
     return intake("stripe")
+
+
+@bp.post("/paypal")
+def paypal() -> Response:
+    return intake("paypal")
 
 
 @bp.post("/twilio/sms")

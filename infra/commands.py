@@ -37,7 +37,7 @@ def tick(type: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")
 @with_appcontext
 def setup_webhooks(url: str, stage: str | None, dry_run: bool) -> None:
-    """Register hub with Telegram, Stripe, Twilio and Google (idempotent)."""
+    """Register hub with Telegram, Stripe, PayPal, Twilio and Google (idempotent)."""
     from hub.config import _parse_url
     from hub.errors import ConfigError
     from hub.runtime import current_hub

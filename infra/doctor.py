@@ -38,6 +38,7 @@ def run(hub: Hub, *, on_lambda: bool) -> list[Check]:
     probes: list[tuple[str, tuple[str, ...], Callable[[Any], str]]] = [
         ("telegram", ("telegram_bot_token",), _telegram),
         ("stripe", ("stripe_api_key",), _stripe),
+        ("paypal", ("paypal_client_id", "paypal_client_secret"), lambda s: _paypal(s, hub)),
         ("twilio", ("twilio_account_sid", "twilio_auth_token"), _twilio),
         ("weather", ("openweather_api_key",), _weather),
         ("google", ("google_service_account_json",), _google),
@@ -93,6 +94,12 @@ def _stripe(settings: Any) -> str:
     from integrations import stripe
 
     return f"account {stripe.account_reachable(settings)}"
+
+
+def _paypal(settings: Any, hub: Hub) -> str:
+    from integrations import paypal_api
+
+    return paypal_api.check(settings, hub.cache)
 
 
 def _twilio(settings: Any) -> str:

@@ -23,7 +23,7 @@ REQUIRED = (
     "googleapiclient/discovery_cache/documents/calendar.v3.json",
     "googleapiclient/discovery_cache/documents/sheets.v4.json",
 )
-FORBIDDEN_NAMES = (".env", "dev-secrets.json", "hub.sqlite3")
+FORBIDDEN_NAMES = (".env", "dev-secrets.json", "dev-paypal.pem", "hub.sqlite3")
 # A .pyc whose flags say "timestamp" is judged stale on Lambda (the zip resets mtimes),
 # so Python recompiles every module at each cold start: only hash-based ones help.
 _HASH_BASED = 0b01

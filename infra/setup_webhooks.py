@@ -74,6 +74,7 @@ def run(hub: Hub, url: str, *, stage: str, dry_run: bool) -> list[Step]:
     steps = [
         _telegram(settings, base, stage, stages, dry_run),
         _stripe(hub, base, dry_run),
+        _paypal(hub, base, dry_run),
         _twilio(settings, base, dry_run),
         _google(hub, base, dry_run),
     ]
@@ -135,6 +136,19 @@ def _stripe(hub: Hub, base: str, dry_run: bool) -> Step:
     if not dry_run:
         stripe.update_webhook_endpoint(settings, existing["id"], events)
     return Step("stripe", "update", f"{existing['id']} events: {', '.join(events)}")
+
+
+def _paypal(hub: Hub, base: str, dry_run: bool) -> Step:
+    """The app's webhook for the event types hub handles; PAYPAL_WEBHOOK_ID must name it."""
+    settings = hub.settings
+    if not (settings.paypal_client_id and settings.paypal_client_secret):
+        return Step("paypal", "skipped", "PAYPAL_CLIENT_ID or PAYPAL_CLIENT_SECRET is not set")
+    from integrations import paypal_api
+
+    events = sorted({t for (source, t) in hub.router.registrations() if source == "paypal" and t != "*"})
+    action, detail = paypal_api.ensure_webhook(settings, hub.cache, f"{base}/webhooks/paypal", events,
+                                               dry_run=dry_run)  # fmt: skip
+    return Step("paypal", action, detail)
 
 
 def _twilio(settings: Any, base: str, dry_run: bool) -> Step:

@@ -14,19 +14,21 @@ import pytest
 
 from tests.auxil.fake_lambda import fake_lambda
 
-SDKS = ("stripe", "telegram", "twilio", "googleapiclient", "requests", "httpx", "boto3", "botocore")
+SDKS = ("stripe", "telegram", "twilio", "googleapiclient", "requests", "httpx", "boto3", "botocore",
+        "paypalserversdk")  # fmt: skip
 
 SCRIPT = f"""
 import json, os, sys
 SDKS = {SDKS!r}
 from hub import create_app
-from hub.simulate import stripe_event, telegram_message
+from hub.simulate import paypal_event, stripe_event, telegram_message
 
 app = create_app({{"HUB_INSTANCE_PATH": sys.argv[1]}})
 settings = app.extensions["hub"].settings
 signed = {{
     "stripe": lambda: stripe_event(settings, "checkout.session.completed"),
     "telegram": lambda: telegram_message(settings, "/help"),
+    "paypal": lambda: paypal_event(settings, "CHECKOUT.ORDER.APPROVED"),
 }}[sys.argv[2]]()
 response = app.test_client().post(signed.path, data=signed.body, headers=signed.headers)
 loaded = sorted(m for m in SDKS if m in sys.modules)
@@ -43,7 +45,7 @@ def first_answer(tmp_path, source: str, env: dict[str, str]) -> dict:  # noqa: A
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("source", ["stripe", "telegram"])
+@pytest.mark.parametrize("source", ["stripe", "telegram", "paypal"])
 def test_the_first_answer_imports_no_provider_sdk(tmp_path, source) -> None:  # noqa: ANN001
     answer = first_answer(tmp_path, source, {"HUB_TASKS": "thread"})
 

@@ -23,7 +23,7 @@ NO_SECRETS = {
     "GOOGLE_CHANNEL_TOKEN": "",
 }
 GENERATED = ("hub_admin_token", "telegram_webhook_secret", "stripe_webhook_secret",
-             "twilio_auth_token", "google_channel_token", "hub_secret_key")  # fmt: skip
+             "twilio_auth_token", "google_channel_token", "paypal_webhook_id", "hub_secret_key")  # fmt: skip
 
 
 def secrets_file(app) -> Path:  # noqa: ANN001

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 INTEGRATIONS: dict[str, tuple[tuple[str, bool], ...]] = {
     "Telegram": (("TELEGRAM_BOT_TOKEN", True), ("TELEGRAM_WEBHOOK_SECRET", True)),
     "Stripe": (("STRIPE_API_KEY", True), ("STRIPE_WEBHOOK_SECRET", True)),
+    "PayPal": (
+        ("PAYPAL_CLIENT_ID", True), ("PAYPAL_CLIENT_SECRET", True), ("PAYPAL_WEBHOOK_ID", False),
+        ("PAYPAL_ENVIRONMENT", False),
+    ),  # fmt: skip
     "Twilio": (("TWILIO_ACCOUNT_SID", True), ("TWILIO_AUTH_TOKEN", True), ("TWILIO_FROM_NUMBER", True)),
     "OpenWeatherMap": (("OPENWEATHER_API_KEY", True),),
     "Google": (

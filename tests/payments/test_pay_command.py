@@ -17,9 +17,15 @@ def pay(client, hub, text, chat_id=42):
     return response.json
 
 
-def button_url(answer):
-    [[button]] = answer["reply_markup"]["inline_keyboard"]
-    return button["url"]
+def stripe_calls(hub):
+    """The Checkout calls recorded (a dry-run /pay offers PayPal as well)."""
+    return [e for e in hub.store.outbox() if e.integration == "stripe"]
+
+
+def button_url(answer, provider="Stripe"):
+    rows = answer["reply_markup"]["inline_keyboard"]
+    [url] = [b["url"] for [b] in rows if b["text"] == f"Pay with {provider}"]
+    return url
 
 
 def test_dry_run_answers_with_a_link_button_and_records_the_session(client, hub):
@@ -27,7 +33,8 @@ def test_dry_run_answers_with_a_link_button_and_records_the_session(client, hub)
     assert answer["method"] == "sendMessage" and answer["chat_id"] == "42"
     assert "15.00 EUR" in answer["text"] and "concert ticket" in answer["text"]
     assert button_url(answer).startswith("http://127.0.0.1/dry-run/checkout/cs_dry_")
-    [entry] = hub.store.outbox()
+    assert button_url(answer, "PayPal").startswith("http://127.0.0.1/dry-run/paypal/approve/")
+    [entry] = stripe_calls(hub)
     assert (entry.integration, entry.action) == ("stripe", "checkout.sessions.create")
     assert entry.status == "recorded"
     assert entry.payload["metadata"]["telegram_chat_id"] == "42"
@@ -60,7 +67,7 @@ def test_comma_decimals_and_configured_currency(make_app):
     hub = hub_of(app)
     answer = pay(app.test_client(), hub, "/pay 15,5")
     assert "15.50 USD" in answer["text"]
-    assert hub.store.outbox()[0].payload["line_items"][0]["price_data"]["unit_amount"] == 1550
+    assert stripe_calls(hub)[0].payload["line_items"][0]["price_data"]["unit_amount"] == 1550
 
 
 def test_zero_decimal_currency_takes_whole_amounts_only(make_app):
@@ -70,13 +77,16 @@ def test_zero_decimal_currency_takes_whole_amounts_only(make_app):
     hub = hub_of(app)
     assert "Write it like 15 (JPY)" in pay(app.test_client(), hub, "/pay 15.50")["text"]
     pay(app.test_client(), hub, "/pay 1500")
-    assert hub.store.outbox()[0].payload["line_items"][0]["price_data"]["unit_amount"] == 1500
+    assert stripe_calls(hub)[0].payload["line_items"][0]["price_data"]["unit_amount"] == 1500
 
 
-def test_pay_by_sms_points_to_telegram(client, hub):
-    response = post(client, twilio_sms(hub.settings, "http://localhost", "PAY 15"))
-    assert b"Payments work in our Telegram chat" in response.data
-    assert hub.store.outbox() == []
+def test_pay_by_sms_texts_a_link_for_each_provider(client, hub):
+    response = post(client, twilio_sms(hub.settings, "http://localhost", "PAY 15", sender="+15550001111"))
+    text = response.data.decode()
+    assert "Pay with Stripe: http://127.0.0.1/dry-run/checkout/cs_dry_" in text
+    assert "Pay with PayPal: http://127.0.0.1/dry-run/paypal/approve/" in text
+    [order] = [e for e in hub.store.outbox() if e.integration == "paypal"]
+    assert order.payload["purchase_units"][0]["custom_id"] == "sms:+15550001111"
 
 
 @responses.activate
