@@ -114,7 +114,7 @@ def test_every_page_fits_the_screen(make_app, serve, sized, kind):
     chat = page.locator('.chat[data-channel="telegram"]')
     chat.get_by_role("textbox").fill("/pay 5")
     chat.get_by_role("button", name="Send").click()
-    chat.locator(".keyboard a.key").wait_for()
+    chat.get_by_role("link", name="Pay with Stripe").wait_for()
     assert_fits(page, "playground")
     save_screenshot(page, f"console-{kind}-playground")
 
@@ -202,9 +202,9 @@ def test_pay_draws_its_button_and_the_chat_survives_a_reload(make_app, serve, si
         chat.get_by_role("textbox").fill(text)
         chat.get_by_role("button", name="Send").click()
         chat.locator(".meta").nth(page.locator(".chat").first.locator(".bubble.me").count() - 1).wait_for()
-    button = chat.locator(".keyboard a.key")
-    assert button.inner_text().startswith("Pay")
-    assert "/dry-run/checkout/" in button.get_attribute("href")
+    stripe, paypal = chat.locator(".keyboard a.key").all()
+    assert stripe.inner_text() == "Pay with Stripe" and "/dry-run/checkout/" in stripe.get_attribute("href")
+    assert paypal.inner_text() == "Pay with PayPal" and "/dry-run/paypal/" in paypal.get_attribute("href")
     assert_newest_in_view(chat)
     save_screenshot(page, f"console-{kind}-pay")
 
@@ -212,7 +212,7 @@ def test_pay_draws_its_button_and_the_chat_survives_a_reload(make_app, serve, si
     chat = page.locator('.chat[data-channel="telegram"]')
     sent = [b.inner_text() for b in chat.locator(".bubble.me").all()]
     assert sent == ["/help", "/weather Oslo", "/help", "/pay 5"]
-    assert chat.locator(".keyboard a.key").count() == 1, "the button is back after the reload"
+    assert chat.locator(".keyboard a.key").count() == 2, "the buttons are back after the reload"
     assert "Commands" in chat.locator(".bubble.bot").first.inner_text()
     assert_newest_in_view(chat)
     save_screenshot(page, f"console-{kind}-reloaded")

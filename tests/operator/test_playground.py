@@ -116,9 +116,10 @@ def test_pay_answers_with_its_checkout_link_as_a_button(make_app):
     csrf = log_in(client)
     result = say(client, csrf, "telegram", "/pay 5").json
     first = result["messages"][0]
-    assert "Tap the button" in first["text"]
-    [[button]] = first["buttons"]
-    assert button["text"].startswith("Pay") and "/dry-run/checkout/" in button["url"]
+    assert "Tap a button" in first["text"]
+    [[button], [paypal]] = first["buttons"]
+    assert button["text"] == "Pay with Stripe" and "/dry-run/checkout/" in button["url"]
+    assert paypal["text"] == "Pay with PayPal" and "/dry-run/paypal/" in paypal["url"]
     assert result["replies"] == [first["text"]], "the plain replies stay as they were"
     page = client.get("/admin/playground", headers=BROWSER).get_data(as_text=True)
     assert f'<a class="key" href="{button["url"]}"' in page, "drawn as a link button after a reload"

@@ -35,7 +35,7 @@ def test_hubs_tables_agree_with_the_declaration(app):
     assert (resources.files("hub") / "samples" / "paypal").is_dir() and sample_types("paypal")
     fields = {f.upper() for f in Settings.__dataclass_fields__}
     assert set(PAYPAL["settings"]) <= fields
-    from hub.admin.dashboard import INTEGRATIONS
+    from hub.admin.integrations import INTEGRATIONS
 
     assert {name for name, _ in INTEGRATIONS["PayPal"]} <= set(PAYPAL["settings"])
     assert all(PAYPAL["settings"][name] == secret for name, secret in INTEGRATIONS["PayPal"])

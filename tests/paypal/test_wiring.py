@@ -17,13 +17,14 @@ def test_the_dashboard_card_shows_paypal_without_its_secret(make_app, live_confi
 
 
 def test_in_dry_run_the_webhook_id_is_a_development_value(client, admin_headers):
-    from hub.admin.dashboard import integration_table
+    from hub.admin.integrations import integration_table
 
     html = client.get("/admin", headers=admin_headers).get_data(as_text=True)
     assert "PayPal" in html
     settings = hub_of(client.application).settings
-    [(_, _, shown)] = [row for row in integration_table(settings) if row[0] == "PayPal"]
-    assert {s.name: s.state for s in shown}["PAYPAL_WEBHOOK_ID"] == "development"
+    [paypal] = [row for row in integration_table(settings) if row.name == "PayPal"]
+    assert {s.name: s.state for s in paypal.settings}["PAYPAL_WEBHOOK_ID"] == "development"
+    assert paypal.readiness == "dry-run"
 
 
 def test_openapi_describes_the_paypal_webhook(client):
