@@ -21,6 +21,7 @@ from hub.outbox import Outbox
 from hub.router import Router
 from hub.runtime import Hub, hub_of
 from hub.store import open_store
+from hub.strict_json import StrictJSONProvider
 from hub.tasks import TaskQueue
 
 log = logging.getLogger("hub")
@@ -38,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, router: Router | None
     environ = _environment()
     instance_path = config.get("HUB_INSTANCE_PATH") or environ.get("HUB_INSTANCE_PATH")
     app = Flask("hub", instance_path=str(Path(instance_path).resolve()) if instance_path else None)
+    app.json = StrictJSONProvider(app)
     settings = with_dev_secrets(load_settings(config, app.instance_path, environ))
     on_lambda = bool(environ.get("AWS_LAMBDA_FUNCTION_NAME"))
     configure_logging(settings.secret_values(), json_lines=on_lambda)

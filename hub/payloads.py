@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from flask import Request
@@ -66,12 +67,20 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999999 is valid JSON text, but no number hub could use
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
 # One decoder for every body: `json.loads(..., parse_constant=...)` builds a new one per call.
-_DECODER = json.JSONDecoder(parse_constant=_no_constants)
+_DECODER = json.JSONDecoder(parse_constant=_no_constants, parse_float=_finite_float)
 
 
 def json_object(text: str) -> dict[str, Any]:
-    """Parse a JSON object (not a list, string or number); NaN and Infinity are refused."""
+    """Parse a JSON object (not a list, string or number); NaN, Infinity and numbers that
+    overflow to them (1e999999) are refused."""
     try:
         data = _DECODER.decode(text)
     except (ValueError, RecursionError):
