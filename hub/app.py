@@ -126,7 +126,10 @@ def _register_error_handlers(app: Flask, unavailable: tuple[type[Exception], ...
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:
         code = (error.name or "error").lower().replace(" ", "_")
-        return jsonify(error=code, message=error.description or error.name), error.code or 500
+        response = jsonify(error=code, message=error.description or error.name)
+        # Keep what the error says in headers (a 405's Allow, a 401's WWW-Authenticate).
+        response.headers.extend((k, v) for k, v in error.get_headers() if k.lower() != "content-type")
+        return response, error.code or 500
 
     for error_type in unavailable:
 

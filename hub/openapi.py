@@ -117,7 +117,9 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _header(name: str, required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "header", "required": required, "schema": _STR}
+    # A required header that is sent empty is refused like a missing one.
+    schema = {"type": "string", "minLength": 1} if required else _STR
+    return {"name": name, "in": "header", "required": required, "schema": schema}
 
 
 _ACK = {"200": _json("Accepted (duplicates included).", {"$ref": "#/components/schemas/Ack"})}
