@@ -121,7 +121,7 @@ def _cache_config(settings: Settings) -> dict[str, Any]:
 def _register_error_handlers(app: Flask, unavailable: tuple[type[Exception], ...]) -> None:
     @app.errorhandler(HubError)
     def hub_error(error: HubError) -> tuple[Response, int]:
-        return jsonify(error.to_dict()), error.STATUS_CODE
+        return jsonify(error.to_dict()), error.STATUS_CODE, error.headers()
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:

@@ -104,6 +104,10 @@ RESPONSES = {
     "409": _error("The event is being handled right now."),
     "413": _error("The body is over 1 MiB."),
     "415": _error("The body has the wrong content type."),
+    "429": {
+        **_error("Too many wrong admin tokens from this client: wait, then try again."),
+        "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+    },
     "503": _error("The source is disabled, or the store is unreachable: deliver again later."),
 }
 
@@ -199,7 +203,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         ],
         "responses": _answers(
             {"200": _json("Events.", _list("EventSummary"))},
-            "400", "401", "503",
+            "400", "401", "429", "503",
         ),  # fmt: skip
     },
     ("/admin/api/events/<event_id>", "get"): {
@@ -207,8 +211,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "security": _ADMIN,
         "parameters": [_EVENT_ID],
         "responses": _answers(
-            {"200": _json("The event.", {"$ref": "#/components/schemas/EventSummary"})}, "401", "404", "503"
-        ),
+            {"200": _json("The event.", {"$ref": "#/components/schemas/EventSummary"})},
+            "401", "404", "429", "503",
+        ),  # fmt: skip
     },
     ("/admin/api/events/<event_id>/replay", "post"): {
         "summary": "Run the event's handler again now; attempts grows by one.",
@@ -216,7 +221,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "parameters": [_EVENT_ID],
         "responses": _answers(
             {"200": _json("The event after the run.", {"$ref": "#/components/schemas/EventSummary"})},
-            "401", "404", "409", "503",
+            "401", "404", "409", "429", "503",
         ),  # fmt: skip
     },
     ("/admin/api/outbox", "get"): {
@@ -225,7 +230,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "parameters": [{"name": "event_id", "in": "query", "schema": _STR}, _LIMIT],
         "responses": _answers(
             {"200": _json("Calls.", _list("OutboxEntry"))},
-            "400", "401", "503",
+            "400", "401", "429", "503",
         ),  # fmt: skip
     },
     ("/admin", "get"): {
@@ -236,8 +241,8 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                 "200": {"description": "Dashboard.", "content": {"text/html": {"schema": _STR}}},
                 "302": {"description": "To the login form."},
             },
-            "401",
-        ),
+            "401", "429",
+        ),  # fmt: skip
     },
     ("/openapi.json", "get"): {
         "summary": "This document.",
