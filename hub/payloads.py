@@ -7,9 +7,9 @@ import math
 from typing import Any
 
 from flask import Request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
-from hub.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+from hub.errors import BadRequestError, PayloadTooLargeError, RequestTimeoutError, UnsupportedMediaTypeError
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -36,6 +36,12 @@ def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
         data = request.get_data(cache=True)
     except RequestEntityTooLarge:
         raise _too_large(limit) from None
+    except ClientDisconnected as exc:
+        # The server cut off a body that arrived too slowly (infra/gunicorn_worker.py):
+        # werkzeug reports every read error as a disconnect, with the cause as context.
+        if isinstance(exc.__context__, TimeoutError):
+            raise RequestTimeoutError("the body did not arrive in time", code="request_timeout") from None
+        raise
     if len(data) > limit:  # an app without MAX_CONTENT_LENGTH read the stream to its end
         raise _too_large(limit)
     if len(data) == limit and request.content_length is None and _more_follows(request):
