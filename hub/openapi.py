@@ -41,6 +41,12 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {"method": {"const": "sendMessage"}, "chat_id": _STR, "text": _STR},
     },
+    "TelegramUpdate": {
+        "description": "A Bot API Update: hub needs its integer update_id (its dedup key).",
+        "type": "object",
+        "required": ["update_id"],
+        "properties": {"update_id": {"type": "integer"}},
+    },
     "Health": {
         "type": "object",
         "required": ["status", "version", "store", "cache"],
@@ -120,9 +126,11 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _header(name: str, required: bool = False) -> dict[str, Any]:
+def _header(name: str, required: bool = False, pattern: str = "") -> dict[str, Any]:
     # A required header that is sent empty is refused like a missing one.
-    schema = {"type": "string", "minLength": 1} if required else _STR
+    schema: dict[str, Any] = {"type": "string", "minLength": 1} if required else dict(_STR)
+    if pattern:
+        schema["pattern"] = pattern
     return {"name": name, "in": "header", "required": required, "schema": schema}
 
 
@@ -144,7 +152,10 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("/webhooks/telegram", "post"): {
         "summary": "A Telegram update; the reply may ride in the response.",
         "parameters": [_header("X-Telegram-Bot-Api-Secret-Token", required=True)],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TelegramUpdate"}}},
+        },
         "responses": _answers(
             {"200": _json("Accepted.", {"$ref": "#/components/schemas/TelegramReply"})},
             "401", "403", *_WEBHOOK_ERRORS,
@@ -178,8 +189,8 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "summary": "A Calendar push notification (headers only).",
         "parameters": [
             _header("X-Goog-Channel-Token", required=True),
-            _header("X-Goog-Channel-ID", required=True),
-            _header("X-Goog-Message-Number", required=True),
+            _header("X-Goog-Channel-ID", required=True, pattern=r"\S"),
+            _header("X-Goog-Message-Number", required=True, pattern="^[0-9]{1,20}$"),
             _header("X-Goog-Resource-State"),
             _header("X-Goog-Resource-ID"),
         ],
