@@ -85,7 +85,7 @@ def _generation(store: Store, fingerprint: str) -> int:
     """
     record = store.kv_get(SESSIONS_NAMESPACE, SESSIONS_KEY) or {}
     generation = int(record.get("generation", 0))
-    if record.get("token") != fingerprint:
+    if not hmac.compare_digest(str(record.get("token", "")).encode(), fingerprint.encode()):
         generation += 1
         store.kv_put(SESSIONS_NAMESPACE, SESSIONS_KEY, {"generation": generation, "token": fingerprint})
     return generation
@@ -107,7 +107,8 @@ def _session_valid(settings: Settings, store: Store) -> bool:
     age = store.clock() - float(session.get(ISSUED_KEY, 0))
     if not -60 < age < SESSION_MAX_AGE_SECONDS:  # a minute of clock skew between instances
         return False
-    return session.get(GENERATION_KEY) == _generation(store, fingerprint)
+    generation = _generation(store, fingerprint)  # a number, not a secret: `==` is fine
+    return session.get(GENERATION_KEY) == generation
 
 
 def _client(request: Request) -> str:
