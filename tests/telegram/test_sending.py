@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
@@ -12,6 +13,7 @@ from hub.runtime import hub_of
 from hub.simulate import telegram_message
 from integrations.telegram import send_message_params, split_text
 from tests.conftest import post
+from tests.store.conftest import Clock
 from tests.telegram.conftest import TOKEN
 
 PAY_BUTTON = {"inline_keyboard": [[{"text": "Pay 5 EUR", "url": "https://checkout.stripe.com/c/pay/cs_1"}]]}
@@ -99,11 +101,23 @@ def test_short_flood_wait_is_waited_out_and_sent_once(live_app, fake):
 def test_long_flood_wait_fails_the_event_for_a_later_retry(live_app, fake):
     fake.fail("sendMessage", 429, retry_after=30)
     app = live_app(router=replying(("a", {}), ("b", {})))
+    hub_of(app).store.clock = clock = Clock(time.time())
     send(app)
     event = event_of(app)
-    assert event.status == "failed" and event.next_attempt_at is not None
+    assert event.status == "failed"
+    # Not before Telegram's retry_after (the first backoff, 15-30 s, would be sooner).
+    assert event.next_attempt_at == pytest.approx(clock.now + 30)
     assert "rate limit, retry after 30 s" in event.last_error
     assert fake.sent() == []
+
+    clock.advance(29)
+    assert hub_of(app).sweep().ran == 0, "not due yet"
+    clock.advance(2)
+    hub_of(app).sweep()
+    # The failed attempt answered the webhook with nothing, so "a" goes through the API now;
+    # "b", whose call failed, is made again (a failed call is never taken as done).
+    assert [m["text"] for m in fake.sent()] == ["a", "b"]
+    assert (event_of(app).status, event_of(app).attempts) == ("done", 2)
 
 
 def test_server_errors_are_retried_briefly(live_app, fake):
