@@ -1,6 +1,9 @@
 """Settings: read once from config overrides, the environment and `.env`, validated at start-up.
 
-Nothing else in hub reads `os.environ`; everything asks the `Settings` stored on the app.
+Hub's settings are read here only; everything asks the `Settings` stored on the app. Two
+other places read `os.environ`, for what is not a hub setting: `app.py` gathers the
+environment (over `.env`) and hands it to `load_settings`, and `lambda_invoke.py` reads
+the Lambda runtime's own variables (function name, region, its role's credentials).
 """
 
 from __future__ import annotations
