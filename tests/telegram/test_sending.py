@@ -10,7 +10,7 @@ import pytest
 
 from hub.router import Router
 from hub.runtime import hub_of
-from hub.simulate import telegram_message
+from hub.simulate import stripe_event, telegram_message
 from integrations.telegram import send_message_params, split_text
 from tests.conftest import post
 from tests.store.conftest import Clock
@@ -194,3 +194,29 @@ def test_calls_keep_working_across_rebuilt_apps_and_other_event_loops(live_app, 
             worker.join()
     assert [m["text"] for m in fake.sent()] == ["round 0", "round 1", "round 2"]
     assert fake.methods().count("getMe") == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def test_a_blocked_recipient_gets_its_own_failure_back_when_rows_share_a_timestamp(
+    live_app, fake, request, backend
+):
+    """Two outbox rows made in the same instant have no order (Redis sorts them by id):
+    the result for the blocked chat must be that chat's failed call, not the other row."""
+    results = []
+    router = Router()
+
+    @router.on("stripe", "invoice.paid")
+    def notify(event, ctx):
+        ctx.send_text("telegram", "111", "to the first chat")
+        fake.fail("sendMessage", 403, "Forbidden: bot was blocked by the user")
+        results.append(ctx.send_text("telegram", "222", "to the blocked chat"))
+
+    config = request.getfixturevalue("redis_config") if backend == "redis" else {}
+    app = live_app(config, router=router)
+    hub_of(app).store.clock = Clock(time.time())  # never moves: every row shares one timestamp
+    for _ in range(8):  # a wrong pick would show within 8 tries with probability 255/256
+        assert post(app.test_client(), stripe_event(hub_of(app).settings, "invoice.paid")).status_code == 200
+    assert len(results) == 8
+    for result in results:
+        assert (result.entry.payload["chat_id"], result.entry.status) == ("222", "failed")
+        assert result.response["delivered"] is False and "blocked by the user" in result.response["error"]
