@@ -1,4 +1,4 @@
-"""gunicorn's threaded worker, hardened for hub; `gunicorn.conf.py` selects it.
+"""gunicorn's threaded worker, hardened for hub; `infra/gunicorn_conf.py` selects it.
 
 - A request must arrive in full within gunicorn's `timeout` (each read waiting at most
   `IDLE_SECONDS`). gthread alone times out only the wait for the first byte: a client

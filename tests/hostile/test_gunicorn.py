@@ -1,4 +1,4 @@
-"""The self-hosting server configuration (gunicorn.conf.py), run as the README documents it:
+"""The self-hosting server configuration (infra/gunicorn_conf.py), run as the README documents it:
 slow clients do not stop /healthz, a request that arrives too slowly is cut off, and the
 errors gunicorn answers itself are JSON."""
 
@@ -28,7 +28,7 @@ SLOW_CLIENTS = 4
 
 @pytest.fixture
 def gunicorn(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    """Start `gunicorn -c gunicorn.conf.py hub.wsgi:app` (extra flags appended); its base URL.
+    """Start `gunicorn -c infra/gunicorn_conf.py hub.wsgi:app` (extra flags appended); its base URL.
 
     No control socket: its default path is per user, and parallel test runs would share it."""
     started: list[subprocess.Popen[bytes]] = []
@@ -37,7 +37,7 @@ def gunicorn(tmp_path: Path) -> Iterator[Callable[..., str]]:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "REDIS_URL"))}
         env.update(SECRETS, HUB_INSTANCE_PATH=str(tmp_path / "instance"), HUB_TASKS="inline")
-        command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "hub.wsgi:app",
+        command = [sys.executable, "-m", "gunicorn", "-c", "infra/gunicorn_conf.py", "hub.wsgi:app",
                    "-b", f"127.0.0.1:{port}", "--no-control-socket", *flags]  # fmt: skip
         with (tmp_path / "gunicorn.log").open("wb") as log:  # the child keeps its own copy
             started.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log))

@@ -1,7 +1,9 @@
-"""gunicorn settings for self-hosting hub: `gunicorn -c gunicorn.conf.py hub.wsgi:app`.
+"""gunicorn settings for self-hosting hub: `gunicorn -c infra/gunicorn_conf.py hub.wsgi:app`.
 
 Command-line flags override these (e.g. `-b 0.0.0.0:8000`, `-w 4`). On AWS Lambda none of
 this applies: API Gateway receives the whole body before it invokes the function.
+(Not named gunicorn.conf.py on purpose: gunicorn would load that from the working
+directory by itself, also for the benchmarks' own gunicorn runs.)
 """
 
 import multiprocessing
