@@ -156,3 +156,16 @@ def test_wrong_bearer_tokens_count_too(make_app) -> None:  # noqa: ANN001
     ]
     assert [a.status_code for a in answers] == [401] * MAX_TOKEN_FAILURES + [429]
     assert set(answers[-1].json) == {"error", "message"}
+
+
+def test_a_session_opened_before_the_guessing_keeps_working(make_app) -> None:  # noqa: ANN001
+    """Requests with a session present no token: a guesser on the same address (an office
+    behind one NAT) does not lock the logged-in admin out."""
+    app = make_app()
+    browser = app.test_client()
+    log_in(browser)
+    for i in range(MAX_TOKEN_FAILURES + 1):
+        app.test_client().post("/admin/login", data={"token": f"guess-{i}"})
+    assert login_as(app, ADMIN_TOKEN, {"REMOTE_ADDR": "127.0.0.1"}).status_code == 429
+    assert browser.get("/admin", headers=BROWSER).status_code == 200
+    assert browser.get("/admin/api/events").status_code == 200
