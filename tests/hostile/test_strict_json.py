@@ -14,7 +14,13 @@ import pytest
 
 from hub.events import Event
 from hub.runtime import hub_of
-from tests.auxil.events import load_event, stripe_request, telegram_request, twilio_json_request
+from tests.auxil.events import (
+    load_event,
+    stripe_request,
+    telegram_request,
+    twilio_json_request,
+    twilio_request,
+)
 from tests.conftest import SECRETS, post
 
 NON_FINITE = ["1e999999", "-1e999999", "NaN", "Infinity", "-Infinity"]
@@ -77,3 +83,15 @@ def test_api_output_is_strict_json_even_for_a_stored_non_finite_value(make_app, 
     assert strict["payload"] == {"amount": None}
     listed = client.get("/admin/api/events", headers=admin_headers)
     assert json.loads(listed.get_data(as_text=True), parse_constant=refuse)[0]["provider_id"] == "evt_old"
+
+
+def test_twilio_form_values_stay_strings(make_app, admin_headers) -> None:  # noqa: ANN001
+    """A form carries text only: "Infinity" there is a word, stored and shown as one."""
+    app = make_app()
+    params = {**load_event("twilio", "sms.received"), "NumSegments": "Infinity", "Body": "NaN"}
+    response = post(app.test_client(), twilio_request(SECRETS["TWILIO_AUTH_TOKEN"], params))
+    assert response.status_code == 200
+    [event] = hub_of(app).store.events()
+    assert (event.payload["NumSegments"], event.payload["Body"]) == ("Infinity", "NaN")
+    shown = app.test_client().get(f"/admin/api/events/{event.id}", headers=admin_headers)
+    assert '"NumSegments":"Infinity"' in shown.get_data(as_text=True).replace(" ", "")
