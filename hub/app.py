@@ -21,6 +21,7 @@ from hub.outbox import Outbox
 from hub.router import Router
 from hub.runtime import Hub, hub_of
 from hub.store import open_store
+from hub.strict_json import StrictJSONProvider
 from hub.tasks import TaskQueue
 
 log = logging.getLogger("hub")
@@ -38,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, router: Router | None
     environ = _environment()
     instance_path = config.get("HUB_INSTANCE_PATH") or environ.get("HUB_INSTANCE_PATH")
     app = Flask("hub", instance_path=str(Path(instance_path).resolve()) if instance_path else None)
+    app.json = StrictJSONProvider(app)
     settings = with_dev_secrets(load_settings(config, app.instance_path, environ))
     on_lambda = bool(environ.get("AWS_LAMBDA_FUNCTION_NAME"))
     configure_logging(settings.secret_values(), json_lines=on_lambda)
@@ -118,12 +120,15 @@ def _cache_config(settings: Settings) -> dict[str, Any]:
 def _register_error_handlers(app: Flask, unavailable: tuple[type[Exception], ...]) -> None:
     @app.errorhandler(HubError)
     def hub_error(error: HubError) -> tuple[Response, int]:
-        return jsonify(error.to_dict()), error.STATUS_CODE
+        return jsonify(error.to_dict()), error.STATUS_CODE, error.headers()
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:
         code = (error.name or "error").lower().replace(" ", "_")
-        return jsonify(error=code, message=error.description or error.name), error.code or 500
+        response = jsonify(error=code, message=error.description or error.name)
+        # Keep what the error says in headers (a 405's Allow, a 401's WWW-Authenticate).
+        response.headers.extend((k, v) for k, v in error.get_headers() if k.lower() != "content-type")
+        return response, error.code or 500
 
     for error_type in unavailable:
 

@@ -1,6 +1,9 @@
 """Settings: read once from config overrides, the environment and `.env`, validated at start-up.
 
-Nothing else in hub reads `os.environ`; everything asks the `Settings` stored on the app.
+Hub's settings are read here only; everything asks the `Settings` stored on the app. Two
+other places read `os.environ`, for what is not a hub setting: `app.py` gathers the
+environment (over `.env`) and hands it to `load_settings`, and `lambda_invoke.py` reads
+the Lambda runtime's own variables (function name, region, its role's credentials).
 """
 
 from __future__ import annotations
@@ -73,17 +76,6 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return Path(self.hub_database) if self.hub_database else self.instance_path / "hub.sqlite3"
-
-    @property
-    def webhook_secrets_configured(self) -> dict[str, bool]:
-        """Which sources can verify inbound requests (a missing secret disables the source)."""
-        return {
-            "telegram": bool(self.telegram_webhook_secret),
-            "stripe": bool(self.stripe_webhook_secret),
-            "paypal": bool(self.paypal_webhook_id),
-            "twilio": bool(self.twilio_auth_token),
-            "google": bool(self.google_channel_token),
-        }
 
     def secret_values(self) -> list[str]:
         """Every configured secret, so logs and error reports can scrub them."""
@@ -249,8 +241,7 @@ def load_settings(
         else:
             continue
         if not isinstance(raw, str):
-            values[f.name] = _coerce_native(name, raw, f.type)
-            continue
+            raw = _native_text(raw)
         if raw.strip() == "":  # an empty variable means unset (HUB_DRY_RUN= keeps dry-run on)
             continue
         parser = _PARSERS.get(name)
@@ -258,10 +249,11 @@ def load_settings(
     return Settings(**values)
 
 
-def _coerce_native(name: str, raw: Any, annotation: Any) -> Any:
-    """Accept already-typed values from a `config` dict (True, 3, ["whsec_a"])."""
+def _native_text(raw: Any) -> str:
+    """An already-typed value from a `config` dict (True, 3, ["whsec_a"]) as the variable's
+    text, so it is parsed and checked exactly like the environment's."""
     if isinstance(raw, list | tuple):
-        raw = ",".join(str(v) for v in raw)
-    elif isinstance(raw, bool):
-        raw = "1" if raw else "0"
-    return load_settings({name: str(raw)}, ".", environ={}).__getattribute__(name.lower())
+        return ",".join(str(v) for v in raw)
+    if isinstance(raw, bool):
+        return "1" if raw else "0"
+    return str(raw)

@@ -17,6 +17,10 @@ class HubError(Exception):
     def to_dict(self) -> dict[str, str]:
         return {"error": self.code, "message": self.message}
 
+    def headers(self) -> dict[str, str]:
+        """Headers the answer must carry besides the JSON body."""
+        return {}
+
 
 class BadRequestError(HubError):
     STATUS_CODE = 400
@@ -51,6 +55,25 @@ class UnsupportedMediaTypeError(HubError):
 class PayloadTooLargeError(HubError):
     STATUS_CODE = 413
     CODE = "payload_too_large"
+
+
+class RequestTimeoutError(HubError):
+    STATUS_CODE = 408
+    CODE = "request_timeout"
+
+
+class TooManyRequestsError(HubError):
+    """Throttled: the client may try again after `retry_after` seconds (the Retry-After header)."""
+
+    STATUS_CODE = 429
+    CODE = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class ServiceUnavailableError(HubError):

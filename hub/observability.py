@@ -63,6 +63,15 @@ def init_sentry(app: Flask, settings: Settings, *, transport: Any = None) -> boo
     from sentry_sdk.integrations.flask import FlaskIntegration
     from sentry_sdk.integrations.logging import LoggingIntegration
 
+    running = _running_scrubber(sentry_sdk.get_client())
+    if running is not None:
+        # Sentry has one client per process: a second app joins it rather than replacing
+        # it with a scrubber that knows only the second app's secrets.
+        if sentry_sdk.get_client().dsn != settings.sentry_dsn:
+            log.warning("Sentry already reports to another SENTRY_DSN in this process; keeping it")
+        running.add(settings.secret_values())
+        _report_for(app)
+        return True
     scrubber = Scrubber(settings.secret_values())
     sentry_sdk.init(
         dsn=settings.sentry_dsn,
@@ -75,13 +84,24 @@ def init_sentry(app: Flask, settings: Settings, *, transport: Any = None) -> boo
         transport=transport,
         environment="lambda" if app.config.get("HUB_ON_LAMBDA") else "local",
     )
+    _report_for(app)
+    return True
+
+
+def _running_scrubber(client: Any) -> Scrubber | None:
+    """The Scrubber of the process's active Sentry client, if hub started it."""
+    hook = client.options.get("before_send") if client.is_active() else None
+    owner = getattr(hook, "__self__", None)
+    return owner if isinstance(owner, Scrubber) else None
+
+
+def _report_for(app: Flask) -> None:
     from hub.runtime import hub_of
 
     hub_of(app).failure_reporters.append(report_failure)
     if app.config.get("HUB_ON_LAMBDA"):
         # The function freezes right after answering: send what is queued first.
         app.teardown_appcontext(lambda _exc: flush())
-    return True
 
 
 def flush(timeout: float = FLUSH_TIMEOUT_SECONDS) -> None:
@@ -157,7 +177,12 @@ class Scrubber:
     API keys, signing secrets, phone numbers and e-mail addresses leave nothing behind."""
 
     def __init__(self, secrets: list[str]) -> None:
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self.secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: list[str]) -> None:
+        """Scrub these too (another app in the process); longest first, as one may hold another."""
+        self.secrets = sorted({*self.secrets, *(s for s in secrets if s)}, key=len, reverse=True)
 
     def before_send(self, event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
         if event.get("logger") == "hub.events" and event.get("level") in ("error", "fatal"):

@@ -41,6 +41,12 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {"method": {"const": "sendMessage"}, "chat_id": _STR, "text": _STR},
     },
+    "TelegramUpdate": {
+        "description": "A Bot API Update: hub needs its integer update_id (its dedup key).",
+        "type": "object",
+        "required": ["update_id"],
+        "properties": {"update_id": {"type": "integer"}},
+    },
     "Health": {
         "type": "object",
         "required": ["status", "version", "store", "cache"],
@@ -129,6 +135,10 @@ RESPONSES = {
     "409": _error("The event is being handled right now."),
     "413": _error("The body is over 1 MiB."),
     "415": _error("The body has the wrong content type."),
+    "429": {
+        **_error("Too many wrong admin tokens from this client: wait, then try again."),
+        "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+    },
     "503": _error("The source is disabled, the store is unreachable, or PayPal's certificate cannot "
                   "be fetched: deliver again later."),
 }
@@ -142,8 +152,12 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _header(name: str, required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "header", "required": required, "schema": _STR}
+def _header(name: str, required: bool = False, pattern: str = "") -> dict[str, Any]:
+    # A required header that is sent empty is refused like a missing one.
+    schema: dict[str, Any] = {"type": "string", "minLength": 1} if required else dict(_STR)
+    if pattern:
+        schema["pattern"] = pattern
+    return {"name": name, "in": "header", "required": required, "schema": schema}
 
 
 _ACK = {"200": _json("Accepted (duplicates included).", {"$ref": "#/components/schemas/Ack"})}
@@ -178,7 +192,10 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("/webhooks/telegram", "post"): {
         "summary": "A Telegram update; the reply may ride in the response.",
         "parameters": [_header("X-Telegram-Bot-Api-Secret-Token", required=True)],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TelegramUpdate"}}},
+        },
         "responses": _answers(
             {"200": _json("Accepted.", {"$ref": "#/components/schemas/TelegramReply"})},
             "401", "403", *_WEBHOOK_ERRORS,
@@ -222,8 +239,8 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "summary": "A Calendar push notification (headers only).",
         "parameters": [
             _header("X-Goog-Channel-Token", required=True),
-            _header("X-Goog-Channel-ID", required=True),
-            _header("X-Goog-Message-Number", required=True),
+            _header("X-Goog-Channel-ID", required=True, pattern=r"\S"),
+            _header("X-Goog-Message-Number", required=True, pattern="^[0-9]{1,20}$"),
             _header("X-Goog-Resource-State"),
             _header("X-Goog-Resource-ID"),
         ],
@@ -247,7 +264,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         ],
         "responses": _answers(
             {"200": _json("Events.", _list("EventSummary"))},
-            "400", "401", "503",
+            "400", "401", "429", "503",
         ),  # fmt: skip
     },
     ("/admin/api/events/replay", "post"): {
@@ -272,8 +289,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "security": _ADMIN,
         "parameters": [_EVENT_ID],
         "responses": _answers(
-            {"200": _json("The event.", {"$ref": "#/components/schemas/EventSummary"})}, "401", "404", "503"
-        ),
+            {"200": _json("The event.", {"$ref": "#/components/schemas/EventSummary"})},
+            "401", "404", "429", "503",
+        ),  # fmt: skip
     },
     ("/admin/api/events/<event_id>/replay", "post"): {
         "summary": "Run the event's handler again now; attempts grows by one.",
@@ -281,7 +299,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "parameters": [_EVENT_ID],
         "responses": _answers(
             {"200": _json("The event after the run.", {"$ref": "#/components/schemas/EventSummary"})},
-            "401", "404", "409", "503",
+            "401", "404", "409", "429", "503",
         ),  # fmt: skip
     },
     ("/admin/api/outbox", "get"): {
@@ -290,7 +308,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "parameters": [{"name": "event_id", "in": "query", "schema": _STR}, _LIMIT],
         "responses": _answers(
             {"200": _json("Calls.", _list("OutboxEntry"))},
-            "400", "401", "503",
+            "400", "401", "429", "503",
         ),  # fmt: skip
     },
     ("/admin", "get"): {
@@ -301,8 +319,8 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                 "200": {"description": "Dashboard.", "content": {"text/html": {"schema": _STR}}},
                 "302": {"description": "To the login form."},
             },
-            "401",
-        ),
+            "401", "429",
+        ),  # fmt: skip
     },
     ("/openapi.json", "get"): {
         "summary": "This document.",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from flask import Request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
-from hub.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+from hub.errors import BadRequestError, PayloadTooLargeError, RequestTimeoutError, UnsupportedMediaTypeError
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -35,6 +36,12 @@ def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
         data = request.get_data(cache=True)
     except RequestEntityTooLarge:
         raise _too_large(limit) from None
+    except ClientDisconnected as exc:
+        # The server cut off a body that arrived too slowly (infra/gunicorn_worker.py):
+        # werkzeug reports every read error as a disconnect, with the cause as context.
+        if isinstance(exc.__context__, TimeoutError):
+            raise RequestTimeoutError("the body did not arrive in time", code="request_timeout") from None
+        raise
     if len(data) > limit:  # an app without MAX_CONTENT_LENGTH read the stream to its end
         raise _too_large(limit)
     if len(data) == limit and request.content_length is None and _more_follows(request):
@@ -66,12 +73,20 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999999 is valid JSON text, but no number hub could use
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
 # One decoder for every body: `json.loads(..., parse_constant=...)` builds a new one per call.
-_DECODER = json.JSONDecoder(parse_constant=_no_constants)
+_DECODER = json.JSONDecoder(parse_constant=_no_constants, parse_float=_finite_float)
 
 
 def json_object(text: str) -> dict[str, Any]:
-    """Parse a JSON object (not a list, string or number); NaN and Infinity are refused."""
+    """Parse a JSON object (not a list, string or number); NaN, Infinity and numbers that
+    overflow to them (1e999999) are refused."""
     try:
         data = _DECODER.decode(text)
     except (ValueError, RecursionError):

@@ -134,14 +134,20 @@ _APIS_LOCK = threading.Lock()
 
 
 def apis(settings: Settings) -> GoogleApis:
-    """The process's `GoogleApis` for the configured service account."""
+    """The `GoogleApis` for the configured service account's key.
+
+    Shared by the apps of a process that use the same key (same credentials, one token),
+    and looked up by the key itself, not by the setting's text: with a path, a key file
+    replaced at that path gets its own credentials instead of the old ones.
+    """
     account_json = settings.google_service_account_json
     if not account_json:
         raise GoogleNotConfiguredError("Google is not configured: set GOOGLE_SERVICE_ACCOUNT_JSON")
-    key = hashlib.sha256(account_json.encode()).hexdigest()
+    key_text = _key_text(account_json)
+    key = hashlib.sha256(key_text.encode()).hexdigest()
     with _APIS_LOCK:
         if key not in _APIS:
-            _APIS[key] = GoogleApis(account_json)
+            _APIS[key] = GoogleApis(key_text)
         return _APIS[key]
 
 
@@ -151,18 +157,29 @@ def forget_apis() -> None:
         _APIS.clear()
 
 
-def _account_info(account_json: str) -> dict[str, Any]:
+def _key_text(account_json: str) -> str:
     """GOOGLE_SERVICE_ACCOUNT_JSON holds the key file's JSON text itself, or a path to it."""
     text = account_json.strip()
+    if text.startswith("{"):
+        return text
     try:
-        if not text.startswith("{"):
-            text = Path(text).read_text()
-        info = json.loads(text)
-    except (OSError, ValueError):
-        # Never echo the value: it may be a private key.
-        raise GoogleNotConfiguredError(
-            "GOOGLE_SERVICE_ACCOUNT_JSON is neither a service-account key's JSON nor a readable path to one"
-        ) from None
+        return Path(text).read_text()
+    except (OSError, ValueError):  # ValueError: e.g. a NUL in what was taken for a path
+        raise _unusable_key() from None
+
+
+def _unusable_key() -> GoogleNotConfiguredError:
+    # Never echo the value: it may be a private key.
+    return GoogleNotConfiguredError(
+        "GOOGLE_SERVICE_ACCOUNT_JSON is neither a service-account key's JSON nor a readable path to one"
+    )
+
+
+def _account_info(account_json: str) -> dict[str, Any]:
+    try:
+        info = json.loads(_key_text(account_json))
+    except ValueError:
+        raise _unusable_key() from None
     if not isinstance(info, dict) or info.get("type") != "service_account":
         raise GoogleNotConfiguredError("GOOGLE_SERVICE_ACCOUNT_JSON is not a service-account key")
     return info

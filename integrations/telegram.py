@@ -171,7 +171,7 @@ def send_text(ctx: Context, address: str, text: str, **options: Any) -> CallResu
             result = ctx.call("telegram", "sendMessage", payload, lambda p=payload: _send(ctx.settings, p))
         except RecipientUnavailableError as exc:
             log.warning("not sent, chat %s cannot receive it: %s", address, exc)
-            return _failed_result(ctx)
+            return _failed_result(ctx, payload)
     assert result is not None
     return result
 
@@ -207,10 +207,14 @@ def set_webhook(settings: Settings, url: str, allowed_updates: list[str]) -> Non
     telegram_bot.call(settings.telegram_bot_token, settings.telegram_api_url, "setWebhook", call)
 
 
-def _failed_result(ctx: Context) -> CallResult:
-    from hub.outbox import CallResult
+def _failed_result(ctx: Context, payload: dict[str, Any]) -> CallResult:
+    """The failed call the outbox just kept for `payload`. Found by its payload, not as the
+    newest row: rows made in the same instant have no order (Redis sorts them by id)."""
+    from hub.outbox import FAILED, CallResult
 
-    entry = ctx.store.outbox(event_id=ctx.event.id, limit=1)[0]  # the failure the outbox just kept
+    entry = next(
+        e for e in ctx.store.outbox(event_id=ctx.event.id) if e.status == FAILED and e.payload == payload
+    )
     return CallResult(entry, {"delivered": False, "error": entry.detail}, reused=False)
 
 

@@ -115,6 +115,10 @@ class _Bots:
             await bot.shutdown()
 
 
+# Process-wide on purpose, unlike per-app state: PTB's HTTP clients belong to hub's one
+# event loop (hub.aioloop, one thread per process), and a Bot is keyed by everything that
+# configures it (token, API URL), so two apps share one only when they would build the
+# same Bot; sharing it keeps one connection pool per bot token.
 _bots = _Bots()
 
 

@@ -4,7 +4,7 @@ Choices:
 - Reads change nothing at the provider, so they are not outbox *actions*: with
   OPENWEATHER_API_KEY set they reach OpenWeatherMap even in dry-run. In dry-run without
   a key, answers come from a deterministic offline sample (marked `sample`) so the
-  playground works with no keys; live without a key raises `WeatherNotConfigured`.
+  playground works with no keys; live without a key raises `WeatherNotConfiguredError`.
 - Every answer is cached twice in the app's cache: a fresh copy (minutes) that saves
   upstream calls, and a "last good" copy (a day) served, marked `stale`, when
   OpenWeatherMap fails. An unknown city (OWM 404) is remembered briefly too.

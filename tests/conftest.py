@@ -13,7 +13,7 @@ from hub import create_app
 from hub.runtime import Hub, hub_of
 from hub.simulate import SignedRequest
 from tests.auxil.fake_telegram import FakeTelegram, fake_telegram
-from tests.auxil.redis import require_redis, unique_prefix
+from tests.auxil.redis import drop_prefix, require_redis, unique_prefix
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 SECRETS = {
@@ -64,9 +64,12 @@ def redis_url() -> str:
 
 
 @pytest.fixture
-def redis_config(redis_url: str) -> dict[str, str]:
-    """Config keys for an app on the real Redis, under a key prefix of this test's own."""
-    return {"REDIS_URL": redis_url, "HUB_REDIS_PREFIX": unique_prefix()}
+def redis_config(redis_url: str) -> Iterator[dict[str, str]]:
+    """Config keys for an app on the real Redis, under a key prefix of this test's own,
+    deleted afterwards (so a rerun, or a second suite on the same Redis, starts clean)."""
+    prefix = unique_prefix()
+    yield {"REDIS_URL": redis_url, "HUB_REDIS_PREFIX": prefix}
+    drop_prefix(redis_url, prefix)
 
 
 @pytest.fixture

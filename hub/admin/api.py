@@ -31,15 +31,16 @@ def _authenticate() -> None:
 
 def _limit() -> int:
     raw = request.args.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequestError(f"limit must be a whole number from 1 to {MAX_LIMIT}", code="bad_limit")
     return int(raw)
 
 
 @bp.get("/events")
 def list_events() -> Response:
-    status = request.args.get("status") or None
-    if status and status not in STATUSES:
+    status = request.args.get("status")  # present but empty is a bad filter, not "any"
+    if status is not None and status not in STATUSES:
         raise BadRequestError(f"status must be one of {', '.join(STATUSES)}", code="bad_status")
     events = current_hub().store.events(
         source=request.args.get("source") or None,

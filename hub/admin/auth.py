@@ -4,14 +4,21 @@
 set by the login form (the dashboard in a browser). Cookie-authenticated requests that
 change something must also carry the session's CSRF token; bearer requests need none,
 since a browser never adds that header by itself.
+
+Sessions can be ended on the server: each carries the generation it was issued in, kept
+in the store (shared by every process and Lambda instance). Logout and a new admin token
+start a new generation, so every older session, and any copy of its cookie, is refused.
+Wrong tokens are counted per client in the store: after `MAX_TOKEN_FAILURES` in a window,
+that client gets 429 (Retry-After) until the window closes; other clients are unaffected.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import re
 import secrets
-import time
 
 from flask import (
     Blueprint,
@@ -28,17 +35,26 @@ from flask import (
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from hub.config import Settings
-from hub.errors import ForbiddenError, UnauthorizedError
+from hub.errors import ForbiddenError, TooManyRequestsError, UnauthorizedError
+from hub.store import Store
 
 bp = Blueprint("admin_auth", __name__, url_prefix="/admin")
 
 SESSION_KEY = "hub_admin"
 CSRF_KEY = "hub_csrf"
 ISSUED_KEY = "hub_issued"
+GENERATION_KEY = "hub_generation"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SESSION_MAX_AGE_SECONDS = 12 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# In the store's small keyed state: {"generation": n, "token": fingerprint of the token}.
+SESSIONS_NAMESPACE, SESSIONS_KEY = "admin", "sessions"
+THROTTLE_NAMESPACE = "admin-token-failures"
+MAX_TOKEN_FAILURES = 10
+THROTTLE_WINDOW_SECONDS = 600
+# `next` after login: a path inside /admin, printable ASCII only (no CR/LF for the header).
+_ADMIN_PATH = re.compile(r"/admin(?:[/?][!-~]*)?")
 
 
 def bearer_token(request: Request) -> str:
@@ -52,16 +68,76 @@ def token_matches(offered: str, settings: Settings) -> bool:
 
 
 def token_fingerprint(settings: Settings) -> str:
-    """What the session keeps instead of the token: changing the token ends every session."""
-    return hashlib.sha256(b"hub-admin-session:" + settings.hub_admin_token.encode()).hexdigest()
+    """What the session keeps instead of the token: changing the token ends every session.
+
+    Keyed with the app's secret key: the cookie is signed, not encrypted, so its holder can
+    read it, and a plain hash of a short token could be guessed offline.
+    """
+    key, token = str(current_app.secret_key).encode(), settings.hub_admin_token.encode()
+    return hmac.new(key, b"hub-admin-session:" + token, hashlib.sha256).hexdigest()
 
 
-def _session_valid(settings: Settings) -> bool:
+def _generation(store: Store, fingerprint: str) -> int:
+    """The sessions' current generation; the first request under a new token starts a new one.
+
+    (Two instances deployed with different tokens at once would keep ending each other's
+    sessions until the rollout finishes: acceptable for a dashboard.)
+    """
+    record = store.kv_get(SESSIONS_NAMESPACE, SESSIONS_KEY) or {}
+    generation = int(record.get("generation", 0))
+    if not hmac.compare_digest(str(record.get("token", "")).encode(), fingerprint.encode()):
+        generation += 1
+        store.kv_put(SESSIONS_NAMESPACE, SESSIONS_KEY, {"generation": generation, "token": fingerprint})
+    return generation
+
+
+def end_sessions(store: Store, settings: Settings) -> None:
+    """End every session issued so far, everywhere (logout)."""
+    fingerprint = token_fingerprint(settings)
+    generation = _generation(store, fingerprint) + 1
+    store.kv_put(SESSIONS_NAMESPACE, SESSIONS_KEY, {"generation": generation, "token": fingerprint})
+
+
+def _session_valid(settings: Settings, store: Store) -> bool:
     if not current_app.secret_key or SESSION_KEY not in session:
         return False
-    fresh = time.time() - float(session.get(ISSUED_KEY, 0)) < SESSION_MAX_AGE_SECONDS
-    proof = str(session.get(SESSION_KEY, ""))
-    return fresh and hmac.compare_digest(proof.encode(), token_fingerprint(settings).encode())
+    fingerprint = token_fingerprint(settings)
+    if not hmac.compare_digest(str(session.get(SESSION_KEY, "")).encode(), fingerprint.encode()):
+        return False
+    age = store.clock() - float(session.get(ISSUED_KEY, 0))
+    if not -60 < age < SESSION_MAX_AGE_SECONDS:  # a minute of clock skew between instances
+        return False
+    generation = _generation(store, fingerprint)  # a number, not a secret: `==` is fine
+    return session.get(GENERATION_KEY) == generation
+
+
+def _client(request: Request) -> str:
+    """Who is guessing: the peer address (on Lambda, API Gateway's source IP of the caller)."""
+    return request.remote_addr or "unknown"
+
+
+def offered_token_valid(offered: str, request: Request, settings: Settings, store: Store) -> bool:
+    """Check an offered token, counting a wrong one against the client.
+
+    Raises 429 once the client has had too many wrong tokens in the window, even for the
+    right one: otherwise the throttled client would still learn which guess was right.
+    """
+    if token_matches(offered, settings):
+        failures, left = store.hits(THROTTLE_NAMESPACE, _client(request))
+        if failures < MAX_TOKEN_FAILURES:
+            return True
+    else:
+        failures, left = store.hit(
+            THROTTLE_NAMESPACE, _client(request), window_seconds=THROTTLE_WINDOW_SECONDS
+        )
+        if failures <= MAX_TOKEN_FAILURES:
+            return False
+    wait = math.ceil(left)
+    raise TooManyRequestsError(
+        f"too many wrong admin tokens from this address; try again in {wait} s",
+        retry_after=wait,
+        code="too_many_attempts",
+    )
 
 
 def require_admin(request: Request, settings: Settings) -> str:
@@ -75,9 +151,13 @@ def require_admin(request: Request, settings: Settings) -> str:
             "the admin interface is disabled: set HUB_ADMIN_TOKEN to enable it",
             code="admin_disabled",
         )
-    if token_matches(bearer_token(request), settings):
+    from hub.runtime import current_hub
+
+    store = current_hub().store
+    offered = bearer_token(request)
+    if offered and offered_token_valid(offered, request, settings, store):
         return "bearer"
-    if _session_valid(settings):
+    if _session_valid(settings, store):
         if request.method not in SAFE_METHODS:
             check_csrf(request)
         return "session"
@@ -118,8 +198,8 @@ def login_page(message: str = "", *, status: int = 401) -> tuple[str, int]:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path inside /admin: never an open redirect to another site."""
-    if target and target.startswith("/admin") and not target.startswith("/admin/login"):
+    """Only a path inside /admin: never an open redirect to another site, never a header break."""
+    if target and _ADMIN_PATH.fullmatch(target) and not target.startswith("/admin/login"):
         return target
     return url_for("admin_dashboard.index")
 
@@ -130,25 +210,41 @@ def login_form() -> tuple[str, int]:
 
 
 @bp.post("/login")
-def login() -> Response | tuple[str, int]:
+def login() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     from hub.runtime import current_hub
 
-    settings = current_hub().settings
+    hub = current_hub()
+    settings = hub.settings
     if not settings.hub_admin_token or not current_app.secret_key:
         return login_page("The admin interface is disabled: set HUB_ADMIN_TOKEN to enable it.")
-    if not token_matches(request.form.get("token", "").strip(), settings):
-        return login_page("That is not the admin token (HUB_ADMIN_TOKEN).")
+    offered = request.form.get("token", "").strip()
+    try:
+        if not (offered and offered_token_valid(offered, request, settings, hub.store)):
+            return login_page("That is not the admin token (HUB_ADMIN_TOKEN).")
+    except TooManyRequestsError as exc:
+        page, status = login_page(f"Too many wrong tokens: try again in {exc.retry_after} s.", status=429)
+        return page, status, exc.headers()
+    # The answer first: if building it failed, no session would have been set.
+    response = redirect(_safe_next(request.form.get("next")), code=303)
+    fingerprint = token_fingerprint(settings)
     session.clear()  # a fresh session: no fixation of a cookie set before login
-    session[SESSION_KEY] = token_fingerprint(settings)
+    session[SESSION_KEY] = fingerprint
     session[CSRF_KEY] = secrets.token_urlsafe(32)
-    session[ISSUED_KEY] = time.time()
-    return redirect(_safe_next(request.form.get("next")), code=303)
+    session[ISSUED_KEY] = hub.store.clock()
+    session[GENERATION_KEY] = _generation(hub.store, fingerprint)
+    return response
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    """End this session and every other one (copies of its cookie included), everywhere."""
+    from hub.runtime import current_hub
+
+    hub = current_hub()
     if SESSION_KEY in session:
         check_csrf(request)
+        if hub.settings.hub_admin_token and _session_valid(hub.settings, hub.store):
+            end_sessions(hub.store, hub.settings)
     session.clear()
     return redirect(url_for("admin_auth.login_form"), code=303)
 

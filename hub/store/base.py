@@ -333,6 +333,21 @@ class Store(ABC):
     def kv_items(self, namespace: str) -> dict[str, dict[str, Any]]:
         return self._kv_items(namespace)
 
+    # -- counters in a time window (login throttling) -----------------------------------------
+
+    def hit(self, namespace: str, key: str, *, window_seconds: float) -> tuple[int, float]:
+        """Count one more hit on `key`, atomically across processes and instances.
+
+        The window opens at the first hit and lasts `window_seconds`; the next hit after it
+        opens a new one. Returns (hits in the window, seconds until it closes); the count
+        may include hits that other callers made at the same moment, never fewer than ours.
+        """
+        return self._hit(namespace, key, self.clock(), window_seconds)
+
+    def hits(self, namespace: str, key: str) -> tuple[int, float]:
+        """(hits in the open window, seconds until it closes); (0, 0.0) when none is open."""
+        return self._hits(namespace, key, self.clock())
+
     # -- health -----------------------------------------------------------------------------
 
     def ping(self) -> bool:
@@ -398,6 +413,12 @@ class Store(ABC):
 
     @abstractmethod
     def _kv_items(self, namespace: str) -> dict[str, dict[str, Any]]: ...
+
+    @abstractmethod
+    def _hit(self, namespace: str, key: str, now: float, window: float) -> tuple[int, float]: ...
+
+    @abstractmethod
+    def _hits(self, namespace: str, key: str, now: float) -> tuple[int, float]: ...
 
     @abstractmethod
     def _ping(self) -> None: ...

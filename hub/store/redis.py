@@ -91,6 +91,20 @@ end
 return #ARGV
 """
 
+# A counter in a window that opens at its first hit (KEYS[1]; ARGV: now, window seconds).
+# The store's clock decides, as on SQLite; the key expires a little after its window.
+_HIT = """
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local closes = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+if closes <= now then
+  closes = now + window
+  redis.call('HSET', KEYS[1], 'count', 0, 'until', tostring(closes))
+end
+local count = redis.call('HINCRBY', KEYS[1], 'count', 1)
+redis.call('PEXPIRE', KEYS[1], math.ceil((closes - now) * 1000) + 1000)
+return {count, tostring(closes)}
+"""
+
 _SCAN_BATCH = 200
 
 
@@ -115,6 +129,7 @@ class RedisStore(Store):
         self._swap_script = self.client.register_script(_SWAP)
         self._purge_events_script = self.client.register_script(_PURGE_EVENTS)
         self._purge_outbox_script = self.client.register_script(_PURGE_OUTBOX)
+        self._hit_script = self.client.register_script(_HIT)
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -297,6 +312,16 @@ class RedisStore(Store):
     def _kv_items(self, namespace: str) -> dict[str, dict[str, Any]]:
         items = self.client.hgetall(self._key("kv", namespace))
         return {k: json.loads(v) for k, v in sorted(items.items())}
+
+    def _hit(self, namespace: str, key: str, now: float, window: float) -> tuple[int, float]:
+        count, until = self._hit_script(keys=[self._key("hits", namespace, key)], args=[now, window])
+        return int(count), float(until) - now
+
+    def _hits(self, namespace: str, key: str, now: float) -> tuple[int, float]:
+        count, until = self.client.hmget(self._key("hits", namespace, key), ["count", "until"])
+        if count is None or until is None or float(until) <= now:
+            return 0, 0.0
+        return int(count), float(until) - now
 
     def _ping(self) -> None:
         self.client.ping()

@@ -88,6 +88,13 @@ CREATE TABLE IF NOT EXISTS kv (
     value TEXT NOT NULL,
     PRIMARY KEY (namespace, key)
 );
+CREATE TABLE IF NOT EXISTS hits (
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    until REAL NOT NULL,
+    PRIMARY KEY (namespace, key)
+);
 """
 
 _EVENT_COLUMNS = (
@@ -339,6 +346,24 @@ class SQLiteStore(Store):
     def _kv_items(self, namespace: str) -> dict[str, dict[str, Any]]:
         rows = self._query("SELECT key, value FROM kv WHERE namespace = ? ORDER BY key", (namespace,))
         return {r["key"]: json.loads(r["value"]) for r in rows}
+
+    def _hit(self, namespace: str, key: str, now: float, window: float) -> tuple[int, float]:
+        # One statement, so concurrent hits from other processes are never lost.
+        self._execute(
+            "INSERT INTO hits (namespace, key, count, until) VALUES (?, ?, 1, ?)"
+            " ON CONFLICT(namespace, key) DO UPDATE SET"
+            " count = CASE WHEN until > ? THEN count + 1 ELSE 1 END,"
+            " until = CASE WHEN until > ? THEN until ELSE excluded.until END",
+            (namespace, key, now + window, now, now),
+        )
+        return self._hits(namespace, key, now)
+
+    def _hits(self, namespace: str, key: str, now: float) -> tuple[int, float]:
+        rows = self._query(
+            "SELECT count, until FROM hits WHERE namespace = ? AND key = ? AND until > ?",
+            (namespace, key, now),
+        )
+        return (rows[0]["count"], rows[0]["until"] - now) if rows else (0, 0.0)
 
     def _ping(self) -> None:
         self._query("SELECT 1")

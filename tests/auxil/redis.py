@@ -15,6 +15,18 @@ def unique_prefix() -> str:
     return "{test-" + uuid.uuid4().hex[:12] + "}:"
 
 
+def drop_prefix(url: str, prefix: str) -> None:
+    """Delete every key under `prefix`: a test leaves nothing behind for the next run."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    pattern = prefix.replace("{", "\\{").replace("}", "\\}") + "*"  # braces are literal
+    keys = list(client.scan_iter(match=pattern))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 def require_redis() -> str:
     """Return the test Redis URL, or skip/fail when none answers. Tests isolate by prefix."""
     import redis

@@ -31,15 +31,14 @@ def wait_for(path: Path, process: subprocess.Popen, seconds: float = 30) -> None
         time.sleep(0.02)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 def test_a_worker_killed_mid_handler_completes_exactly_once_after_the_sweep(
     make_app, tmp_path, request, backend
 ) -> None:  # noqa: ANN001
     run_id = uuid.uuid4().hex[:12]
     store = {}
-    if backend == "redis":  # the shared test Redis: keys under a prefix of this run's own
-        prefix = "{test-" + run_id + "}:"
-        store = {"REDIS_URL": request.getfixturevalue("redis_url"), "HUB_REDIS_PREFIX": prefix}
+    if backend == "redis":  # the shared test Redis: keys under a prefix of this test's own
+        store = request.getfixturevalue("redis_config")
     config = {
         **SECRETS, **store,
         "HUB_INSTANCE_PATH": str(tmp_path / "instance"),

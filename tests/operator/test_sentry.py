@@ -165,3 +165,19 @@ def test_on_lambda_each_request_ends_with_a_flush(make_app, transport, failing_r
     assert app.config["HUB_ON_LAMBDA"]
     app.test_client().get("/healthz")
     assert lambda_transport.flushes >= 1
+
+
+def test_a_second_app_in_the_process_keeps_the_first_apps_secrets_out_of_reports(
+    make_app, transport, failing_router, tmp_path
+):
+    """Sentry has one client per process: a second create_app must not replace it with a
+    scrubber that knows only the second app's secrets."""
+    first = sentry_app(make_app, transport, failing_router)
+    second = make_app({"SENTRY_DSN": DSN, "SENTRY_TRANSPORT": transport,
+                       "HUB_INSTANCE_PATH": str(tmp_path / "second")})  # fmt: skip
+    client = sentry_sdk.get_client()
+    assert client.is_active()
+    post(first.test_client(), stripe_event(hub_of(first).settings, "invoice.paid"))
+    assert len(transport.errors()) == 1
+    assert PLANTED["OPENWEATHER_API_KEY"] not in transport.raw(), "a key only the first app knows"
+    assert hub_of(second).failure_reporters, "the second app reports too"

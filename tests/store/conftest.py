@@ -11,6 +11,7 @@ import pytest
 
 from hub.events import Event, body_digest
 from hub.store import Store
+from tests.auxil.redis import drop_prefix
 
 START = 1_700_000_000.0
 
@@ -45,14 +46,7 @@ def open_backend(backend: str, where: str, **kwargs: Any) -> Store:
     return RedisStore(url, prefix=prefix, **kwargs)
 
 
-def drop_redis_prefix(url: str, prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    keys = list(client.scan_iter(match=prefix.replace("{", "\\{").replace("}", "\\}") + "*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+drop_redis_prefix = drop_prefix  # one cleanup for every Redis test (tests/auxil/redis.py)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])

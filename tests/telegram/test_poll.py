@@ -111,6 +111,12 @@ def test_ctrl_c_stops_polling_cleanly(fake, tmp_path):
         while "getUpdates" not in fake.methods() or not fake.sent():
             assert process.poll() is None, process.stderr.read() if process.stderr else ""
             time.sleep(0.05)
+        # The reply goes out before the update is counted; the next getUpdates call comes
+        # after it is (interrupting in between would rightly report 0 updates).
+        rounds = fake.methods().count("getUpdates")
+        while fake.methods().count("getUpdates") <= rounds:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            time.sleep(0.05)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=20)
     finally:

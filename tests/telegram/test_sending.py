@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
 from hub.router import Router
 from hub.runtime import hub_of
-from hub.simulate import telegram_message
+from hub.simulate import stripe_event, telegram_message
 from integrations.telegram import send_message_params, split_text
 from tests.conftest import post
+from tests.store.conftest import Clock
 from tests.telegram.conftest import TOKEN
 
 PAY_BUTTON = {"inline_keyboard": [[{"text": "Pay 5 EUR", "url": "https://checkout.stripe.com/c/pay/cs_1"}]]}
@@ -99,11 +101,23 @@ def test_short_flood_wait_is_waited_out_and_sent_once(live_app, fake):
 def test_long_flood_wait_fails_the_event_for_a_later_retry(live_app, fake):
     fake.fail("sendMessage", 429, retry_after=30)
     app = live_app(router=replying(("a", {}), ("b", {})))
+    hub_of(app).store.clock = clock = Clock(time.time())
     send(app)
     event = event_of(app)
-    assert event.status == "failed" and event.next_attempt_at is not None
+    assert event.status == "failed"
+    # Not before Telegram's retry_after (the first backoff, 15-30 s, would be sooner).
+    assert event.next_attempt_at == pytest.approx(clock.now + 30)
     assert "rate limit, retry after 30 s" in event.last_error
     assert fake.sent() == []
+
+    clock.advance(29)
+    assert hub_of(app).sweep().ran == 0, "not due yet"
+    clock.advance(2)
+    hub_of(app).sweep()
+    # The failed attempt answered the webhook with nothing, so "a" goes through the API now;
+    # "b", whose call failed, is made again (a failed call is never taken as done).
+    assert [m["text"] for m in fake.sent()] == ["a", "b"]
+    assert (event_of(app).status, event_of(app).attempts) == ("done", 2)
 
 
 def test_server_errors_are_retried_briefly(live_app, fake):
@@ -180,3 +194,29 @@ def test_calls_keep_working_across_rebuilt_apps_and_other_event_loops(live_app, 
             worker.join()
     assert [m["text"] for m in fake.sent()] == ["round 0", "round 1", "round 2"]
     assert fake.methods().count("getMe") == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def test_a_blocked_recipient_gets_its_own_failure_back_when_rows_share_a_timestamp(
+    live_app, fake, request, backend
+):
+    """Two outbox rows made in the same instant have no order (Redis sorts them by id):
+    the result for the blocked chat must be that chat's failed call, not the other row."""
+    results = []
+    router = Router()
+
+    @router.on("stripe", "invoice.paid")
+    def notify(event, ctx):
+        ctx.send_text("telegram", "111", "to the first chat")
+        fake.fail("sendMessage", 403, "Forbidden: bot was blocked by the user")
+        results.append(ctx.send_text("telegram", "222", "to the blocked chat"))
+
+    config = request.getfixturevalue("redis_config") if backend == "redis" else {}
+    app = live_app(config, router=router)
+    hub_of(app).store.clock = Clock(time.time())  # never moves: every row shares one timestamp
+    for _ in range(8):  # a wrong pick would show within 8 tries with probability 255/256
+        assert post(app.test_client(), stripe_event(hub_of(app).settings, "invoice.paid")).status_code == 200
+    assert len(results) == 8
+    for result in results:
+        assert (result.entry.payload["chat_id"], result.entry.status) == ("222", "failed")
+        assert result.response["delivered"] is False and "blocked by the user" in result.response["error"]

@@ -21,9 +21,9 @@ def ask(app, text: str) -> str:  # noqa: ANN001
 
 @pytest.mark.redis
 def test_instances_sharing_redis_read_each_city_once_and_share_the_last_good_copy(
-    weather_app, owm, redis_url
+    weather_app, owm, redis_config
 ):
-    first, second = weather_app(REDIS_URL=redis_url), weather_app(REDIS_URL=redis_url)
+    first, second = weather_app(**redis_config), weather_app(**redis_config)
     answer = ask(first, "/weather Paris")
     assert answer.startswith("Paris, FR: moderate rain, 14°C")
     assert ask(second, "/weather paris") == answer

@@ -1,4 +1,5 @@
-"""POST /webhooks/stripe: the SDK's signature check, 300 s both ways, rotation, payload shape."""
+"""POST /webhooks/stripe: hub's own check of Stripe's v1 signature (held to the SDK's verdict in
+tests/hostile/test_stripe_scheme.py), 300 s both ways, rotation, payload shape."""
 
 from __future__ import annotations
 
