@@ -17,6 +17,7 @@ import redis
 
 from hub.events import STATUSES, Event
 from hub.store.base import DAY, OutboxEntry, Store
+from hub.store.redis_cluster import CLUSTER_UNAVAILABLE_ERRORS, connect
 
 # Intake. KEYS: dedup, event hash, events index, due index, then the by-source, by-type and
 # by-status (received) indexes. ARGV: id, ttl of the dedup key, ttl of the hash,
@@ -102,13 +103,15 @@ class RedisStore(Store):
         redis.exceptions.TimeoutError,
         redis.exceptions.ReadOnlyError,
         redis.exceptions.OutOfMemoryError,
+        *CLUSTER_UNAVAILABLE_ERRORS,  # a slot moving longer than hub waits, a node failing over
     )
 
-    def __init__(self, url: str, *, prefix: str = "{hub}:", **kwargs: Any) -> None:
+    def __init__(
+        self, url: str, *, prefix: str = "{hub}:", cluster: bool | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
-        self.client = redis.Redis.from_url(
-            url, decode_responses=True, socket_timeout=5, socket_connect_timeout=3
-        )
+        # One server or a Redis Cluster (`cluster` None: the node is asked on first use).
+        self.client = connect(url, cluster=cluster)
         self.prefix = prefix
         self._insert_script = self.client.register_script(_INSERT)
         self._swap_script = self.client.register_script(_SWAP)
@@ -271,7 +274,9 @@ class RedisStore(Store):
         return {k: json.loads(v) for k, v in sorted(items.items())}
 
     def _ping(self) -> None:
-        self.client.ping()
+        # A read of a key in hub's slot: on a cluster it reaches the node that serves the
+        # slot (PING would answer from any node, even with hub's slot uncovered).
+        self.client.exists(self._key("events"))
 
 
 def _flatten(record: dict[str, Any]) -> list[Any]:
