@@ -19,9 +19,16 @@ import time
 from typing import Any
 
 import redis
-from redis.cluster import RedisCluster
+from redis.cluster import ClusterPipeline, RedisCluster
 from redis.commands.core import Script
-from redis.exceptions import ClusterDownError, ClusterError, RedisClusterException, TryAgainError
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    ClusterError,
+    ExecAbortError,
+    RedisClusterException,
+    TryAgainError,
+)
 
 # How long one command waits out a slot migration (TRYAGAIN, redirections past redis-py's
 # own 16) before hub gives up and answers 503. Moving a slot of a few thousand keys takes
@@ -113,13 +120,44 @@ def _asks_cluster_mode(client: redis.Redis) -> bool:
 class PatientCluster(RedisCluster):
     """redis-py's cluster client, waiting out a slot migration instead of failing.
 
-    redis-py follows MOVED and ASK, and retries TRYAGAIN briefly (16 tries, about 0.4 s);
-    a Lua script or MULTI over several keys of a slot that is half moved gets TRYAGAIN
-    until the move ends. A refused command ran nowhere, so trying it again is safe.
+    redis-py follows MOVED and ASK, and retries TRYAGAIN briefly (16 tries, about 0.4 s).
+    But while a slot is half moved, a Lua script or MULTI that creates a key beside keys
+    that exist (every intake does) gets TRYAGAIN or EXECABORT until the move ends, and a
+    MULTI cannot follow ASK at all. A refused command ran nowhere, and a discarded MULTI
+    changed nothing, so hub sends them again, with backoff, for a bounded time.
     """
 
     def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         return _patiently(lambda: super(PatientCluster, self).execute_command(*args, **kwargs))
+
+    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> ClusterPipeline:
+        pipe = super().pipeline(transaction, shard_hint)
+        pipe.__class__ = PatientPipeline  # the same object, with a patient `execute`
+        return pipe
+
+    def transaction(self, func: Any, *watches: Any, **kwargs: Any) -> Any:
+        # A watched transaction starts over from WATCH: `func` reads again, then writes.
+        return _patiently(lambda: super(PatientCluster, self).transaction(func, *watches, **kwargs))
+
+
+class PatientPipeline(ClusterPipeline):
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+        strategy = self._execution_strategy
+        if getattr(strategy, "_watching", False) or getattr(strategy, "_explicit_transaction", False):
+            return super().execute(raise_on_error)  # PatientCluster.transaction starts it over
+        queued = [(command.args, command.options) for command in strategy.command_queue]
+
+        def attempt() -> list[Any]:
+            if not self._execution_strategy.command_queue:  # emptied by the failed try
+                for args, options in queued:
+                    self.execute_command(*args, **options)
+            return ClusterPipeline.execute(self, raise_on_error)
+
+        return _patiently(attempt)
+
+
+# Refusals that mean "the slot is moving": nothing ran, so the same call may be made again.
+_MIGRATING = (TryAgainError, ClusterError, AskError, ExecAbortError)
 
 
 def _patiently(call: Any) -> Any:
@@ -128,7 +166,7 @@ def _patiently(call: Any) -> Any:
     while True:
         try:
             return call()
-        except (TryAgainError, ClusterError, redis.exceptions.AskError) as exc:
+        except _MIGRATING as exc:
             if isinstance(exc, ClusterDownError) or time.monotonic() + pause > deadline:
                 raise
             time.sleep(pause)

@@ -168,10 +168,11 @@ class LocalCluster:
 
     # -- resharding -----------------------------------------------------------------------------
 
-    def move_slot(self, slot: int, to: int, *, batch: int = 5, pause: float = 0.01) -> None:
+    def move_slot(self, slot: int, to: int, *, batch: int = 10, pause: float = 0.002) -> None:
         """Migrate `slot` to the master on port `to`, a few keys at a time, as
         `redis-cli --cluster reshard` does (SETSLOT IMPORTING/MIGRATING, MIGRATE, SETSLOT
-        NODE). `pause` between batches keeps the slot half moved long enough to be seen."""
+        NODE), 10 keys per MIGRATE like its default pipeline. `pause` between batches keeps
+        the slot half moved long enough for concurrent requests to meet it."""
         source = self.owner(slot)
         if source == to:
             return
