@@ -68,8 +68,9 @@ class LazyRedis:
         self._lock = threading.Lock()
 
     @property
-    def is_cluster(self) -> bool:
-        return isinstance(self.client, RedisCluster)
+    def cluster(self) -> bool | None:
+        """Whether the server is a cluster; None until the first command found out."""
+        return None if self._client is None else isinstance(self._client, RedisCluster)
 
     @property
     def client(self) -> redis.Redis | RedisCluster:
