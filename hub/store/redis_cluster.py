@@ -101,7 +101,11 @@ class LazyRedis:
         plain: redis.Redis | None = None
         if cluster is None:
             plain = redis.Redis.from_url(self._url, **options)
-            cluster = _asks_cluster_mode(plain)
+            try:
+                cluster = _asks_cluster_mode(plain)
+            except BaseException:
+                plain.close()
+                raise
             with _known_lock:
                 _known_cluster[self._url] = cluster
         if not cluster:
