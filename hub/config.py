@@ -172,6 +172,7 @@ _PARSERS = {
     "HUB_ADMIN_CHAT_IDS": _parse_list,
     "REDIS_URL": lambda n, r: _parse_redis_url(n, r),
     "HUB_REDIS_CLUSTER": lambda n, r: _parse_cluster_mode(n, r),
+    "HUB_REDIS_PREFIX": lambda n, r: _parse_redis_prefix(n, r),
     "TELEGRAM_API_URL": _parse_url,
     "STRIPE_WEBHOOK_SECRET": _parse_stripe_secrets,
     "OPENWEATHER_API_URL": _parse_url,
@@ -186,6 +187,15 @@ def _parse_currency(name: str, raw: str) -> str:
     if len(value) != 3 or not value.isalpha():
         raise ConfigError(f"{name}={raw!r} is not an ISO currency code: write e.g. EUR or USD.")
     return value
+
+
+def _parse_redis_prefix(name: str, raw: str) -> str:
+    # Redis Cluster hashes a key by its first {...}: with one in the prefix, all of hub's keys
+    # share a slot, which its multi-key scripts need (else CROSSSLOT on every webhook).
+    _, brace, rest = raw.strip().partition("{")
+    if not brace or rest.find("}") < 1:
+        raise ConfigError(f"{name}={raw!r} has no hash tag: write e.g. {{hub}}: (braces included).")
+    return raw.strip()
 
 
 def _parse_cluster_mode(name: str, raw: str) -> bool | None:
