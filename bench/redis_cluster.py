@@ -59,9 +59,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        cluster = LocalCluster(Path(folder) / "cluster")
+        cluster = LocalCluster.started(Path(folder) / "cluster")
         single = PrivateRedis(Path(folder))
-        cluster.start()
         single.start()
         try:
             rows = [

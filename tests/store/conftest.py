@@ -59,8 +59,7 @@ def drop_redis_prefix(url: str, prefix: str) -> None:
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """A 3-master Redis Cluster for the whole session (skipped without redis-server)."""
-    cluster = LocalCluster(tmp_path_factory.mktemp("redis-cluster"))
-    cluster.start()
+    cluster = LocalCluster.started(tmp_path_factory.mktemp("redis-cluster"))
     yield cluster
     cluster.stop()
 

@@ -104,6 +104,20 @@ class LocalCluster:
 
     # -- life -----------------------------------------------------------------------------------
 
+    @classmethod
+    def started(cls, folder: Path, **options: object) -> LocalCluster:
+        """A running cluster; tries fresh ports when another process took one meanwhile."""
+        for attempt in range(3):
+            cluster = cls(folder / f"try{attempt}", **options)  # type: ignore[arg-type]
+            try:
+                cluster.start()
+                return cluster
+            except (RuntimeError, subprocess.CalledProcessError):
+                cluster.stop()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     def start(self) -> None:
         for port in self.ports:
             folder = self.folder / str(port)
@@ -148,7 +162,7 @@ class LocalCluster:
 
     def _wait_for(self, port: int) -> None:
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.processes[port].poll() is None:
             try:
                 if self._ask(port, "PING"):
                     return

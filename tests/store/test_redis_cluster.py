@@ -207,8 +207,7 @@ def all_keys(cluster: LocalCluster) -> set[str]:
 @pytest.fixture
 def own_cluster(tmp_path: Path) -> Iterator[LocalCluster]:
     """A 3-master cluster for one test that breaks it."""
-    cluster = LocalCluster(tmp_path / "cluster")
-    cluster.start()
+    cluster = LocalCluster.started(tmp_path / "cluster")
     yield cluster
     cluster.stop()
 
@@ -238,8 +237,7 @@ def test_healthz_and_webhooks_say_unavailable_when_the_node_serving_hubs_slot_is
 def tls_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """A one-node cluster (every slot on it) that speaks TLS only, as managed services do."""
     folder = tmp_path_factory.mktemp("tls-cluster")
-    cluster = LocalCluster(folder, masters=1, tls=make_tls_files(folder))
-    cluster.start()
+    cluster = LocalCluster.started(folder, masters=1, tls=make_tls_files(folder))
     yield cluster
     cluster.stop()
 
