@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify
 
 from hub import __version__
 from hub.runtime import current_hub
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 bp = Blueprint("health", __name__)
 
@@ -29,7 +33,7 @@ def healthz() -> tuple[Response, int]:
     return jsonify(body), 200 if healthy else 503
 
 
-def _cluster_mode(store) -> dict[str, bool]:  # noqa: ANN001
+def _cluster_mode(store: Store) -> dict[str, bool]:
     """For Redis: whether it is a Redis Cluster (known once the store has reached it)."""
     cluster = getattr(getattr(store, "client", None), "cluster", None)
     return {} if cluster is None else {"cluster": cluster}
