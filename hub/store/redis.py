@@ -274,8 +274,8 @@ class RedisStore(Store):
         return {k: json.loads(v) for k, v in sorted(items.items())}
 
     def _ping(self) -> None:
-        # A read of a key in hub's slot: on a cluster it reaches the node that serves the
-        # slot (PING would answer from any node, even with hub's slot uncovered).
+        # A read of a key in hub's slot: on a cluster it asks the node that serves it. (A
+        # plain PING answers from any node; the cluster client's PING needs every node.)
         self.client.exists(self._key("events"))
 
 
