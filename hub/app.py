@@ -108,9 +108,15 @@ def _default_router() -> Router:
 
 def _cache_config(settings: Settings) -> dict[str, Any]:
     if settings.redis_url:
+        from hub.store.redis_cluster import connect
+
+        # Flask-Caching's RedisCache over hub's own client: one server or a cluster, as the
+        # node says, made on first use (its RedisClusterCache would connect here, and an
+        # app whose Redis is down at start would fail instead of answering 503).
+        client = connect(settings.redis_url, cluster=settings.hub_redis_cluster, decode_responses=False)
         return {
             "CACHE_TYPE": "RedisCache",
-            "CACHE_REDIS_URL": settings.redis_url,
+            "CACHE_REDIS_HOST": client,
             "CACHE_KEY_PREFIX": settings.hub_redis_prefix + "cache:",
             "CACHE_DEFAULT_TIMEOUT": 600,
         }

@@ -46,6 +46,7 @@ class Settings:
     hub_admin_chat_ids: tuple[str, ...] = ()
     redis_url: str = ""
     hub_redis_prefix: str = "{hub}:"  # one hash tag: Lua scripts also run on Redis Cluster
+    hub_redis_cluster: bool | None = None  # None (auto): ask the node whether it is a cluster
     telegram_bot_token: str = ""
     telegram_webhook_secret: str = ""
     telegram_api_url: str = "https://api.telegram.org"
@@ -170,6 +171,8 @@ _PARSERS = {
     "HUB_DEDUP_DAYS": lambda n, r: _parse_number(n, r, int, 7),
     "HUB_ADMIN_CHAT_IDS": _parse_list,
     "REDIS_URL": lambda n, r: _parse_redis_url(n, r),
+    "HUB_REDIS_CLUSTER": lambda n, r: _parse_cluster_mode(n, r),
+    "HUB_REDIS_PREFIX": lambda n, r: _parse_redis_prefix(n, r),
     "TELEGRAM_API_URL": _parse_url,
     "STRIPE_WEBHOOK_SECRET": _parse_stripe_secrets,
     "OPENWEATHER_API_URL": _parse_url,
@@ -205,6 +208,24 @@ def _parse_currency(name: str, raw: str) -> str:
     if len(value) != 3 or not value.isalpha():
         raise ConfigError(f"{name}={raw!r} is not an ISO currency code: write e.g. EUR or USD.")
     return value
+
+
+def _parse_redis_prefix(name: str, raw: str) -> str:
+    # Redis Cluster hashes a key by its first {...}: with one in the prefix, all of hub's keys
+    # share a slot, which its multi-key scripts need (else CROSSSLOT on every webhook).
+    _, brace, rest = raw.strip().partition("{")
+    if not brace or rest.find("}") < 1:
+        raise ConfigError(f"{name}={raw!r} has no hash tag: write e.g. {{hub}}: (braces included).")
+    return raw.strip()
+
+
+def _parse_cluster_mode(name: str, raw: str) -> bool | None:
+    if raw.strip().lower() == "auto":
+        return None
+    try:
+        return _parse_bool(name, raw)
+    except ConfigError:
+        raise ConfigError(f"{name}={raw!r} is not a cluster mode: write auto, 1 or 0.") from None
 
 
 def _parse_redis_url(name: str, raw: str) -> str:

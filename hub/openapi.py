@@ -62,7 +62,11 @@ SCHEMAS: dict[str, Any] = {
     "Component": {
         "type": "object",
         "required": ["backend", "ok"],
-        "properties": {"backend": _STR, "ok": {"type": "boolean"}},
+        "properties": {
+            "backend": _STR,
+            "ok": {"type": "boolean"},
+            "cluster": {"type": "boolean", "description": "Redis: whether it is a Redis Cluster."},
+        },
     },
     "EventSummary": {
         "type": "object",

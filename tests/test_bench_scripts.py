@@ -18,7 +18,7 @@ def run(*args: str) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("module", ["bench.startup", "bench.load", "bench.coldstart"])
+@pytest.mark.parametrize("module", ["bench.startup", "bench.load", "bench.coldstart", "bench.redis_cluster"])
 def test_a_benchmark_explains_itself(module: str) -> None:
     assert "usage:" in run("-m", module, "--help")
 

@@ -77,6 +77,8 @@ MALFORMED = {
     "HUB_DRY_RUN": ("maybe", "write 1 or 0"),
     "HUB_DEDUP_DAYS": ("3", "write 7 or more"),
     "REDIS_URL": ("localhost:6379", "redis://"),
+    "HUB_REDIS_CLUSTER": ("maybe", "write auto, 1 or 0"),
+    "HUB_REDIS_PREFIX": ("hub:", "{hub}:"),
     "SENTRY_TRACES_SAMPLE_RATE": ("2", "between 0 and 1"),
     "HUB_MAX_ATTEMPTS": ("many", "not a number"),
     "HUB_RETRY_BASE_SECONDS": ("nan", "not a number"),

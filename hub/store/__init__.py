@@ -17,7 +17,10 @@ def open_store(settings: Settings) -> Store:
         from hub.store.redis import RedisStore
 
         return RedisStore(
-            settings.redis_url, prefix=settings.hub_redis_prefix, dedup_days=settings.hub_dedup_days
+            settings.redis_url,
+            prefix=settings.hub_redis_prefix,
+            cluster=settings.hub_redis_cluster,
+            dedup_days=settings.hub_dedup_days,
         )
     from hub.store.sqlite import SQLiteStore
 

@@ -18,6 +18,7 @@ import redis
 from hub.events import STATUSES, Event
 from hub.store.attempts import Attempt
 from hub.store.base import DAY, OutboxEntry, Store
+from hub.store.redis_cluster import CLUSTER_UNAVAILABLE_ERRORS, connect
 
 # Intake. KEYS: dedup, event hash, events index, due index, then the by-source, by-type and
 # by-status (received) indexes. ARGV: id, ttl of the dedup key, ttl of the hash,
@@ -117,13 +118,15 @@ class RedisStore(Store):
         redis.exceptions.TimeoutError,
         redis.exceptions.ReadOnlyError,
         redis.exceptions.OutOfMemoryError,
+        *CLUSTER_UNAVAILABLE_ERRORS,  # a slot moving longer than hub waits, a node failing over
     )
 
-    def __init__(self, url: str, *, prefix: str = "{hub}:", **kwargs: Any) -> None:
+    def __init__(
+        self, url: str, *, prefix: str = "{hub}:", cluster: bool | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
-        self.client = redis.Redis.from_url(
-            url, decode_responses=True, socket_timeout=5, socket_connect_timeout=3
-        )
+        # One server or a Redis Cluster (`cluster` None: the node is asked on first use).
+        self.client = connect(url, cluster=cluster)
         self.prefix = prefix
         self._insert_script = self.client.register_script(_INSERT)
         self._swap_script = self.client.register_script(_SWAP)
@@ -324,7 +327,9 @@ class RedisStore(Store):
         return int(count), float(until) - now
 
     def _ping(self) -> None:
-        self.client.ping()
+        # A read of a key in hub's slot: on a cluster it asks the node that serves it. (A
+        # plain PING answers from any node; the cluster client's PING needs every node.)
+        self.client.exists(self._key("events"))
 
     # Attempts: one hash per event (`attempts:<id>`, field = attempt number, value = JSON),
     # deleted by purge with its event; the TTL, renewed at each write, is a backstop.

@@ -12,6 +12,7 @@ import pytest
 from hub.events import Event, body_digest
 from hub.store import Store
 from tests.auxil.redis import drop_prefix
+from tests.store.redis_cluster import LocalCluster
 
 START = 1_700_000_000.0
 
@@ -49,15 +50,39 @@ def open_backend(backend: str, where: str, **kwargs: Any) -> Store:
 drop_redis_prefix = drop_prefix  # one cleanup for every Redis test (tests/auxil/redis.py)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A 3-master Redis Cluster for the whole session (skipped without redis-server)."""
+    cluster = LocalCluster.started(tmp_path_factory.mktemp("redis-cluster"))
+    yield cluster
+    cluster.stop()
+
+
+def off_slot_url(cluster: LocalCluster, prefix: str) -> str:
+    """A node that does not serve `prefix`'s slot: a client that ignores MOVED fails there."""
+    return cluster.url(cluster.others(cluster.slot_of(prefix))[0])
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis-cluster", marks=pytest.mark.redis),
+    ]
+)
 def backend_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """(backend, location) shared by every store a test opens: a SQLite file or a Redis prefix."""
+    """(backend, location) shared by every store a test opens: a SQLite file or a Redis prefix.
+
+    On the cluster the store is pointed at a node that does not own the prefix's slot."""
     if request.param == "sqlite":
         yield "sqlite", str(tmp_path / "hub.sqlite3")
         return
-    url = request.getfixturevalue("redis_url")
     prefix = redis_prefix()
-    yield "redis", f"{url}|{prefix}"
+    if request.param == "redis-cluster":
+        url = off_slot_url(request.getfixturevalue("redis_cluster"), prefix)
+    else:
+        url = request.getfixturevalue("redis_url")
+    yield request.param, f"{url}|{prefix}"
     drop_redis_prefix(url, prefix)
 
 

@@ -21,8 +21,10 @@ from hub.events import DONE, Event
 from hub.runtime import hub_of
 from hub.simulate import SignedRequest, stripe_event
 from hub.store import Store
+from tests.auxil.redis import unique_prefix
 from tests.auxil.server import serving
 from tests.conftest import SECRETS
+from tests.store.conftest import off_slot_url
 from tests.store.racers import race
 from tests.store.storm_server import STORM_TYPE, counting_router
 
@@ -30,11 +32,22 @@ DELIVERIES = 24
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis-cluster", marks=pytest.mark.redis),
+    ]
+)
 def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    """Config choosing the backend: one SQLite file, or the test Redis."""
+    """Config choosing the backend: one SQLite file, the test Redis, or a node of the test
+    Redis Cluster that does not serve the prefix's slot."""
     if request.param == "sqlite":
         return {"HUB_DATABASE": str(tmp_path / "shared.sqlite3"), "HUB_TASKS": "inline"}
+    if request.param == "redis-cluster":
+        prefix = unique_prefix()
+        url = off_slot_url(request.getfixturevalue("redis_cluster"), prefix)
+        return {"REDIS_URL": url, "HUB_REDIS_PREFIX": prefix, "HUB_TASKS": "inline"}
     return {**request.getfixturevalue("redis_config"), "HUB_TASKS": "inline"}
 
 
