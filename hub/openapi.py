@@ -176,17 +176,25 @@ _TWILIO_BODY = {
 }
 _EVENT_ID = {"name": "event_id", "in": "path", "required": True, "schema": _STR}
 _LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
-_CURSOR = {"name": "starting_after", "in": "query", "schema": _STR,
-           "description": "the id of the last item of the previous page (see the Link header)"}  # fmt: skip
+
+
+def _cursor(id_pattern: str) -> dict[str, Any]:
+    return {"name": "starting_after", "in": "query", "schema": {"type": "string", "pattern": id_pattern},
+            "description": "the id of the last item of the previous page (see the Link header); "
+                           "404 when that event has been purged since"}  # fmt: skip
+
+
 _PAGE_HEADERS = {
     "Link": {"schema": _STR, "description": 'the next page, as <url>; rel="next", when this one is full'},
 }
+_NON_EMPTY = {"type": "string", "minLength": 1}
 _FILTERS = {
     "type": "object",
     "additionalProperties": False,
+    "minProperties": 1,  # replaying everything is never meant
     "properties": {
-        "source": _STR,
-        "type": _STR,
+        "source": _NON_EMPTY,
+        "type": _NON_EMPTY,
         "status": {"enum": ["received", "processing", "done", "failed", "dead"]},
     },
 }
@@ -268,24 +276,21 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         ],
         "responses": _answers(
             {"200": _json("Events.", _list("EventSummary"))},
-            "400", "401", "429", "503",
+            "400", "401", "404", "429", "503",
         ),  # fmt: skip
     },
     ("/admin/api/events/replay", "post"): {
         "summary": "Replay the newest events (up to 100) matching a filter; at least one filter.",
+        "description": "The filter may also come as query parameters of the same names "
+                       "(`?status=dead`) with no body; without any filter the answer is 400.",
         "security": _ADMIN,
-        "parameters": [
-            {"name": "source", "in": "query", "schema": _STR},
-            {"name": "type", "in": "query", "schema": _STR},
-            {"name": "status", "in": "query", "schema": _FILTERS["properties"]["status"]},
-        ],
-        "requestBody": {"required": False, "content": {
+        "requestBody": {"required": True, "content": {
             "application/json": {"schema": _FILTERS},
             "application/x-www-form-urlencoded": {"schema": _FILTERS},
         }},  # fmt: skip
         "responses": _answers(
             {"200": _json("How many ran; `matched` counts all.", {"$ref": "#/components/schemas/Replayed"})},
-            "400", "401", "503",
+            "400", "401", "429", "503",
         ),  # fmt: skip
     },
     ("/admin/api/events/<event_id>", "get"): {
@@ -335,9 +340,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
 
 # Paging and the outbox's filters, added here as one block to the listings above.
 for _listing, _extra in (
-    (("/admin/api/events", "get"), [_CURSOR]),
+    (("/admin/api/events", "get"), [_cursor("^evt_[0-9a-f]{32}$")]),
     (("/admin/api/outbox", "get"), [
-        _CURSOR,
+        _cursor("^out_[0-9a-f]{32}$"),
         {"name": "integration", "in": "query", "schema": _STR},
         {"name": "status", "in": "query", "schema": _STR},
         {"name": "possible_duplicate", "in": "query", "schema": {"type": "boolean"}},

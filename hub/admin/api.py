@@ -7,6 +7,7 @@ cheap to know (events).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -57,20 +58,28 @@ def list_events() -> Response:
     return _paged(response, [e.id for e in events])
 
 
+# What a cursor looks like: the id format of each listing's items.
+CURSOR_FORMATS = {"events": re.compile(r"evt_[0-9a-f]{32}"), "outbox": re.compile(r"out_[0-9a-f]{32}")}
+
+
 def _cursor(listing: str) -> str | None:
-    """`starting_after`: the id of the last item of the page before, from the same listing."""
+    """`starting_after`: the id of the last item of the page before, from the same listing.
+
+    A value that is no id of this listing is a 400; an id of an event that is gone (purged
+    since the page before was read) is a 404, so a client knows to start again.
+    """
     cursor = request.args.get("starting_after") or None
     if cursor is None:
         return None
-    known = (
-        current_hub().store.get(cursor) is not None
-        if listing == "events"
-        else cursor.startswith("out_") and len(cursor) <= 64
-    )
-    if not known:
+    if not CURSOR_FORMATS[listing].fullmatch(cursor):
         raise BadRequestError(
             f"starting_after must be the id of an item in the {listing} listing; start again without it",
             code="bad_cursor",
+        )
+    if listing == "events" and current_hub().store.get(cursor) is None:
+        raise NotFoundError(
+            f"no event {cursor} to page after: it was purged; start again without starting_after",
+            code="cursor_not_found",
         )
     return cursor
 

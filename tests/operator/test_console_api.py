@@ -150,6 +150,8 @@ def test_events_page_beyond_the_first_with_a_cursor(app, client, admin_headers):
 
     bad = client.get("/admin/api/events?starting_after=evt_nope", headers=admin_headers)
     assert bad.status_code == 400 and bad.json["error"] == "bad_cursor"
+    gone = client.get("/admin/api/events?starting_after=evt_" + "0" * 32, headers=admin_headers)
+    assert gone.status_code == 404 and gone.json["error"] == "cursor_not_found", "purged: start again"
 
 
 def test_outbox_pages_and_filters_by_integration_status_event_and_duplicate(app, client, admin_headers):
