@@ -34,9 +34,9 @@ def expect(ok: bool, what: str, detail: object = "") -> str:
 
 
 class Inspector:
-    def __init__(self, endpoint: str, stage: str) -> None:
+    def __init__(self, endpoint: str, stage: str, overlay: dict[str, Any]) -> None:
         self.stage = load_stage(stage)
-        self.config = self.stage.config
+        self.config = {**self.stage.config, **overlay}  # what this run asked zappa for
         self.region = self.stage.region
         self.name = self.stage.lambda_name
         self.retained = self.config.get("num_retained_versions") or 10**6
@@ -87,7 +87,8 @@ class Inspector:
     def _function(self, function: dict[str, Any], published_versions: int) -> list[str]:
         conf = function["Configuration"]
         environment = conf.get("Environment", {}).get("Variables", {})
-        baked = self._packaged_settings()
+        packaged = self._packaged_settings()
+        baked = packaged["ENVIRONMENT_VARIABLES"]
         versions = [v["Version"] for v in self._client("lambda").list_versions_by_function(
             FunctionName=self.name)["Versions"] if v["Version"] != "$LATEST"]  # fmt: skip
         sha = base64.b64encode(hashlib.sha256(self.stage.package.read_bytes()).digest()).decode()
@@ -103,18 +104,21 @@ class Inspector:
                    f"packaged environment: the settings' {', '.join(c['environment_variables'])} "
                    "and AWS_REGION", baked),  # fmt: skip
             expect(not [k for k in shown if SECRET_LIKE.search(k)], "no secret-like variable", shown),
+            expect((packaged["API_STAGE"], packaged["BINARY_SUPPORT"]) == (self.stage.name, c["binary_support"]),
+                   "the package was built for this stage and its binary_support",
+                   (packaged["API_STAGE"], packaged["BINARY_SUPPORT"])),  # fmt: skip
             expect(len(versions) == published_versions,
                    f"{published_versions} published version(s) kept (num_retained_versions "
                    f"{c.get('num_retained_versions')})", versions),  # fmt: skip
         ]
 
-    def _packaged_settings(self) -> dict[str, str]:
-        """ENVIRONMENT_VARIABLES as zappa wrote them into the package's zappa_settings.py."""
+    def _packaged_settings(self) -> dict[str, Any]:
+        """The settings zappa wrote into the package's zappa_settings.py."""
         with zipfile.ZipFile(self.stage.package) as archive:
             source = archive.read("zappa_settings.py").decode()
         values: dict[str, Any] = {}
         exec(source, values)  # noqa: S102 - zappa's generated module is plain assignments
-        return values["ENVIRONMENT_VARIABLES"]
+        return values
 
     def schedules_only(self) -> list[str]:
         events = self._client("events")
@@ -133,18 +137,50 @@ class Inspector:
         ]
 
     def _api(self, output: str) -> list[str]:
-        apigateway = self._client("apigateway")
-        apis = apigateway.get_rest_apis()["items"]
+        """The stage's one API, REST (v1) or HTTP (v2) as the settings choose, and no other."""
+        apis = self._apis(self.region)
         if len(apis) != 1:
-            return [expect(False, "exactly one API", [a["name"] for a in apis])]
-        [api] = apis
-        stages = [s["stageName"] for s in apigateway.get_stages(restApiId=api["id"])["item"]]
-        url = f"https://{api['id']}.execute-api.{self.region}.amazonaws.com/{self.stage.name}"
+            return [expect(False, "exactly one API", apis)]
+        [(kind, api_id, name)] = apis
+        wanted = "http" if self.config.get("apigateway_version", "v1") == "v2" else "rest"
+        if kind == "rest":
+            stages = [s["stageName"] for s in self._client("apigateway").get_stages(restApiId=api_id)["item"]]
+            wiring = []
+        else:
+            stages = [s["StageName"] for s in self._client("apigatewayv2").get_stages(ApiId=api_id)["Items"]]
+            wiring = self._http_api_wiring(api_id)
+        url = f"https://{api_id}.execute-api.{self.region}.amazonaws.com/{self.stage.name}"
         return [
-            expect(api["name"] == self.name and stages == [self.stage.name],
-                   f"one API, {self.name}, with stage {self.stage.name}", (api["name"], stages)),  # fmt: skip
+            expect(kind == wanted and name == self.name and stages == [self.stage.name],
+                   f"one {wanted.upper()} API, {self.name}, with stage {self.stage.name}",
+                   (kind, name, stages)),  # fmt: skip
+            *wiring,
             expect(url in output, f"the printed URL is {url}", output.strip().splitlines()[-1:]),
         ]
+
+    def _http_api_wiring(self, api_id: str) -> list[str]:
+        v2 = self._client("apigatewayv2")
+        arn = self._client("lambda").get_function(FunctionName=self.name)["Configuration"]["FunctionArn"]
+        routes = [(r["RouteKey"], r.get("Target")) for r in v2.get_routes(ApiId=api_id)["Items"]]
+        fields = ("IntegrationId", "IntegrationType", "PayloadFormatVersion", "IntegrationUri")
+        integrations = [tuple(i[f] for f in fields) for i in v2.get_integrations(ApiId=api_id)["Items"]]
+        wired = len(integrations) == 1 and integrations[0][1:] == ("AWS_PROXY", "2.0", arn)
+        routed = wired and routes == [("$default", f"integrations/{integrations[0][0]}")]
+        policy = json.loads(self._client("lambda").get_policy(FunctionName=self.name)["Policy"])
+        source = f"arn:aws:execute-api:{self.region}:{arn.split(':')[4]}:{api_id}/*"
+        allowed = [st for st in policy["Statement"]
+                   if st.get("Principal", {}).get("Service") == "apigateway.amazonaws.com"
+                   and st.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn") == source]  # fmt: skip
+        return [
+            expect(routed, "its $default route proxies to the function, payload 2.0", (routes, integrations)),
+            expect(len(allowed) == 1, f"the function lets that API invoke it ({source})",
+                   policy["Statement"]),  # fmt: skip
+        ]
+
+    def _apis(self, region: str) -> list[tuple[str, str, str]]:
+        rest = self._client("apigateway", region).get_rest_apis()["items"]
+        http = self._client("apigatewayv2", region).get_apis()["Items"]
+        return [("rest", a["id"], a["name"]) for a in rest] + [("http", a["ApiId"], a["Name"]) for a in http]
 
     def _nothing_in(self, region: str) -> list[str]:
         if region == self.region:
@@ -154,7 +190,7 @@ class Inspector:
             "functions": [f["FunctionName"] for f in client("lambda").list_functions()["Functions"]],
             "rules": [r["Name"] for r in client("events").list_rules()["Rules"]],
             "stacks": [s["StackName"] for s in client("cloudformation").describe_stacks()["Stacks"]],
-            "apis": [a["name"] for a in client("apigateway").get_rest_apis()["items"]],
+            "apis": self._apis(region),
         }
         found = {kind: names for kind, names in found.items() if names}
         return [expect(not found, f"nothing in {region} (the shell's region)", found)]
@@ -167,7 +203,7 @@ class Inspector:
             "rules": [r["Name"] for r in self._client("events").list_rules()["Rules"]],
             "stacks": [s["StackName"] for s in self._client("cloudformation").describe_stacks()["Stacks"]
                        if s["StackStatus"] != "DELETE_COMPLETE"],
-            "apis": [a["name"] for a in self._client("apigateway").get_rest_apis()["items"]],
+            "apis": self._apis(self.region),
         }  # fmt: skip
         left = {kind: names for kind, names in left.items() if names}
         return [expect(not left, "undeploy removed the function, rules, stack and API", left),

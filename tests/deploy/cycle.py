@@ -1,6 +1,7 @@
 """The README's deploy steps, end to end, against moto's server on 127.0.0.1 with no other network.
 
-    python -m tests.deploy.cycle          # as root (it makes its own network namespace)
+    python -m tests.deploy.cycle                    # as root (it makes its own network namespace)
+    python -m tests.deploy.cycle --api-version v1   # the same with a REST API instead
 
 Runs `python -m infra.deploy` (the documented command) for stage `dev` with the project's
 zappa_settings.json and build/hub-dev.zip (`python -m infra.package dev`, built if missing):
@@ -17,6 +18,7 @@ Credentials are dummies that exist only in this process's environment.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -116,15 +118,18 @@ class Cycle:
         return output
 
 
-def run_cycle() -> int:
+def run_cycle(api_version: str | None) -> int:
     with tempfile.TemporaryDirectory(prefix="hub-cycle-") as home, Emulator() as endpoint:
         home_path = Path(home)
-        overlay = home_path / "emulator-overlay.json"
         # The emulator's URL cannot answer an HTTP GET like AWS's does: no touch, here only.
-        overlay.write_text(json.dumps({"touch": False}))
+        changes: dict[str, object] = {"touch": False}
+        if api_version:
+            changes["apigateway_version"] = api_version
+        overlay = home_path / "emulator-overlay.json"
+        overlay.write_text(json.dumps(changes))
         env = aws_environment(endpoint, home_path)
         cycle = Cycle(env, overlay)
-        inspect = checks.Inspector(endpoint, STAGE)
+        inspect = checks.Inspector(endpoint, STAGE, changes)
         results: list[str] = []
 
         output = cycle.hub_deploy("deploy")
@@ -154,15 +159,19 @@ def _json_part(output: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.deploy.cycle", description=__doc__.split("\n")[0])
+    parser.add_argument("--api-version", choices=["v1", "v2"], help="instead of the settings' one")
+    parser.add_argument("--isolated", action="store_true", help=argparse.SUPPRESS)
     argv = sys.argv[1:] if argv is None else argv
-    if "--isolated" not in argv:
+    args = parser.parse_args(argv)
+    if not args.isolated:
         prepare()
         return reexec_isolated(argv)
     if not isolated():
         print("error: --isolated given but a non-loopback interface exists", file=sys.stderr)
         return 2
     try:
-        return run_cycle()
+        return run_cycle(args.api_version)
     except checks.Failed as exc:
         print(f"deploy cycle: FAIL {exc}")
         return 1
