@@ -89,6 +89,7 @@ class Inspector:
         environment = conf.get("Environment", {}).get("Variables", {})
         packaged = self._packaged_settings()
         baked = packaged["ENVIRONMENT_VARIABLES"]
+        built_for = (packaged["API_STAGE"], packaged["BINARY_SUPPORT"])
         versions = [v["Version"] for v in self._client("lambda").list_versions_by_function(
             FunctionName=self.name)["Versions"] if v["Version"] != "$LATEST"]  # fmt: skip
         sha = base64.b64encode(hashlib.sha256(self.stage.package.read_bytes()).digest()).decode()
@@ -104,9 +105,8 @@ class Inspector:
                    f"packaged environment: the settings' {', '.join(c['environment_variables'])} "
                    "and AWS_REGION", baked),  # fmt: skip
             expect(not [k for k in shown if SECRET_LIKE.search(k)], "no secret-like variable", shown),
-            expect((packaged["API_STAGE"], packaged["BINARY_SUPPORT"]) == (self.stage.name, c["binary_support"]),
-                   "the package was built for this stage and its binary_support",
-                   (packaged["API_STAGE"], packaged["BINARY_SUPPORT"])),  # fmt: skip
+            expect(built_for == (self.stage.name, c["binary_support"]),
+                   "the package was built for this stage and its binary_support", built_for),
             expect(len(versions) == published_versions,
                    f"{published_versions} published version(s) kept (num_retained_versions "
                    f"{c.get('num_retained_versions')})", versions),  # fmt: skip
