@@ -47,12 +47,13 @@ class Inspector:
 
     # -- after deploy and after update ------------------------------------------------
 
-    def deployed(self, output: str, *, published_versions: int) -> list[str]:
+    def deployed(self, output: str, *, published_versions: int, secrets: dict[str, str]) -> list[str]:
+        """`secrets`: the variables the README's step 5 gave the function (none yet after deploy)."""
         function = self._client("lambda").get_function(FunctionName=self.name)
         return [
             *self._role(function["Configuration"]["Role"]),
             *self._bucket(),
-            *self._function(function, published_versions),
+            *self._function(function, published_versions, secrets),
             *self.schedules_only(),
             *self._api(output),
             *self._nothing_in(ELSEWHERE),
@@ -84,7 +85,14 @@ class Inspector:
             expect(objects == {f"{self.name}.zip": package}, "it holds the upload, and only it", objects),
         ]
 
-    def _function(self, function: dict[str, Any], published_versions: int) -> list[str]:
+    def give_secrets(self, secrets: dict[str, str]) -> None:
+        """The README's step 5: the function's secrets, set outside zappa_settings.json."""
+        self._client("lambda").update_function_configuration(
+            FunctionName=self.name, Environment={"Variables": secrets}
+        )
+
+    def _function(self, function: dict[str, Any], published_versions: int,
+                  secrets: dict[str, str]) -> list[str]:  # fmt: skip
         conf = function["Configuration"]
         environment = conf.get("Environment", {}).get("Variables", {})
         packaged = self._packaged_settings()
@@ -93,7 +101,8 @@ class Inspector:
         versions = [v["Version"] for v in self._client("lambda").list_versions_by_function(
             FunctionName=self.name)["Versions"] if v["Version"] != "$LATEST"]  # fmt: skip
         sha = base64.b64encode(hashlib.sha256(self.stage.package.read_bytes()).digest()).decode()
-        c, f, shown = self.config, conf, sorted({**environment, **baked})
+        c, f, shown = self.config, conf, sorted({**{k: v for k, v in environment.items() if k not in secrets},
+                                                 **baked})  # fmt: skip
         return [
             expect(f["FunctionArn"].split(":")[3] == self.region, f"function {self.name} in {self.region}"),
             expect(f["Runtime"] == c["runtime"], f"runtime {c['runtime']}", f["Runtime"]),
@@ -104,7 +113,11 @@ class Inspector:
             expect(baked == {**c["environment_variables"], "AWS_REGION": self.region},
                    f"packaged environment: the settings' {', '.join(c['environment_variables'])} "
                    "and AWS_REGION", baked),  # fmt: skip
-            expect(not [k for k in shown if SECRET_LIKE.search(k)], "no secret-like variable", shown),
+            expect(not [k for k in shown if SECRET_LIKE.search(k)], "no secret-like variable from settings",
+                   shown),  # fmt: skip
+            expect(environment == secrets, "the function's own variables are the ones step 5 set, kept by "
+                   "update" if secrets else "the function has no variables of its own yet",
+                   sorted(environment)),  # fmt: skip
             expect(built_for == (self.stage.name, c["binary_support"]),
                    "the package was built for this stage and its binary_support", built_for),
             expect(len(versions) == published_versions,

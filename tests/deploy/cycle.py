@@ -37,6 +37,9 @@ MOTO = "moto[server]==5.2.5"
 STAGE = "dev"
 SHELL_REGION = "us-east-1"  # what a user's shell may say; the settings say eu-west-1
 UPDATES = 3
+# README step 5's variables, with values that are not secrets of anyone's.
+SECRETS = {"HUB_ADMIN_TOKEN": "emulator-admin-token", "TELEGRAM_BOT_TOKEN": "123:emulator",
+           "REDIS_URL": "rediss://emulator.invalid:6379/0"}  # fmt: skip
 
 
 def isolated() -> bool:
@@ -133,7 +136,8 @@ def run_cycle(api_version: str | None) -> int:
         results: list[str] = []
 
         output = cycle.hub_deploy("deploy")
-        results += inspect.deployed(output, published_versions=1)
+        results += inspect.deployed(output, published_versions=1, secrets={})
+        inspect.give_secrets(SECRETS)
         refused = cycle.hub_deploy("deploy", expect=None)
         results.append(checks.expect("already deployed" in refused, "a second deploy is refused"))
         status = json.loads(_json_part(cycle.hub_deploy("status", "--json")))
@@ -141,7 +145,8 @@ def run_cycle(api_version: str | None) -> int:
         results.append(checks.expect(named, "status names the function", status))
         for _ in range(UPDATES):
             output = cycle.hub_deploy("update")
-        results += inspect.deployed(output, published_versions=min(1 + UPDATES, inspect.retained))
+        kept = min(1 + UPDATES, inspect.retained)
+        results += inspect.deployed(output, published_versions=kept, secrets=SECRETS)
         cycle.hub_deploy("schedule")
         results += inspect.schedules_only()
         cycle.hub_deploy("undeploy", "--yes")
