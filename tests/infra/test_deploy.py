@@ -137,3 +137,16 @@ def test_deploy_without_a_built_package_says_how_to_build_it(monkeypatch, tmp_pa
 def test_an_unknown_stage_is_refused(capsys) -> None:  # noqa: ANN001
     assert deploy.main(["deploy", "staging"]) == 2
     assert "no stage 'staging'" in capsys.readouterr().err
+
+
+def test_the_readme_deploys_the_way_the_emulator_cycle_does() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Deploy"):]
+    section = section[: section.index("\n## ", 1)]
+    cycle = (ROOT / "tests" / "deploy" / "cycle.py").read_text()
+
+    for command in ("deploy", "update", "status", "schedule", "undeploy"):
+        assert f'hub_deploy("{command}"' in cycle
+        assert f"infra.deploy {command} dev" in section
+    assert "python -m infra.package dev" in section
+    assert "bin/zappa " not in section  # zappa alone splits regions and scatters buckets
