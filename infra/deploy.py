@@ -150,13 +150,24 @@ def ensure_role(settings_path: Path, stage: Stage) -> None:
 
 
 def run_zappa(argv: list[str]) -> int:
+    """`zappa <argv>` in this process, with the exit codes and clean-up of zappa's own entry point."""
+    import traceback
+
     from zappa.cli import ZappaCLI
 
+    cli = ZappaCLI()
     try:
-        ZappaCLI().handle(argv)
+        code = cli.handle(argv)
     except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    return 0
+        code = exit_.code
+    except KeyboardInterrupt:
+        code = 130
+    except Exception:  # zappa prints its tracebacks and exits 255; so do we
+        traceback.print_exc()
+        code = 255
+    finally:
+        cli.on_exit()
+    return code if isinstance(code, int) else (0 if code is None else 1)
 
 
 def main(argv: list[str] | None = None) -> int:
