@@ -37,6 +37,7 @@ MOTO = "moto[server]==5.2.5"
 STAGE = "dev"
 SHELL_REGION = "us-east-1"  # what a user's shell may say; the settings say eu-west-1
 UPDATES = 3
+STEP_TIMEOUT = 300  # seconds; a step takes 2-15 s against the emulator
 # README step 5's variables, with values that are not secrets of anyone's.
 SECRETS = {"HUB_ADMIN_TOKEN": "emulator-admin-token", "TELEGRAM_BOT_TOKEN": "123:emulator",
            "REDIS_URL": "rediss://emulator.invalid:6379/0"}  # fmt: skip
@@ -106,11 +107,13 @@ class Cycle:
 
     def hub_deploy(self, command: str, *args: str, expect: int | None = 0) -> str:
         started = time.monotonic()
-        result = subprocess.run(
-            [sys.executable, "-m", "infra.deploy", command, STAGE, "--settings-overlay", str(self.overlay),
-             *(["--disable_progress"] if command in ("deploy", "update") else []), *args],
-            cwd=ROOT, env=self.env, capture_output=True, text=True,
-        )  # fmt: skip
+        progress = ["--disable_progress"] if command in ("deploy", "update") else []
+        argv = [sys.executable, "-m", "infra.deploy", command, STAGE, "--settings-overlay", str(self.overlay)]
+        try:
+            result = subprocess.run([*argv, *progress, *args], cwd=ROOT, env=self.env, capture_output=True,
+                                    text=True, timeout=STEP_TIMEOUT)  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise checks.Failed(f"{command} still running after {STEP_TIMEOUT} s") from None
         output = result.stdout + result.stderr
         print(f"--- {command} {' '.join(args)}: rc {result.returncode} in {time.monotonic() - started:.1f} s")
         print("\n".join("    " + line for line in output.strip().splitlines()[-12:]))
