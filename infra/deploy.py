@@ -185,9 +185,15 @@ def main(argv: list[str] | None = None) -> int:
         if note:
             print(note, file=sys.stderr)
         import boto3
+        import botocore.exceptions
 
-        session = boto3.Session(region_name=stage.region)
-        account = session.client("sts").get_caller_identity()["Account"]
+        # The same credentials zappa will use: the stage's profile_name, else the usual chain.
+        session = boto3.Session(region_name=stage.region, profile_name=stage.config.get("profile_name"))
+        try:
+            account = session.client("sts").get_caller_identity()["Account"]
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise DeployError(f"AWS does not accept these credentials ({exc}); configure them as for "
+                              "the AWS CLI") from None  # fmt: skip
         bucket = bucket_name(stage, account, os.environ)  # type: ignore[arg-type]
         overlay = json.loads(args.settings_overlay.read_text()) if args.settings_overlay else {}
         os.chdir(ROOT)  # zappa reads the project folder (its websocket detection) from the cwd

@@ -150,3 +150,17 @@ def test_the_readme_deploys_the_way_the_emulator_cycle_does() -> None:
         assert f"infra.deploy {command} dev" in section
     assert "python -m infra.package dev" in section
     assert "bin/zappa " not in section  # zappa alone splits regions and scatters buckets
+
+
+def test_no_credentials_is_a_clear_error_not_a_traceback(monkeypatch, tmp_path, capsys) -> None:  # noqa: ANN001
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata lookup either
+    for key in deploy.REGION_VARIABLES:  # main() pins them: restore them after the test
+        monkeypatch.setenv(key, "eu-west-1")
+
+    assert deploy.main(["status", "dev"]) == 2
+
+    assert "configure them as for the AWS CLI" in capsys.readouterr().err
