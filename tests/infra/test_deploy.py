@@ -164,3 +164,16 @@ def test_no_credentials_is_a_clear_error_not_a_traceback(monkeypatch, tmp_path, 
     assert deploy.main(["status", "dev"]) == 2
 
     assert "configure them as for the AWS CLI" in capsys.readouterr().err
+
+
+def test_moto_stays_out_of_what_ships() -> None:
+    """The emulator is installed by tests/deploy/cycle.py into its own virtualenv only."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = [*project["dependencies"], *sum(project["optional-dependencies"].values(), [])]
+    assert not [r for r in requirements if r.lower().startswith("moto")]
+    from infra.package import PROJECT_PACKAGES
+
+    shipped = [path for package in PROJECT_PACKAGES for path in (ROOT / package).rglob("*.py")]
+    assert not [p for p in shipped if "moto" in p.read_text()]
