@@ -7,6 +7,7 @@ asynchronous task message (`zappa.asynchronous.LambdaAsyncResponse._send`).
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -20,14 +21,30 @@ ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 
 
+# Payload 2.0 carries JSON and text/* bodies as text and everything else base64-encoded
+# (form posts from Twilio included); zappa decodes only with `binary_support` on.
+V2_TEXT_TYPES = ("application/json", "text/")
+
+
+def _body(body: bytes, encoded: bool) -> tuple[str, bool]:
+    return (base64.b64encode(body).decode(), True) if encoded and body else (body.decode(), False)
+
+
 def public_url(stage: str, host: str = API_HOST) -> str:
     """The URL API Gateway gives a stage: what HUB_PUBLIC_URL is set to."""
     return f"https://{host}/{stage}"
 
 
-def rest_v1(signed: SignedRequest, stage: str, *, host: str = API_HOST, source_ip: str = "203.0.113.7") -> dict:  # noqa: E501
-    """An API Gateway REST API (v1) proxy event; `path` excludes the stage, as AWS sends it."""
+def rest_v1(
+    signed: SignedRequest, stage: str, *, host: str = API_HOST, source_ip: str = "203.0.113.7",
+    binary: bool = True,
+) -> dict:  # fmt: skip
+    """An API Gateway REST API (v1) proxy event; `path` excludes the stage, as AWS sends it.
+
+    `binary`: the API has binary media type `*/*` (what zappa's `binary_support` sets), so
+    every body arrives base64-encoded."""
     path, _, query = signed.path.partition("?")
+    body, encoded = _body(signed.body, binary)
     headers = {**signed.headers, "Host": host, "X-Forwarded-Proto": "https", "X-Forwarded-For": source_ip}
     params = dict(p.split("=", 1) for p in query.split("&") if "=" in p) or None
     return {
@@ -51,8 +68,8 @@ def rest_v1(signed: SignedRequest, stage: str, *, host: str = API_HOST, source_i
             "domainName": host,
             "apiId": host.split(".", 1)[0],
         },
-        "body": signed.body.decode(),
-        "isBase64Encoded": False,
+        "body": body,
+        "isBase64Encoded": encoded,
     }
 
 
@@ -60,6 +77,7 @@ def http_v2(signed: SignedRequest, stage: str, *, host: str = API_HOST, source_i
     """An API Gateway HTTP API (v2) event on a named stage: `rawPath` includes the stage."""
     path, _, query = signed.path.partition("?")
     headers = {k.lower(): v for k, v in signed.headers.items()}
+    body, encoded = _body(signed.body, not headers.get("content-type", "").startswith(V2_TEXT_TYPES))
     headers.update({"host": host, "x-forwarded-proto": "https", "x-forwarded-for": source_ip})
     return {
         "version": "2.0",
@@ -82,8 +100,8 @@ def http_v2(signed: SignedRequest, stage: str, *, host: str = API_HOST, source_i
             "routeKey": "$default",
             "stage": stage,
         },
-        "body": signed.body.decode(),
-        "isBase64Encoded": False,
+        "body": body,
+        "isBase64Encoded": encoded,
     }
 
 

@@ -97,10 +97,11 @@ def test_keep_warm_ping_does_nothing(invoke) -> None:
     assert _hub().store.events(limit=5) == []
 
 
-def test_stripe_event_on_lambda_invokes_itself_with_only_the_event_id(invoke, env, on_lambda) -> None:
+@pytest.mark.parametrize("shape", ["rest_v1", "http_v2"])
+def test_stripe_event_on_lambda_invokes_itself_with_only_the_event_id(invoke, env, on_lambda, shape) -> None:
     signed = stripe_event(load_settings(env, env["HUB_INSTANCE_PATH"], environ={}), "invoice.paid")
 
-    response = invoke(lambda_events.rest_v1(signed, STAGE))
+    response = invoke(getattr(lambda_events, shape)(signed, STAGE))
 
     assert response["statusCode"] == 200
     stored = _hub().store.events(source="stripe", limit=5)
@@ -112,7 +113,7 @@ def test_stripe_event_on_lambda_invokes_itself_with_only_the_event_id(invoke, en
 
 def test_the_async_invocation_runs_the_event(invoke, env, on_lambda) -> None:
     signed = stripe_event(load_settings(env, env["HUB_INSTANCE_PATH"], environ={}), "invoice.paid")
-    invoke(lambda_events.rest_v1(signed, STAGE))
+    invoke(lambda_events.http_v2(signed, STAGE))
     [message] = on_lambda.messages
 
     invoke(message)  # the asynchronous invocation arriving at the function

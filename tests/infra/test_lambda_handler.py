@@ -118,10 +118,11 @@ def test_wrong_secret_is_refused_and_nothing_is_stored(invoke, env, shape) -> No
     assert _stored("telegram") == []
 
 
-def test_twilio_signature_made_for_another_url_is_refused(invoke, env) -> None:
+@pytest.mark.parametrize("shape", ["rest_v1", "http_v2"])
+def test_twilio_signature_made_for_another_url_is_refused(invoke, env, shape) -> None:
     signed = twilio_sms(_settings({**env, "HUB_PUBLIC_URL": "https://elsewhere.example"}), PUBLIC_URL, "HELP")
 
-    response = invoke(lambda_events.rest_v1(signed, STAGE))
+    response = invoke(getattr(lambda_events, shape)(signed, STAGE))
 
     assert response["statusCode"] == 403
     assert _stored("twilio") == []
@@ -145,3 +146,15 @@ def test_generated_settings_never_log_whole_events() -> None:
     assert values["APP_MODULE"] == "hub.wsgi" and values["APP_FUNCTION"] == "app"
     assert values["ENVIRONMENT_VARIABLES"]["HUB_TASKS"] == "lambda"
     assert "WEBSOCKET_HANDLER_MODULE" not in values
+    # An HTTP API sends form posts (Twilio) base64-encoded; zappa decodes them only with this on.
+    assert values["BINARY_SUPPORT"] is True
+
+
+def test_form_posts_arrive_base64_encoded_from_an_http_api_and_are_verified(invoke, env) -> None:
+    event = lambda_events.http_v2(twilio_sms(_settings(env), PUBLIC_URL, "HELP", sid="SM" + "3" * 32), STAGE)
+
+    response = invoke(event)
+
+    assert event["isBase64Encoded"] is True  # as AWS sends application/x-www-form-urlencoded
+    assert response["statusCode"] == 200 and "<Response>" in response["body"]
+    assert [e.provider_id for e in _stored("twilio")] == ["SM" + "3" * 32]

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 from infra import package_size, schedules
+from infra.deploy import load_stage
 from infra.package import runtime_version
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +29,13 @@ def test_every_stage_runs_the_build_python_and_keeps_secrets_out() -> None:
         assert runtime_version(stage) == "3.11"
         assert not secret_names & set(config.get("environment_variables", {}))
         assert config.get("environment_variables", {}).get("HUB_STAGE") == stage
+
+
+def test_each_stage_serves_an_http_api_that_can_read_form_posts() -> None:
+    for stage in SETTINGS:
+        config = load_stage(stage).config
+        assert config["apigateway_version"] == "v2", f"{stage}: HTTP API ($1.00/M) is the default"
+        assert config["binary_support"] is True, f"{stage}: Twilio's base64 form posts need it"
 
 
 def _zip(tmp_path: Path, files: dict[str, bytes]) -> Path:

@@ -1,0 +1,145 @@
+"""Warm cost per webhook: the work Lambda bills for one invocation of a warm packaged handler.
+
+    python -m infra.package dev          # first: build/hub-dev.zip and build/.lambda-venv
+    python bench/warmcost.py --runs 3 [--redis redis://127.0.0.1:6379/12]
+
+Each app runs from its package, unzipped like /var/task, in a fresh process that sees
+only the package and boto3 (as bench/coldstart.py starts them, with the same bare Flask
+app packaged the same way). After its cold start and `--warm` webhooks, `--webhooks`
+more are timed one by one around `handler.lambda_handler(event, None)`: the span Lambda
+bills. Each is a new signed event in an HTTP API (v2) envelope, as deployed:
+- bare Flask: a JSON POST answered with JSON;
+- hub, Stripe ack: `invoice.paid` verified, stored, handed to an asynchronous Invoke of
+  the function (`HUB_TASKS=lambda`, to a local fake Lambda endpoint) and acknowledged;
+- hub, Telegram /help: verified, stored, handled inline, the reply in the response.
+The store is a SQLite file (like /tmp on Lambda) or, with `--redis`, that Redis (hub's
+`{hub}:` keys in it are deleted afterwards). Run by hand; the numbers go to
+docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.coldstart import bare_package, runtime_dir, unzip  # noqa: E402
+from infra import lambda_events  # noqa: E402
+from infra.package import BUILD, VENV, byte_compile  # noqa: E402
+from tests.auxil.fake_lambda import fake_lambda  # noqa: E402
+
+DRIVER = """
+import json, sys, time
+sys.path[:0] = [{pkg!r}, {runtime!r}]
+import handler
+handler.LambdaHandler()
+batches = json.loads(sys.stdin.read())
+for event in batches["warm"]:
+    handler.lambda_handler(event, None)
+wall, cpu, statuses = [], [], set()
+for event in batches["timed"]:
+    w0, c0 = time.perf_counter(), time.process_time()
+    response = handler.lambda_handler(event, None)
+    cpu.append((time.process_time() - c0) * 1000)
+    wall.append((time.perf_counter() - w0) * 1000)
+    statuses.add(response["statusCode"])
+print(json.dumps({{"wall": wall, "cpu": cpu, "statuses": sorted(statuses)}}))
+"""
+
+
+def run_warm(pkg: Path, runtime: Path, batches: dict, env: dict[str, str]) -> dict:
+    code = DRIVER.format(pkg=str(pkg), runtime=str(runtime))
+    done = subprocess.run(
+        [str(VENV / "bin" / "python"), "-I", "-S", "-B", "-c", code],
+        input=json.dumps(batches), capture_output=True, text=True, cwd=pkg, env=env, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"warm run failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def forget_hub_keys(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match="{hub}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="fresh processes per app")
+    parser.add_argument("--warm", type=int, default=50)
+    parser.add_argument("--webhooks", type=int, default=300, help="timed per run")
+    parser.add_argument("--redis", help="store in this Redis instead of SQLite")
+    parser.add_argument("--stage", default="dev")
+    args = parser.parse_args()
+    hub_zip = BUILD / f"hub-{args.stage}.zip"
+    if not hub_zip.exists() or not VENV.exists():
+        print(f"build first: python -m infra.package {args.stage}", file=sys.stderr)
+        return 2
+    byte_compile(VENV)
+    from hub.config import load_settings
+    from hub.simulate import stripe_event, telegram_message
+
+    secrets = {"TELEGRAM_WEBHOOK_SECRET": "bench-telegram-secret", "STRIPE_WEBHOOK_SECRET": "whsec_bench"}
+    with tempfile.TemporaryDirectory() as tmp, fake_lambda() as fake:
+        work = Path(tmp)
+        settings = load_settings(secrets, work, environ={})
+        env = {"PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": f"hub-{args.stage}",
+               "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1", **secrets,
+               "HUB_ADMIN_TOKEN": "bench-admin-token", "HUB_TASKS": "inline"}  # fmt: skip
+        if args.redis:
+            env["REDIS_URL"] = args.redis
+        # Placeholders for the local fake endpoint; nothing here can reach AWS.
+        lambda_mode = {**fake.environ(f"hub-{args.stage}"), "HUB_TASKS": "lambda"}
+        runtime = runtime_dir(work / "runtime")
+        bare = unzip(bare_package(work), work / "bare-pkg")
+        hub_pkg = unzip(hub_zip, work / "hub-pkg")
+        apps = {  # name: (folder, extra env, a new signed webhook)
+            "bare Flask": (bare, {}, lambda: telegram_message(settings, "/help")),
+            "hub, Stripe ack": (hub_pkg, lambda_mode, lambda: stripe_event(settings, "invoice.paid")),
+            "hub, Telegram /help": (hub_pkg, {}, lambda: telegram_message(settings, "/help")),
+        }  # fmt: skip
+        results: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in apps}
+        statuses: dict[str, set[int]] = {name: set() for name in apps}
+        for run in range(args.runs):
+            for index, (name, (pkg, extra, webhook)) in enumerate(apps.items()):
+                batches = {kind: [lambda_events.http_v2(webhook(), args.stage) for _ in range(count)]
+                           for kind, count in (("warm", args.warm), ("timed", args.webhooks))}  # fmt: skip
+                run_env = {**env, **extra, "HUB_DATABASE": str(work / f"db-{run}-{index}.sqlite3"),
+                           "HUB_INSTANCE_PATH": str(work / "instance")}  # fmt: skip
+                measured = run_warm(pkg, runtime, batches, run_env)
+                results[name]["wall"] += measured["wall"]
+                results[name]["cpu"] += measured["cpu"]
+                statuses[name].update(measured["statuses"])
+        print(f"fake Lambda: {len(fake.messages)} Invokes taken, {fake.bad_signatures} refused")
+        if args.redis:
+            forget_hub_keys(args.redis)
+    store = "Redis" if args.redis else "SQLite"
+    bare_wall = statistics.median(results["bare Flask"]["wall"])
+    bare_cpu = statistics.median(results["bare Flask"]["cpu"])
+    print(f"warm webhooks, {store} store: {args.runs} runs x {args.webhooks} timed after {args.warm}")
+    print(f"{'app':<22} {'wall ms':>8} {'p90 ms':>7} {'cpu ms':>7} {'billed ms':>10} {'x bare':>7}"
+          f" {'cpu x bare':>11}")  # fmt: skip
+    for name, measured in results.items():
+        wall = statistics.median(measured["wall"])
+        p90 = statistics.quantiles(measured["wall"], n=10)[-1]
+        cpu = statistics.median(measured["cpu"])
+        billed = statistics.median(math.ceil(w) for w in measured["wall"])  # Lambda bills whole ms
+        print(f"{name:<22} {wall:8.2f} {p90:7.2f} {cpu:7.2f} {billed:10.0f} {wall / bare_wall:7.2f}"
+              f" {cpu / bare_cpu:11.2f}  status {sorted(statuses[name])}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
