@@ -13,7 +13,15 @@ import pytest
 
 from hub.config import load_settings
 from hub.events import DONE
-from hub.simulate import SignedRequest, google_push, stripe_event, telegram_message, twilio_form, twilio_sms
+from hub.simulate import (
+    SignedRequest,
+    google_push,
+    paypal_event,
+    stripe_event,
+    telegram_message,
+    twilio_form,
+    twilio_sms,
+)
 from infra import lambda_events
 from tests.conftest import SECRETS
 from tests.infra.lambda_harness import lambda_handler, settings_values
@@ -27,6 +35,7 @@ def env(tmp_path) -> dict[str, str]:  # noqa: ANN001
     """The deploy environment: secrets and a SQLite file of this test's own."""
     return {
         **SECRETS,
+        "PAYPAL_WEBHOOK_ID": "WH-LAMBDA-HOOK",
         "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
         "HUB_DATABASE": str(tmp_path / "hub.sqlite3"),
         "HUB_PUBLIC_URL": PUBLIC_URL,
@@ -55,6 +64,7 @@ def _stored(source: str) -> list:
 WEBHOOKS = {
     "telegram": lambda s: telegram_message(s, "/help", update_id=424242),
     "stripe": lambda s: stripe_event(s, "checkout.session.completed", event_id="evt_lambda_1"),
+    "paypal": lambda s: paypal_event(s, "PAYMENT.CAPTURE.COMPLETED", event_id="WH-LAMBDA-1"),
     "twilio": lambda s: twilio_sms(s, PUBLIC_URL, "HELP", sid="SM" + "1" * 32),
     "twilio-status": lambda s: twilio_form(
         s, PUBLIC_URL, "twilio-status", {"MessageSid": "SM" + "2" * 32, "MessageStatus": "delivered"}
@@ -64,6 +74,7 @@ WEBHOOKS = {
 EXPECTED = {
     "telegram": (200, "application/json", "sendMessage"),
     "stripe": (200, "application/json", "received"),
+    "paypal": (200, "application/json", "received"),
     "twilio": (200, "application/xml", "<Response>"),
     "twilio-status": (204, None, None),
     "google": (200, "application/json", "received"),
