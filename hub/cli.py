@@ -18,6 +18,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
+from hub.admin.timeline import handled, shown_status
 from hub.faults import MAX_PLANNED_FAILURES
 from hub.logs import LOGGER_TREES
 from hub.runtime import current_hub, hub_of
@@ -171,9 +172,10 @@ def _start_sweeper(app, interval: float) -> None:  # noqa: ANN001
 @with_appcontext
 def events(source: str | None, status: str | None, limit: int, as_json: bool) -> None:
     """List recent events, newest first."""
-    found = current_hub().store.events(source=source, status=status, limit=limit)
+    hub = current_hub()
+    found = hub.store.events(source=source, status=status, limit=limit)
     if as_json:
-        click.echo(json.dumps([e.summary() for e in found], indent=2))
+        click.echo(json.dumps([{**e.summary(), "handled": handled(hub, e)} for e in found], indent=2))
         return
     if not found:
         first = f"{command_as_typed()} simulate stripe checkout.session.completed"
@@ -183,7 +185,7 @@ def events(source: str | None, status: str | None, limit: int, as_json: bool) ->
     width = max(len("TYPE"), *(len(t) for t in types.values()))
     click.echo(f"{'ID':<37} {'SOURCE':<9} {'TYPE':<{width}} {'STATUS':<10} {'TRIES':>5}  RECEIVED")
     for e in found:
-        row = f"{e.id:<37} {e.source:<9} {types[e.id]:<{width}} {e.status:<10} {e.attempts:>5}"
+        row = f"{e.id:<37} {e.source:<9} {types[e.id]:<{width}} {shown_status(hub, e):<10} {e.attempts:>5}"
         click.echo(f"{row}  {e.summary()['received_at']}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from hub.cli import main
@@ -101,7 +102,19 @@ def test_events_shows_long_types_whole_and_cuts_longer_ones_with_an_ellipsis(app
     cut = next(line for line in lines if " x.x." in line)
     assert "…" in cut and too_long not in cut
     status_column = lines[0].index("STATUS")
-    assert all(line[status_column:].startswith("done") for line in lines[1:])  # columns line up
+    assert all(line[status_column:].startswith("unhandled") for line in lines[1:])  # columns line up
+
+
+def test_events_says_unhandled_for_an_event_no_handler_took(app, client):
+    post(client, stripe_event(hub_of(app).settings, "invoice.paid"))  # the test router handles it
+    with app.app_context():
+        hub_of(app).emit("schedule", "nobody.listens", "p1", {})
+
+    rows = {line.split()[2]: line.split()[3] for line in invoke(app, "events").output.splitlines()[1:]}
+    as_json = {e["type"]: e["handled"] for e in json.loads(invoke(app, "events", "--json").output)}
+
+    assert rows == {"invoice.paid": "done", "nobody.listens": "unhandled"}
+    assert as_json == {"invoice.paid": True, "nobody.listens": False}
 
 
 def test_tick_reports_a_failed_run_with_its_error_and_retry_time(make_app):
