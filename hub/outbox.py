@@ -3,13 +3,19 @@
 Calls carry an idempotency key made from the event and the call's place in the handler
 run, so a retried handler that already sent a message finds it here and does not send
 it again.
+
+A live call is recorded as `sending` before it is made. A later run that finds its key
+still `sending` knows the earlier attempt died with the outcome unknown (a crash, a lost
+lease): it makes the call again, with the same provider idempotency key where the
+provider takes one, and otherwise marks the entry `possible_duplicate` and says so in
+the log. Nothing is duplicated silently.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hub.observability import traced_call
@@ -17,7 +23,10 @@ from hub.store import OutboxEntry, Store
 
 log = logging.getLogger("hub.outbox")
 
-RECORDED, SENT, FAILED = "recorded", "sent", "failed"
+RECORDED, SENDING, SENT, FAILED = "recorded", "sending", "sent", "failed"
+# Providers whose calls carry their own idempotency key (Stripe's Idempotency-Key, PayPal's
+# PayPal-Request-Id): repeating a call of unknown outcome gives the first answer back.
+KEYED_PROVIDERS = frozenset({"stripe", "paypal"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,8 @@ class Outbox:
         """
         if key:
             earlier = self.store.outbox_by_key(key)
+            if earlier is not None and earlier.status == SENDING:
+                return self._send(self._unknown_outcome(earlier), send)
             if earlier is not None and earlier.status != FAILED:
                 return CallResult(earlier, earlier.response or {}, reused=True)
         if self.dry_run:
@@ -61,16 +72,35 @@ class Outbox:
                 response=response,
             )  # fmt: skip
             return CallResult(entry, response, reused=False)
+        # Intent before effect: a crash during `send` leaves this row `sending`, not nothing.
+        entry = self.store.add_outbox(
+            integration, action, payload, event_id=event_id, status=SENDING, key=key
+        )
+        return self._send(entry, send)
+
+    def _send(self, entry: OutboxEntry, send: Callable[[], dict[str, Any]]) -> CallResult:
         try:
             response = send()
         except Exception as exc:
-            self.store.add_outbox(
-                integration, action, payload, event_id=event_id, status=FAILED,
-                detail=f"{type(exc).__name__}: {exc}"[:500],
-            )  # fmt: skip
+            # The key is freed: the provider refused or never answered, so a retry calls again.
+            detail = f"{type(exc).__name__}: {exc}"[:500]
+            self.store.finish_outbox(replace(entry, status=FAILED, key="", detail=detail))
             raise
-        entry = self.store.add_outbox(
-            integration, action, payload, event_id=event_id, status=SENT, key=key,
-            ref=str(response.get("ref") or ""), response=response,
-        )  # fmt: skip
-        return CallResult(entry, response, reused=False)
+        sent = replace(entry, status=SENT, ref=str(response.get("ref") or ""), response=response)
+        self.store.finish_outbox(sent)
+        return CallResult(sent, response, reused=False)
+
+    def _unknown_outcome(self, entry: OutboxEntry) -> OutboxEntry:
+        """An attempt started and never recorded: made again, and flagged where it may double."""
+        keyed = entry.integration in KEYED_PROVIDERS
+        extra = {"event_id": entry.event_id, "stage": "unknown_outcome", "outbox_id": entry.id}
+        if keyed:
+            log.warning("%s %s: an earlier attempt's outcome is unknown; calling again with the same "
+                        "idempotency key", entry.integration, entry.action, extra=extra)  # fmt: skip
+            return replace(entry, detail="made again after an attempt of unknown outcome (same key)")
+        log.warning("%s %s: an earlier attempt's outcome is unknown; sending again, it may arrive "
+                    "twice (possible_duplicate)", entry.integration, entry.action, extra=extra)  # fmt: skip
+        detail = "sent again after an attempt of unknown outcome: may have arrived twice"
+        flagged = replace(entry, possible_duplicate=True, detail=detail)
+        self.store.finish_outbox(flagged)
+        return flagged

@@ -40,12 +40,15 @@ class OutboxEntry:
     action: str
     payload: dict[str, Any]
     event_id: str | None
-    status: str  # "recorded" (dry-run) | "sent" | "failed" | provider delivery statuses
+    status: str  # "recorded" (dry-run) | "sending" (started) | "sent" | "failed" | provider statuses
     created_at: float
     ref: str = ""  # the provider's id for the sent thing (a Twilio message SID, ...)
     detail: str = ""
     key: str = ""  # idempotency key: a retried handler finds its earlier call here
     response: dict[str, Any] | None = None  # what the provider answered (ids, URLs), kept for retries
+    # Made again after an attempt whose outcome was never recorded (a crash mid-call), to a
+    # provider that takes no idempotency key: the recipient may have it twice.
+    possible_duplicate: bool = False
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -59,6 +62,7 @@ class OutboxEntry:
             "detail": self.detail or None,
             "response": self.response,
             "created_at": iso_time(self.created_at),
+            "possible_duplicate": bool(self.possible_duplicate),
         }
 
 
@@ -236,6 +240,11 @@ class Store(ABC):
         """Newest first."""
         return self._outbox_select(event_id, limit) if limit > 0 else []
 
+    def finish_outbox(self, entry: OutboxEntry) -> None:
+        """Store how a call recorded as `sending` ended (same id); an empty `key` frees the
+        idempotency key, so the next run of the handler makes the call anew."""
+        self._outbox_replace(entry)
+
     def update_outbox(self, ref: str, *, status: str, detail: str = "") -> OutboxEntry | None:
         """Set the status of the entry whose provider id is `ref` (delivery callbacks)."""
         return self._outbox_patch(ref, status, detail)
@@ -300,6 +309,10 @@ class Store(ABC):
 
     @abstractmethod
     def _outbox_find_key(self, key: str) -> OutboxEntry | None: ...
+
+    @abstractmethod
+    def _outbox_replace(self, entry: OutboxEntry) -> None:
+        """Overwrite the entry with `entry.id`, keeping the ref and key pointers in step."""
 
     @abstractmethod
     def _kv_get(self, namespace: str, key: str) -> dict[str, Any] | None: ...

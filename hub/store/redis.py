@@ -256,6 +256,23 @@ class RedisStore(Store):
         raw = self.client.get(self._key("outbox", entry_id)) if entry_id else None
         return _load_entry(raw) if raw else None
 
+    def _outbox_replace(self, entry: OutboxEntry) -> None:
+        key = self._key("outbox", entry.id)
+        earlier_raw = self.client.get(key)
+        earlier = _load_entry(earlier_raw) if earlier_raw else None
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(key, _dump_entry(entry), keepttl=True)
+        ttl = int(self.retention_seconds + DAY)
+        if entry.ref:
+            pipe.set(self._key("outbox-ref", entry.ref), entry.id, ex=ttl)
+        if entry.key:
+            pipe.set(self._key("outbox-key", entry.key), entry.id, ex=ttl)
+        elif earlier is not None and earlier.key:  # freed: the next run makes the call anew
+            pointer = self._key("outbox-key", earlier.key)
+            if self.client.get(pointer) == entry.id:
+                pipe.delete(pointer)
+        pipe.execute()
+
     def _kv_get(self, namespace: str, key: str) -> dict[str, Any] | None:
         raw = self.client.hget(self._key("kv", namespace), key)
         return json.loads(raw) if raw else None

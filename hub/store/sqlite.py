@@ -89,6 +89,7 @@ class SQLiteStore(Store):
         self._lock_file: tuple[int, int] | None = None  # (pid, fd): a forked child opens its own
         with self._connection() as conn:
             conn.executescript(_SCHEMA)
+            _migrate_outbox(conn)
 
     def _connect(self) -> sqlite3.Connection:
         # Autocommit: every statement is its own transaction, so a row is committed (and
@@ -275,6 +276,17 @@ class SQLiteStore(Store):
         rows = self._query("SELECT * FROM outbox WHERE key = ? ORDER BY created_at, rowid LIMIT 1", (key,))
         return _outbox_entry(rows[0]) if rows else None
 
+    def _outbox_replace(self, entry: OutboxEntry) -> None:
+        self._execute(
+            "UPDATE outbox SET status = ?, ref = ?, detail = ?, key = ?, response = ?,"
+            " possible_duplicate = ? WHERE id = ?",
+            (
+                entry.status, entry.ref, entry.detail, entry.key,
+                None if entry.response is None else json.dumps(entry.response),
+                int(entry.possible_duplicate), entry.id,
+            ),
+        )  # fmt: skip
+
     def _kv_get(self, namespace: str, key: str) -> dict[str, Any] | None:
         rows = self._query("SELECT value FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
         return json.loads(rows[0]["value"]) if rows else None
@@ -336,7 +348,15 @@ def _outbox_entry(row: sqlite3.Row) -> OutboxEntry:
     data = dict(row)
     data["payload"] = json.loads(data["payload"])
     data["response"] = json.loads(data["response"]) if data["response"] else None
+    data["possible_duplicate"] = bool(data.get("possible_duplicate"))
     return OutboxEntry(**data)
+
+
+def _migrate_outbox(conn: sqlite3.Connection) -> None:
+    """Columns added to the outbox after its first release, for files made before them."""
+    columns = {row["name"] for row in conn.execute("PRAGMA table_info(outbox)")}
+    if "possible_duplicate" not in columns:
+        conn.execute("ALTER TABLE outbox ADD COLUMN possible_duplicate INTEGER NOT NULL DEFAULT 0")
 
 
 def _enable_wal(conn: sqlite3.Connection, tries: int = 50) -> None:
