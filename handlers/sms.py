@@ -86,7 +86,7 @@ def sms_command(event: Event, ctx: Context) -> None:
         ctx.reply(f"{number} is not a phone number in international form: write it like +447700900123.")
         return
     try:
-        result = ctx.send_text("sms", number, text)
+        result = ctx.send_now("sms", number, text)  # the operator hears the outcome
     except SmsRejected as exc:
         ctx.reply(f"Not sent: {exc.reason}")
         return

@@ -15,11 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hub.deliveries import HELD, PENDING, SENDING, Delivery
 from hub.events import DEAD, DONE, FAILED, PROCESSING, RECEIVED, Event, iso_time
 
 log = logging.getLogger("hub.store")
 
 DAY = 86400.0
+KvPage = tuple[list[tuple[str, dict[str, Any]]], str]  # (key, value) pairs, next page's cursor
 _RECORD_TRIES = 5
 
 
@@ -199,7 +201,9 @@ class Store(ABC):
 
     def purge(self) -> int:
         """Forget events (and their dedup memory) older than the retention window."""
-        return self._delete_before(self.clock() - self.retention_seconds)
+        cutoff = self.clock() - self.retention_seconds
+        self._delivery_delete_before(cutoff)
+        return self._delete_before(cutoff)
 
     # -- outbox -----------------------------------------------------------------------------
 
@@ -249,6 +253,62 @@ class Store(ABC):
         """Set the status of the entry whose provider id is `ref` (delivery callbacks)."""
         return self._outbox_patch(ref, status, detail)
 
+    # -- deliveries (hub.deliveries): messages handlers tell, sent by the delivery runner ----
+
+    def add_deliveries(self, deliveries: list[Delivery]) -> int:
+        """Record `held` deliveries in one write; ones already recorded (same id) stay as they are."""
+        return self._delivery_insert(deliveries) if deliveries else 0
+
+    def release_deliveries(self, scope: str) -> int:
+        """The run `scope` succeeded: its held deliveries are due now. How many were released."""
+        return self._delivery_release(scope, self.clock())
+
+    def claim_deliveries(self, limit: int, *, lease_seconds: float) -> list[Delivery]:
+        """Take up to `limit` due deliveries for one runner: `sending`, attempts + 1, leased.
+
+        Due: pending, a failed one whose retry time came, or `sending` with its lease run out
+        (the runner died mid-send). Two runners never get the same delivery.
+        """
+        now = self.clock()
+        return self._delivery_claim(now, now + lease_seconds, limit) if limit > 0 else []
+
+    def deliveries_due(self, limit: int = 100) -> int:
+        """How many deliveries (up to `limit`) a runner could claim now."""
+        return len(self._delivery_due(self.clock(), limit))
+
+    def finish_delivery(self, claimed: Delivery, **changes: Any) -> Delivery | None:
+        """Store how a claimed delivery's attempt ended; None if its lease was lost meanwhile."""
+        finished = claimed.with_changes(
+            lease_until=None, updated_at=self.clock(), version=claimed.version + 1, **changes
+        )
+        return finished if self._delivery_swap(claimed.version, finished) else None
+
+    def replay_delivery(self, delivery_id: str) -> Delivery | None:
+        """Make a delivery due again now, whatever its status (not while a runner holds it)."""
+        while True:
+            delivery = self.get_delivery(delivery_id)
+            if delivery is None or delivery.status == HELD:
+                return None
+            now = self.clock()
+            if delivery.status == SENDING and (delivery.lease_until or 0) > now:
+                return None
+            again = delivery.with_changes(status=PENDING, next_attempt_at=now, lease_until=None,
+                                          updated_at=now, version=delivery.version + 1)  # fmt: skip
+            if self._delivery_swap(delivery.version, again):
+                return again
+
+    def get_delivery(self, delivery_id: str) -> Delivery | None:
+        record = self._delivery_load(delivery_id)
+        return Delivery.from_record(record) if record else None
+
+    def deliveries(
+        self, *, event_id: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[Delivery]:
+        """Newest first."""
+        if limit <= 0:
+            return []
+        return [Delivery.from_record(r) for r in self._delivery_select(event_id, status, limit)]
+
     # -- small keyed state (subscriptions, sync tokens, channel ids) ----------------------------
 
     def kv_get(self, namespace: str, key: str) -> dict[str, Any] | None:
@@ -260,6 +320,14 @@ class Store(ABC):
 
     def kv_items(self, namespace: str) -> dict[str, dict[str, Any]]:
         return self._kv_items(namespace)
+
+    def kv_page(self, namespace: str, cursor: str = "", limit: int = 500) -> KvPage:
+        """One page of `namespace` and the cursor for the next ("" when it was the last).
+
+        For fan-out over many subscribers without loading them all. An entry present for
+        the whole walk is returned at least once (Redis may return one twice).
+        """
+        return self._kv_page(namespace, cursor, limit)
 
     # -- health -----------------------------------------------------------------------------
 
@@ -325,3 +393,34 @@ class Store(ABC):
 
     @abstractmethod
     def _ping(self) -> None: ...
+
+    # deliveries
+
+    @abstractmethod
+    def _delivery_insert(self, deliveries: list[Delivery]) -> int: ...
+
+    @abstractmethod
+    def _delivery_release(self, scope: str, now: float) -> int: ...
+
+    @abstractmethod
+    def _delivery_claim(self, now: float, lease_until: float, limit: int) -> list[Delivery]: ...
+
+    @abstractmethod
+    def _delivery_due(self, now: float, limit: int) -> list[str]: ...
+
+    @abstractmethod
+    def _delivery_swap(self, expected_version: int, delivery: Delivery) -> bool: ...
+
+    @abstractmethod
+    def _delivery_load(self, delivery_id: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def _delivery_select(
+        self, event_id: str | None, status: str | None, limit: int
+    ) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def _delivery_delete_before(self, cutoff: float) -> int: ...
+
+    @abstractmethod
+    def _kv_page(self, namespace: str, cursor: str, limit: int) -> KvPage: ...

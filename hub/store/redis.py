@@ -15,8 +15,9 @@ from typing import Any
 
 import redis
 
+from hub.deliveries import PENDING, Delivery
 from hub.events import STATUSES, Event
-from hub.store.base import DAY, OutboxEntry, Store
+from hub.store.base import DAY, KvPage, OutboxEntry, Store
 
 # Intake. KEYS: dedup, event hash, events index, due index, then the by-source, by-type and
 # by-status (received) indexes. ARGV: id, ttl of the dedup key, ttl of the hash,
@@ -92,6 +93,42 @@ return #ARGV
 
 _SCAN_BATCH = 200
 
+# Deliveries. Recording one. KEYS: its hash, the all-deliveries index, its event's index, its
+# run's held set. ARGV: id, created_at, ttl, then the hash's fields. 1 if new.
+_DELIVERY_INSERT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[1])
+return 1
+"""
+
+# Claiming one due delivery. KEYS: its hash, the due index. ARGV: id, now, lease_until.
+_DELIVERY_CLAIM = """
+local due = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not due or tonumber(due) > tonumber(ARGV[2]) then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('ZREM', KEYS[2], ARGV[1]) return 0 end
+redis.call('HSET', KEYS[1], 'status', 'sending', 'lease_until', ARGV[3], 'next_attempt_at', '',
+           'updated_at', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+return 1
+"""
+
+# A compare-and-set on a delivery's version. KEYS: its hash, the due index. ARGV: expected
+# version, id, due_at ('' = not due), then the hash's fields.
+_DELIVERY_SWAP = """
+if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+if ARGV[3] == '' then redis.call('ZREM', KEYS[2], ARGV[2])
+else redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2]) end
+return 1
+"""
+_RELEASE_BATCH = 500
+
 
 class RedisStore(Store):
     backend = "redis"
@@ -114,6 +151,9 @@ class RedisStore(Store):
         self._swap_script = self.client.register_script(_SWAP)
         self._purge_events_script = self.client.register_script(_PURGE_EVENTS)
         self._purge_outbox_script = self.client.register_script(_PURGE_OUTBOX)
+        self._delivery_insert_script = self.client.register_script(_DELIVERY_INSERT)
+        self._delivery_claim_script = self.client.register_script(_DELIVERY_CLAIM)
+        self._delivery_swap_script = self.client.register_script(_DELIVERY_SWAP)
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -289,6 +329,112 @@ class RedisStore(Store):
 
     def _ping(self) -> None:
         self.client.ping()
+
+    # -- deliveries -------------------------------------------------------------------------
+
+    def _delivery_insert(self, deliveries: list[Delivery]) -> int:
+        ttl = int(self.retention_seconds + DAY)  # a backstop; purge removes them first
+        pipe = self.client.pipeline(transaction=False)
+        for d in deliveries:
+            self._delivery_insert_script(
+                keys=[self._key("dlv", d.id), self._key("dlvs"), self._key("dlvs-of", d.event_id),
+                      self._key("dlvs-held", d.scope)],
+                args=[d.id, repr(d.created_at), ttl, *_flatten(d.to_record())],
+                client=pipe,
+            )  # fmt: skip
+        return sum(pipe.execute())
+
+    def _delivery_release(self, scope: str, now: float) -> int:
+        held, released = self._key("dlvs-held", scope), 0
+        while ids := self.client.srandmember(held, _RELEASE_BATCH):
+            told = self.client.zmscore(self._key("dlvs"), ids)  # when each was told: the due order
+            pipe = self.client.pipeline(transaction=True)  # a page moves whole or not at all
+            for delivery_id in ids:
+                key = self._key("dlv", delivery_id)
+                pipe.hset(key, mapping={"status": PENDING, "next_attempt_at": "", "updated_at": repr(now)})
+                pipe.hincrby(key, "version", 1)
+            order = {i: now if t is None else t for i, t in zip(ids, told, strict=True)}
+            pipe.zadd(self._key("dlvs-due"), order)
+            pipe.srem(held, *ids)
+            pipe.execute()
+            released += len(ids)
+        return released
+
+    def _delivery_claim(self, now: float, lease_until: float, limit: int) -> list[Delivery]:
+        due = self._key("dlvs-due")
+        # Each candidate is claimed by a script that checks it is still due: a runner that
+        # took it between this read and the claim wins, this one gets fewer.
+        candidates = self.client.zrangebyscore(due, "-inf", now, start=0, num=limit)
+        if not candidates:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for delivery_id in candidates:
+            self._delivery_claim_script(
+                keys=[self._key("dlv", delivery_id), due],
+                args=[delivery_id, repr(now), repr(lease_until)],
+                client=pipe,
+            )
+        won = [i for i, ok in zip(candidates, pipe.execute(), strict=True) if ok]
+        pipe = self.client.pipeline(transaction=False)
+        for delivery_id in won:
+            pipe.hgetall(self._key("dlv", delivery_id))
+        return [Delivery.from_record(r) for r in pipe.execute() if r]
+
+    def _delivery_due(self, now: float, limit: int) -> list[str]:
+        return self.client.zrangebyscore(self._key("dlvs-due"), "-inf", now, start=0, num=limit)
+
+    def _delivery_swap(self, expected_version: int, delivery: Delivery) -> bool:
+        due_at = delivery.due_at
+        return self._delivery_swap_script(
+            keys=[self._key("dlv", delivery.id), self._key("dlvs-due")],
+            args=[str(expected_version), delivery.id, "" if due_at is None else repr(due_at),
+                  *_flatten(delivery.to_record())],
+        ) == 1  # fmt: skip
+
+    def _delivery_load(self, delivery_id: str) -> dict[str, Any] | None:
+        return self.client.hgetall(self._key("dlv", delivery_id)) or None
+
+    def _delivery_select(
+        self, event_id: str | None, status: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        index = self._key("dlvs-of", event_id) if event_id else self._key("dlvs")
+        found: list[dict[str, Any]] = []
+        start = 0
+        while ids := self.client.zrevrange(index, start, start + _SCAN_BATCH - 1):
+            start += _SCAN_BATCH
+            pipe = self.client.pipeline(transaction=False)
+            for delivery_id in ids:
+                pipe.hgetall(self._key("dlv", delivery_id))
+            for record in pipe.execute():
+                if record and (not status or record.get("status") == status):
+                    found.append(record)
+                    if len(found) >= limit:
+                        return found
+        return found
+
+    def _delivery_delete_before(self, cutoff: float) -> int:
+        purged = 0
+        while ids := self.client.zrangebyscore(self._key("dlvs"), "-inf", f"({cutoff}", 0, _SCAN_BATCH):
+            pipe = self.client.pipeline(transaction=False)
+            for delivery_id in ids:
+                pipe.hmget(self._key("dlv", delivery_id), ["event_id", "scope"])
+            owners = pipe.execute()
+            pipe = self.client.pipeline(transaction=True)
+            for delivery_id, (event_id, scope) in zip(ids, owners, strict=True):
+                pipe.delete(self._key("dlv", delivery_id))
+                pipe.zrem(self._key("dlvs-due"), delivery_id)
+                pipe.zrem(self._key("dlvs-of", event_id or ""), delivery_id)
+                pipe.srem(self._key("dlvs-held", scope or ""), delivery_id)
+            pipe.zrem(self._key("dlvs"), *ids)
+            pipe.execute()
+            purged += len(ids)
+        return purged
+
+    def _kv_page(self, namespace: str, cursor: str, limit: int) -> KvPage:
+        # HSCAN, not HGETALL: a page at a time however many subscribers there are.
+        position, items = self.client.hscan(self._key("kv", namespace), int(cursor or 0), count=limit)
+        page = [(k, json.loads(v)) for k, v in items.items()]
+        return page, ("" if int(position) == 0 else str(position))
 
 
 def _flatten(record: dict[str, Any]) -> list[Any]:

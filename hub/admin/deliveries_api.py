@@ -1,0 +1,83 @@
+"""Admin JSON API for deliveries: list them, see one, replay one or many."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from hub.admin.auth import require_admin
+from hub.deliveries import DELIVERY_STATUSES, HELD
+from hub.errors import BadRequestError, ConflictError, NotFoundError
+from hub.runtime import current_hub
+
+bp = Blueprint("admin_deliveries_api", __name__, url_prefix="/admin/api/deliveries")
+
+MAX_LIMIT = 500
+
+
+@bp.before_request
+def _authenticate() -> None:
+    require_admin(request, current_hub().settings)
+
+
+def _limit() -> int:
+    raw = request.args.get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequestError(f"limit must be a whole number from 1 to {MAX_LIMIT}", code="bad_limit")
+    return int(raw)
+
+
+def _status(raw: str | None) -> str | None:
+    if raw and raw not in DELIVERY_STATUSES:
+        raise BadRequestError(f"status must be one of {', '.join(DELIVERY_STATUSES)}", code="bad_status")
+    return raw or None
+
+
+@bp.get("")
+def list_deliveries() -> Response:
+    event_id = request.args.get("event_id") or None
+    status = _status(request.args.get("status"))
+    found = current_hub().store.deliveries(event_id=event_id, status=status, limit=_limit())
+    return jsonify([d.summary() for d in found])
+
+
+@bp.get("/<delivery_id>")
+def show_delivery(delivery_id: str) -> Response:
+    hub = current_hub()
+    delivery = hub.store.get_delivery(delivery_id)
+    if delivery is None:
+        raise NotFoundError(f"no delivery {delivery_id}; list them at /admin/api/deliveries")
+    calls = [e.summary() for e in hub.store.outbox(event_id=delivery.event_id, limit=MAX_LIMIT)
+             if e.key.startswith(delivery.id + ":")]  # fmt: skip
+    return jsonify({**delivery.summary(), "options": delivery.options, "outbox": calls})
+
+
+@bp.post("/<delivery_id>/replay")
+def replay_delivery(delivery_id: str) -> Response:
+    """Make the delivery due now and start a delivery run (its attempts go on counting)."""
+    hub = current_hub()
+    delivery = hub.store.get_delivery(delivery_id)
+    if delivery is None:
+        raise NotFoundError(f"no delivery {delivery_id}; list them at /admin/api/deliveries")
+    if delivery.status == HELD:
+        raise ConflictError("the delivery waits for its handler's run to succeed; replay the event")
+    if hub.store.replay_delivery(delivery_id) is None:
+        raise ConflictError("the delivery is being sent right now; try again when it finishes")
+    hub.tasks.enqueue_deliveries()
+    return jsonify(hub.store.get_delivery(delivery_id).summary())
+
+
+@bp.post("/replay")
+def replay_deliveries() -> Response:
+    """Bulk replay of the deliveries matching `status` (and `event_id`), e.g. every dead one."""
+    body = request.get_json(silent=True) if request.is_json else None
+    given = {**request.args.to_dict(), **(body if isinstance(body, dict) else {})}
+    status = _status(str(given.get("status") or "") or None)
+    if status is None:
+        raise BadRequestError("give a status to replay (e.g. dead)", code="missing_filter")
+    hub = current_hub()
+    event_id = str(given.get("event_id") or "") or None
+    replayed = sum(1 for d in hub.store.deliveries(event_id=event_id, status=status, limit=MAX_LIMIT)
+                   if hub.store.replay_delivery(d.id) is not None)  # fmt: skip
+    if replayed:
+        hub.tasks.enqueue_deliveries()
+    return jsonify({"replayed": replayed})
