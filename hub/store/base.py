@@ -51,6 +51,10 @@ class OutboxEntry:
     # Made again after an attempt whose outcome was never recorded (a crash mid-call), to a
     # provider that takes no idempotency key: the recipient may have it twice.
     possible_duplicate: bool = False
+    # The provider's own report on the message (Twilio's status callback: delivered,
+    # undelivered, failed, ...), apart from `status`, which is how our call ended.
+    provider_status: str = ""
+    provider_detail: str = ""
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -65,6 +69,8 @@ class OutboxEntry:
             "response": self.response,
             "created_at": iso_time(self.created_at),
             "possible_duplicate": bool(self.possible_duplicate),
+            "provider_status": self.provider_status or None,
+            "provider_detail": self.provider_detail or None,
         }
 
 
@@ -249,6 +255,11 @@ class Store(ABC):
         idempotency key, so the next run of the handler makes the call anew."""
         self._outbox_replace(entry)
 
+    def record_provider_report(self, ref: str, *, status: str, detail: str = "") -> OutboxEntry | None:
+        """Store the provider's delivery report on the entry whose provider id is `ref`, in a
+        field of its own (`provider_status`): `status` stays what our call came to."""
+        return self._outbox_report(ref, status, detail)
+
     def update_outbox(self, ref: str, *, status: str, detail: str = "") -> OutboxEntry | None:
         """Set the status of the entry whose provider id is `ref` (delivery callbacks)."""
         return self._outbox_patch(ref, status, detail)
@@ -377,6 +388,9 @@ class Store(ABC):
 
     @abstractmethod
     def _outbox_find_key(self, key: str) -> OutboxEntry | None: ...
+
+    @abstractmethod
+    def _outbox_report(self, ref: str, status: str, detail: str) -> OutboxEntry | None: ...
 
     @abstractmethod
     def _outbox_replace(self, entry: OutboxEntry) -> None:

@@ -296,6 +296,23 @@ class RedisStore(Store):
         raw = self.client.get(self._key("outbox", entry_id)) if entry_id else None
         return _load_entry(raw) if raw else None
 
+    def _outbox_report(self, ref: str, status: str, detail: str) -> OutboxEntry | None:
+        entry_id = self.client.get(self._key("outbox-ref", ref))
+        if not entry_id:
+            return None
+        key = self._key("outbox", entry_id)
+
+        def patch(pipe: redis.client.Pipeline) -> OutboxEntry | None:  # as in _outbox_patch
+            raw = pipe.get(key)
+            if raw is None:
+                return None
+            entry = replace(_load_entry(raw), provider_status=status, provider_detail=detail)
+            pipe.multi()
+            pipe.set(key, _dump_entry(entry), keepttl=True)
+            return entry
+
+        return self.client.transaction(patch, key, value_from_callable=True)
+
     def _outbox_replace(self, entry: OutboxEntry) -> None:
         key = self._key("outbox", entry.id)
         earlier_raw = self.client.get(key)

@@ -277,6 +277,12 @@ class SQLiteStore(Store):
         rows = self._query("SELECT * FROM outbox WHERE key = ? ORDER BY created_at, rowid LIMIT 1", (key,))
         return _outbox_entry(rows[0]) if rows else None
 
+    def _outbox_report(self, ref: str, status: str, detail: str) -> OutboxEntry | None:
+        self._execute("UPDATE outbox SET provider_status = ?, provider_detail = ? WHERE ref = ?",
+                      (status, detail, ref))  # fmt: skip
+        rows = self._query("SELECT * FROM outbox WHERE ref = ? ORDER BY created_at LIMIT 1", (ref,))
+        return _outbox_entry(rows[0]) if rows else None
+
     def _outbox_replace(self, entry: OutboxEntry) -> None:
         self._execute(
             "UPDATE outbox SET status = ?, ref = ?, detail = ?, key = ?, response = ?,"
@@ -474,6 +480,9 @@ def _extend_schema(conn: sqlite3.Connection) -> None:
     columns = {row["name"] for row in conn.execute("PRAGMA table_info(outbox)")}
     if "possible_duplicate" not in columns:
         conn.execute("ALTER TABLE outbox ADD COLUMN possible_duplicate INTEGER NOT NULL DEFAULT 0")
+    for column in ("provider_status", "provider_detail"):
+        if column not in columns:
+            conn.execute(f"ALTER TABLE outbox ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
     conn.executescript(_DELIVERY_SCHEMA)
 
 
