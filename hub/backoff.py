@@ -4,13 +4,16 @@ provider asked for; plus the error text as stored (scrubbed of secrets)."""
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from hub.logs import scrub_text
 
 if TYPE_CHECKING:
     from hub.config import Settings
+    from hub.store import Store
 
 
 def retry_delay(attempts: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
@@ -46,3 +49,25 @@ def error_text(settings: Settings, exc: BaseException) -> str:
     """
     secrets = sorted(settings.secret_values(), key=len, reverse=True)  # a secret may hold another
     return scrub_text(f"{type(exc).__name__}: {exc}", secrets)
+
+
+T = TypeVar("T")
+STORE_OUTAGE_SECONDS = 30.0  # how long a finished send waits for the store to come back
+
+
+def until_stored(store: Store, write: Callable[[], T], *, seconds: float = STORE_OUTAGE_SECONDS) -> T:
+    """`write`, retried while the store is unreachable (a Redis restart, a failover).
+
+    For the write that records a send already made: given up, the outcome would be
+    unknown and the message sent again (flagged) once its lease ran out.
+    """
+    deadline = time.monotonic() + seconds
+    pause = 0.05
+    while True:
+        try:
+            return write()
+        except store.unavailable_errors:
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)

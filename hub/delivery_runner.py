@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hub.backoff import asked_delay, error_text, retry_delay
+from hub.backoff import asked_delay, error_text, retry_delay, until_stored
 from hub.context import Context, is_refusal
 from hub.deliveries import DEAD, FAILED, PENDING, SENT, SKIPPED, Delivery
 from hub.events import Event
@@ -138,7 +138,7 @@ def _failed(hub: Hub, delivery: Delivery, exc: Exception) -> str | None:
 
 
 def _finish(hub: Hub, delivery: Delivery, changes: dict) -> str | None:
-    finished = hub.store.finish_delivery(delivery, **changes)
+    finished = until_stored(hub.store, lambda: hub.store.finish_delivery(delivery, **changes))
     if finished is None:
         log.warning("delivery lease lost before its outcome was stored",
                     extra=_fields(delivery, "lease_lost"))  # fmt: skip

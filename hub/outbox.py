@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from hub.backoff import until_stored
 from hub.observability import traced_call
 from hub.store import OutboxEntry, Store
 
@@ -87,7 +88,7 @@ class Outbox:
             self.store.finish_outbox(replace(entry, status=FAILED, key="", detail=detail))
             raise
         sent = replace(entry, status=SENT, ref=str(response.get("ref") or ""), response=response)
-        self.store.finish_outbox(sent)
+        until_stored(self.store, lambda: self.store.finish_outbox(sent))  # it went out: keep that
         return CallResult(sent, response, reused=False)
 
     def _unknown_outcome(self, entry: OutboxEntry) -> OutboxEntry:

@@ -81,6 +81,7 @@ def serve(fake: TelegramLike) -> Iterator[TelegramLike]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     server.request_queue_size = 128
+    server.handle_error = lambda request, address: None  # a killed client's broken pipe: expected
     fake.server = server
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-bot", daemon=True)
     thread.start()
