@@ -80,6 +80,7 @@ class Context:
         self._scope = scope or event.id
         self._call_counts: Counter[tuple[str, str]] = Counter()
         self.tells = Tells(hub.store, scope=self._scope, event_id=event.id)
+        self.gate: Callable[[], object] | None = None  # waited on before each send (rate limits)
 
     @property
     def args(self) -> list[str]:
@@ -140,7 +141,7 @@ class Context:
         key = f"{self._scope}:{integration}:{action}:{name}"
         return self.hub.outbox.call(
             integration, action, payload, send,
-            event_id=self.event.id, key=key, dry_response=dry_response,
+            event_id=self.event.id, key=key, dry_response=dry_response, gate=self.gate,
         )  # fmt: skip
 
     def emit(self, source: str, type: str, provider_id: str, payload: dict[str, Any]) -> Event:

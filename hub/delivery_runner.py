@@ -61,6 +61,7 @@ def run_deliveries(hub: Hub, *, budget_seconds: float | None = None) -> Delivery
     pool = hub.tasks.sending_pool(settings.hub_delivery_concurrency)
     batch = settings.hub_delivery_concurrency * 2
     tried: set[str] = set()  # a run tries a delivery once (a zero backoff would loop here)
+    warm = False
     while True:
         if time.monotonic() >= deadline:
             report.more = bool(hub.store.deliveries_due(1))
@@ -78,10 +79,17 @@ def run_deliveries(hub: Hub, *, budget_seconds: float | None = None) -> Delivery
         chats: dict[tuple[str, str], list[Delivery]] = {}
         for delivery in claimed:
             chats.setdefault((delivery.channel, delivery.address), []).append(delivery)
+
         def send_queue(queue: list[Delivery]) -> list[str | None]:
             return [deliver(hub, d, limiter=limiter, deadline=slot_deadline) for d in queue]
 
-        for statuses in pool.map(send_queue, chats.values()):
+        queues = list(chats.values())
+        if not warm:  # one send alone first: it opens the client (Telegram's getMe), which
+            # would otherwise hold every parallel send's booked slot and let them go in a bunch
+            report.add(send_queue(queues[0][:1])[0])
+            queues[0] = queues[0][1:]
+            warm = True
+        for statuses in pool.map(send_queue, queues):
             for status in statuses:
                 report.add(status)
         if report.deferred:  # the limits allow no more in this run's time
@@ -100,10 +108,14 @@ def deliver(hub: Hub, delivery: Delivery, *, limiter: RateLimiter | None = None,
     """Send one claimed delivery under its rate limits and store how it ended; its status
     (None: lease lost; `pending`: no send slot before `deadline`, due again)."""
     limits = limits_for(hub.settings, delivery)
-    if limiter is not None and limiter.wait_for(limits, deadline=deadline) is None:
+    if limiter is not None and limiter.earliest(limits) > deadline:
         return _finish(hub, delivery, {"status": PENDING, "attempts": delivery.attempts - 1,
                                        "next_attempt_at": hub.store.clock()})  # fmt: skip
     ctx = Context(hub, _event_of(hub, delivery), scope=delivery.id)
+    if limiter is not None:
+        # The slot is taken at the wire (after the outbox row), not here: time spent writing
+        # would otherwise bunch sends up at Telegram.
+        ctx.gate = lambda: limiter.wait_for(limits, deadline=float("inf"), at_once=True)
     try:
         result = ctx.send_now(delivery.channel, delivery.address, delivery.text, **delivery.options)
     except Exception as exc:  # the provider's or the network's failure: this delivery's, not the run's

@@ -53,17 +53,19 @@ class Outbox:
         event_id: str | None,
         key: str = "",
         dry_response: Callable[[], dict[str, Any]] | None = None,
+        gate: Callable[[], object] | None = None,
     ) -> CallResult:
         """Send (or, in dry-run, record) one outbound call.
 
         `send` performs the call and returns what the caller needs of the answer (ids,
         URLs) as a small dict; `ref` in it names the provider's id for status callbacks.
-        `dry_response` stands in for that answer in dry-run.
+        `dry_response` stands in for that answer in dry-run. `gate` is called just before
+        `send` (after the entry is recorded): a rate limiter's wait, kept next to the wire.
         """
         if key:
             earlier = self.store.outbox_by_key(key)
             if earlier is not None and earlier.status == SENDING:
-                return self._send(self._unknown_outcome(earlier), send)
+                return self._send(self._unknown_outcome(earlier), send, gate)
             if earlier is not None and earlier.status != FAILED:
                 return CallResult(earlier, earlier.response or {}, reused=True)
         if self.dry_run:
@@ -77,10 +79,13 @@ class Outbox:
         entry = self.store.add_outbox(
             integration, action, payload, event_id=event_id, status=SENDING, key=key
         )
-        return self._send(entry, send)
+        return self._send(entry, send, gate)
 
-    def _send(self, entry: OutboxEntry, send: Callable[[], dict[str, Any]]) -> CallResult:
+    def _send(self, entry: OutboxEntry, send: Callable[[], dict[str, Any]],
+              gate: Callable[[], object] | None = None) -> CallResult:  # fmt: skip
         try:
+            if gate is not None:
+                gate()
             response = send()
         except Exception as exc:
             # The key is freed: the provider refused or never answered, so a retry calls again.

@@ -9,7 +9,7 @@ not taken, the caller waits and asks again, so nobody books the future while wai
 429 pushes a key's next slot past its `retry_after`: the whole bot pauses, not only the
 call that met it.
 
-Intervals are kept a little wider than the limits (`HEADROOM`): sends booked exactly
+Intervals are kept 6% wider than the limits (`HEADROOM`): sends booked exactly
 1/30 s apart from two instances reach Telegram with a few milliseconds of network
 jitter, which would now and then put 31 into one second.
 """
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from hub.deliveries import Delivery
     from hub.store import Store
 
-HEADROOM = 1.03
+HEADROOM = 1.06
 MAX_AHEAD = 1.0  # seconds: the furthest slot a send books (or one interval of its slowest limit)
 
 
@@ -71,13 +71,18 @@ class RateLimiter:
         self.clock = clock
         self.sleep = sleep
 
-    def wait_for(self, limits: Sequence[Limit], *, deadline: float) -> float | None:
+    def wait_for(self, limits: Sequence[Limit], *, deadline: float, at_once: bool = False) -> float | None:
         """Take a slot on every limit and sleep until it; None (nothing taken) when the
         earliest slot is later than `deadline` (a wall-clock time): the send waits for a
-        later run. Returns the seconds waited."""
+        later run. Returns the seconds waited.
+
+        `at_once`: take only a slot that is free now (sleep, then ask again): the send goes
+        the moment it books, so a thread that oversleeps cannot bunch up with the next.
+        """
         if not limits:
             return 0.0
-        ahead = max(MAX_AHEAD, *(lim.interval for lim in limits))  # one chat's next message books
+        # One chat's next message books a slot its interval away (unless `at_once`).
+        ahead = 0.0 if at_once else max(MAX_AHEAD, *(lim.interval for lim in limits))
         # Measured on a monotonic clock too, so a clock that stands still cannot wait forever.
         give_up = time.monotonic() + max(0.0, deadline - self.clock())
         waited = 0.0
@@ -96,6 +101,10 @@ class RateLimiter:
             self.sleep(max(pause, 0.001))
             waited += pause
 
+    def earliest(self, limits: Sequence[Limit]) -> float:
+        """When a send under `limits` could go, without taking the slot."""
+        return max([self.clock(), *self._free([lim.key for lim in limits])]) if limits else self.clock()
+
     def pause(self, key_prefix: str, limits: Sequence[Limit], seconds: float) -> None:
         """A 429 said wait `seconds`: no send under the matching limits before then."""
         until = self.clock() + seconds
@@ -106,6 +115,9 @@ class RateLimiter:
         raise NotImplementedError
 
     def _push(self, keys: list[str], until: float) -> None:
+        raise NotImplementedError
+
+    def _free(self, keys: list[str]) -> list[float]:
         raise NotImplementedError
 
 
@@ -145,6 +157,9 @@ return 1
         keys = [f"{self.prefix}rate:{lim.key}" for lim in limits]
         intervals = [repr(lim.interval) for lim in limits]
         return float(self._book_script(keys=keys, args=[repr(now), repr(ahead), *intervals]))
+
+    def _free(self, keys: list[str]) -> list[float]:
+        return [float(v) for v in self.client.mget([f"{self.prefix}rate:{k}" for k in keys]) if v]
 
     def _push(self, keys: list[str], until: float) -> None:
         if keys:
@@ -195,6 +210,11 @@ class SQLiteRateLimiter(RateLimiter):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    def _free(self, keys: list[str]) -> list[float]:
+        marks = ", ".join("?" * len(keys))
+        rows = self._connection().execute(f"SELECT free FROM slots WHERE key IN ({marks})", keys)
+        return [r[0] for r in rows]
 
     def _push(self, keys: list[str], until: float) -> None:
         conn = self._connection()

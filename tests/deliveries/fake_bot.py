@@ -7,6 +7,7 @@ bench/fanout.py.
 
 from __future__ import annotations
 
+import bisect
 import collections
 import threading
 import time
@@ -31,6 +32,7 @@ class TelegramLike(FakeTelegram):
         self._released = threading.Event()
         self._window: collections.deque[float] = collections.deque()
         self._window_lock = threading.Lock()
+        self.arrivals: list[float] = []  # when each sendMessage arrived (monotonic), 429s included
 
     def hold(self) -> None:
         self._released.clear()
@@ -46,9 +48,10 @@ class TelegramLike(FakeTelegram):
             if self.holding.is_set():
                 self.arrived.set()
                 self._released.wait(60)
+            admitted = self._admit()  # counted on arrival, as Telegram does
             if self.latency:
                 time.sleep(self.latency)
-            if self.per_second and not self._admit():
+            if not admitted:
                 with self._lock:
                     self.rejected += 1
                     self.calls.append(Call(token, method, params, 429))
@@ -62,13 +65,19 @@ class TelegramLike(FakeTelegram):
     def _admit(self) -> bool:
         now = time.monotonic()
         with self._window_lock:
+            self.arrivals.append(now)
             while self._window and self._window[0] <= now - 1.0:
                 self._window.popleft()
-            if len(self._window) >= self.per_second:
+            if self.per_second and len(self._window) >= self.per_second:
                 return False
             self._window.append(now)
             self.peak_per_second = max(self.peak_per_second, len(self._window))
             return True
+
+    def busiest_second(self) -> int:
+        """The most sendMessage calls that arrived within any one second."""
+        times = sorted(self.arrivals)
+        return max((bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times)), default=0)
 
     def delivered(self) -> collections.Counter[str]:
         """How many messages each chat received."""
