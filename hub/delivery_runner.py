@@ -18,6 +18,7 @@ from hub.backoff import asked_delay, error_text, retry_delay, until_stored
 from hub.context import Context, is_refusal
 from hub.deliveries import DEAD, FAILED, PENDING, SENT, SKIPPED, Delivery
 from hub.events import Event
+from hub.outbox import NoSlot
 from hub.ratelimit import RateLimiter, limits_for, open_limiter, pause_key
 
 if TYPE_CHECKING:
@@ -59,13 +60,16 @@ def run_deliveries(hub: Hub, *, budget_seconds: float | None = None) -> Delivery
     slot_deadline = limiter.clock() + budget  # in the limiter's (the store's) clock
     report = DeliveryReport()
     pool = hub.tasks.sending_pool(settings.hub_delivery_concurrency)
-    batch = settings.hub_delivery_concurrency * 2
+    concurrency = settings.hub_delivery_concurrency
     tried: set[str] = set()  # a run tries a delivery once (a zero backoff would loop here)
-    warm = False
     while True:
         if time.monotonic() >= deadline:
             report.more = bool(hub.store.deliveries_due(1))
             break
+        # Big batches keep every sender busy (a batch ends when its slowest send does); never
+        # more than the time left can send at the bot's rate, so a run ends near its budget.
+        left = deadline - time.monotonic()
+        batch = max(concurrency, min(concurrency * 8, int(left * settings.hub_telegram_per_second)))
         claimed = hub.store.claim_deliveries(batch, lease_seconds=settings.hub_delivery_lease_seconds)
         again = [d for d in claimed if d.id in tried]
         for delivery in again:  # failed earlier in this run and already due: the next run's
@@ -84,11 +88,11 @@ def run_deliveries(hub: Hub, *, budget_seconds: float | None = None) -> Delivery
             return [deliver(hub, d, limiter=limiter, deadline=slot_deadline) for d in queue]
 
         queues = list(chats.values())
-        if not warm:  # one send alone first: it opens the client (Telegram's getMe), which
-            # would otherwise hold every parallel send's booked slot and let them go in a bunch
+        if not limiter.warm:  # one send alone first: it opens the client (Telegram's getMe),
+            # which would otherwise hold every parallel send's slot and let them go in a bunch
             report.add(send_queue(queues[0][:1])[0])
             queues[0] = queues[0][1:]
-            warm = True
+            limiter.warm = True
         for statuses in pool.map(send_queue, queues):
             for status in statuses:
                 report.add(status)
@@ -115,9 +119,12 @@ def deliver(hub: Hub, delivery: Delivery, *, limiter: RateLimiter | None = None,
     if limiter is not None:
         # The slot is taken at the wire (after the outbox row), not here: time spent writing
         # would otherwise bunch sends up at Telegram.
-        ctx.gate = lambda: limiter.wait_for(limits, deadline=float("inf"), at_once=True)
+        ctx.gate = lambda: _slot_or_raise(limiter, limits, deadline)
     try:
         result = ctx.send_now(delivery.channel, delivery.address, delivery.text, **delivery.options)
+    except NoSlot:  # nothing was sent: due again, no attempt used
+        return _finish(hub, delivery, {"status": PENDING, "attempts": delivery.attempts - 1,
+                                       "next_attempt_at": hub.store.clock()})  # fmt: skip
     except Exception as exc:  # the provider's or the network's failure: this delivery's, not the run's
         asked = asked_delay(exc)
         if asked and limiter is not None:  # a 429: every send under that limit waits, not only this one
@@ -132,6 +139,11 @@ def deliver(hub: Hub, delivery: Delivery, *, limiter: RateLimiter | None = None,
     else:
         changes = {"status": SENT, "last_error": "", "outbox_id": entry.id, "ref": entry.ref}
     return _finish(hub, delivery, changes)
+
+
+def _slot_or_raise(limiter: RateLimiter, limits: list, deadline: float) -> None:
+    if limiter.wait_for(limits, deadline=deadline, at_once=True) is None:
+        raise NoSlot("not sent: the rate limits leave no slot in this run; due again")
 
 
 def _failed(hub: Hub, delivery: Delivery, exc: Exception) -> str | None:

@@ -24,10 +24,14 @@ from hub.store import OutboxEntry, Store
 
 log = logging.getLogger("hub.outbox")
 
-RECORDED, SENDING, SENT, FAILED = "recorded", "sending", "sent", "failed"
+RECORDED, SENDING, SENT, FAILED, NOT_SENT = "recorded", "sending", "sent", "failed", "not_sent"
 # Providers whose calls carry their own idempotency key (Stripe's Idempotency-Key, PayPal's
 # PayPal-Request-Id): repeating a call of unknown outcome gives the first answer back.
 KEYED_PROVIDERS = frozenset({"stripe", "paypal"})
+
+
+class NoSlot(Exception):  # noqa: N818 - a decision, not a failure
+    """Raised by a `gate`: the call is not made now (no rate-limit slot in this run)."""
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,14 @@ class Outbox:
 
     def _send(self, entry: OutboxEntry, send: Callable[[], dict[str, Any]],
               gate: Callable[[], object] | None = None) -> CallResult:  # fmt: skip
-        try:
-            if gate is not None:
+        if gate is not None:
+            try:
                 gate()
+            except NoSlot as exc:  # not made now: the row says so, and frees the key for the retry
+                if not entry.possible_duplicate:  # (a resend in doubt stays `sending`: still unknown)
+                    self.store.finish_outbox(replace(entry, status=NOT_SENT, key="", detail=str(exc)))
+                raise
+        try:
             response = send()
         except Exception as exc:
             # The key is freed: the provider refused or never answered, so a retry calls again.

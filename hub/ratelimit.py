@@ -70,6 +70,7 @@ class RateLimiter:
     ) -> None:
         self.clock = clock
         self.sleep = sleep
+        self.warm = False  # a send has gone through this process's clients (hub.delivery_runner)
 
     def wait_for(self, limits: Sequence[Limit], *, deadline: float, at_once: bool = False) -> float | None:
         """Take a slot on every limit and sleep until it; None (nothing taken) when the
@@ -100,6 +101,9 @@ class RateLimiter:
             pause = min(earliest - now, MAX_AHEAD)
             self.sleep(max(pause, 0.001))
             waited += pause
+            # Slept until the slot: take it now even if it is (just) ahead of the clock, so a
+            # busy limiter or a clock that stands still (tests) cannot keep a send waiting.
+            ahead = max(ahead, earliest - now + 0.01)
 
     def earliest(self, limits: Sequence[Limit]) -> float:
         """When a send under `limits` could go, without taking the slot."""
