@@ -3,6 +3,7 @@ fake Bot API that enforces a rate (429 + retry_after beyond it) with a set laten
 
     python -m bench.fanout                      # the table in docs/PERFORMANCE.md
     python -m bench.fanout --n 1000 --latency 0.1 --limit 30
+    FANOUT_CONCURRENCY=4 python -m bench.fanout --n 10000 --limit 100   # sends in flight (16)
 
 Each case runs hub in a child process (its peak RSS is hub's alone; the fake Bot API runs
 here). Reported: time from the alert to the last message against the ideal N/limit, 429s
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sqlite3
 import subprocess
@@ -42,8 +44,8 @@ def child(n: int, limit: float, api_url: str, folder: str) -> None:
 
     config = {**SECRETS, "HUB_INSTANCE_PATH": folder, "HUB_TASKS": "inline", "HUB_DRY_RUN": "0",
               "TELEGRAM_BOT_TOKEN": "123:bench", "TELEGRAM_API_URL": api_url,
-              "HUB_TELEGRAM_PER_SECOND": str(limit), "HUB_DELIVERY_CONCURRENCY": "16",
-              "HUB_RETRY_BASE_SECONDS": "1"}  # fmt: skip
+              "HUB_TELEGRAM_PER_SECOND": str(limit), "HUB_RETRY_BASE_SECONDS": "1",
+              "HUB_DELIVERY_CONCURRENCY": os.environ.get("FANOUT_CONCURRENCY", "16")}  # fmt: skip
     app = create_app(config)
     hub = hub_of(app)
     hub.tasks.enqueue_deliveries = lambda: None  # this loop runs the delivery runs itself

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from hub.admin.auth import require_admin
-from hub.deliveries import DELIVERY_STATUSES, HELD
+from hub.deliveries import DELIVERY_STATUSES, HELD, Delivery
 from hub.errors import BadRequestError, ConflictError, NotFoundError
 from hub.runtime import current_hub
 
@@ -46,9 +46,22 @@ def show_delivery(delivery_id: str) -> Response:
     delivery = hub.store.get_delivery(delivery_id)
     if delivery is None:
         raise NotFoundError(f"no delivery {delivery_id}; list them at /admin/api/deliveries")
-    calls = [e.summary() for e in hub.store.outbox(event_id=delivery.event_id, limit=MAX_LIMIT)
-             if e.key.startswith(delivery.id + ":")]  # fmt: skip
-    return jsonify({**delivery.summary(), "options": delivery.options, "outbox": calls})
+    return jsonify({**delivery.summary(), "options": delivery.options, "outbox": _calls(delivery)})
+
+
+# The outbox call each channel's sender makes, numbered per message part (a long Telegram
+# text goes as several): the keys `Context.call` gives them under the delivery's id.
+CHANNEL_CALLS = {"telegram": "telegram:sendMessage", "sms": "twilio:messages.create"}
+
+
+def _calls(delivery: Delivery) -> list[dict]:
+    calls, part = [], 1
+    while (entry := current_hub().store.outbox_by_key(
+        f"{delivery.id}:{CHANNEL_CALLS.get(delivery.channel, '')}:{part}"
+    )) is not None:  # fmt: skip
+        calls.append(entry.summary())
+        part += 1
+    return calls
 
 
 @bp.post("/<delivery_id>/replay")
