@@ -4,6 +4,7 @@ fake Bot API that enforces a rate (429 + retry_after beyond it) with a set laten
     python -m bench.fanout                      # the table in docs/PERFORMANCE.md
     python -m bench.fanout --n 1000 --latency 0.1 --limit 30
     FANOUT_CONCURRENCY=4 python -m bench.fanout --n 10000 --limit 100   # sends in flight (16)
+    FANOUT_PRODUCE_ONLY=1 python -m bench.fanout --child 100000 30 http://127.0.0.1:9 /tmp/x
 
 Each case runs hub in a child process (its peak RSS is hub's alone; the fake Bot API runs
 here). Reported: time from the alert to the last message against the ideal N/limit, 429s
@@ -63,6 +64,11 @@ def child(n: int, limit: float, api_url: str, folder: str) -> None:
     with app.app_context():
         run_event(hub, event.id)
         runs = [("fan-out", time.monotonic() - started)]
+        if os.environ.get("FANOUT_PRODUCE_ONLY"):  # the handler's run alone (100,000 recipients)
+            print(json.dumps({"fan_out_run": round(runs[0][1], 2),
+                              "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                              "due": hub.store.deliveries_due(n + 1)}), flush=True)  # fmt: skip
+            return
         while True:
             report = run_deliveries(hub)
             if report.ran:
