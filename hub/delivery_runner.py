@@ -135,7 +135,10 @@ def deliver(hub: Hub, delivery: Delivery, *, limiter: RateLimiter | None = None,
         changes = {"status": SKIPPED, "last_error": entry.detail, "outbox_id": entry.id}
     elif result.response.get("delivered") is False:  # the chat cannot receive it (bot blocked)
         error = str(result.response.get("error") or "the recipient cannot receive messages")
-        changes = {"status": DEAD, "last_error": error[:2000], "outbox_id": entry.id}
+        # The sender names its failed call by event (newest first); under a parallel fan-out
+        # that may be another delivery's, so the link is kept only when it is provably ours.
+        ours = entry.payload.get("chat_id", entry.payload.get("to")) == delivery.address
+        changes = {"status": DEAD, "last_error": error[:2000], "outbox_id": entry.id if ours else ""}
     else:
         changes = {"status": SENT, "last_error": "", "outbox_id": entry.id, "ref": entry.ref}
     return _finish(hub, delivery, changes)
