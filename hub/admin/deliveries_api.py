@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from hub.admin.auth import require_admin
-from hub.deliveries import DELIVERY_STATUSES, HELD, Delivery
+from hub.deliveries import DELIVERY_STATUSES, HELD, SENT, Delivery
 from hub.errors import BadRequestError, ConflictError, NotFoundError
 from hub.runtime import current_hub
 
@@ -66,13 +66,16 @@ def _calls(delivery: Delivery) -> list[dict]:
 
 @bp.post("/<delivery_id>/replay")
 def replay_delivery(delivery_id: str) -> Response:
-    """Make the delivery due now and start a delivery run (its attempts go on counting)."""
+    """Make a delivery that was not sent (dead, failed, skipped) due now and start a delivery
+    run (its attempts go on counting)."""
     hub = current_hub()
     delivery = hub.store.get_delivery(delivery_id)
     if delivery is None:
         raise NotFoundError(f"no delivery {delivery_id}; list them at /admin/api/deliveries")
     if delivery.status == HELD:
         raise ConflictError("the delivery waits for its handler's run to succeed; replay the event")
+    if delivery.status == SENT:  # its outbox call is done: a new message needs a new run
+        raise ConflictError("the delivery was sent; replay its event to tell again")
     if hub.store.replay_delivery(delivery_id) is None:
         raise ConflictError("the delivery is being sent right now; try again when it finishes")
     hub.tasks.enqueue_deliveries()
@@ -81,12 +84,16 @@ def replay_delivery(delivery_id: str) -> Response:
 
 @bp.post("/replay")
 def replay_deliveries() -> Response:
-    """Bulk replay of the deliveries matching `status` (and `event_id`), e.g. every dead one."""
+    """Bulk replay of the deliveries matching `status` (and `event_id`), e.g. every dead one
+    (up to 500 per call)."""
     body = request.get_json(silent=True) if request.is_json else None
     given = {**request.args.to_dict(), **(body if isinstance(body, dict) else {})}
     status = _status(str(given.get("status") or "") or None)
     if status is None:
         raise BadRequestError("give a status to replay (e.g. dead)", code="missing_filter")
+    if status in (HELD, SENT):
+        raise BadRequestError(f"{status} deliveries are not replayed; replay their events",
+                              code="bad_status")  # fmt: skip
     hub = current_hub()
     event_id = str(given.get("event_id") or "") or None
     replayed = sum(1 for d in hub.store.deliveries(event_id=event_id, status=status, limit=MAX_LIMIT)
