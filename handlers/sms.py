@@ -48,7 +48,7 @@ def opt_in(event: Event, ctx: Context) -> None:
 
 @router.on("twilio", "sms.status")
 def delivery_status(event: Event, ctx: Context) -> None:
-    """Twilio's report on a message we sent: update its outbox entry (found by SID)."""
+    """Twilio's report on a message we sent: its outbox entry's `provider_status` (found by SID)."""
     sid = str(event.payload.get("MessageSid") or "")
     status = str(event.payload.get("MessageStatus") or "").lower()
     if not sid or not status:
@@ -65,7 +65,8 @@ def delivery_status(event: Event, ctx: Context) -> None:
 
         record_optout(ctx, str(event.payload.get("To") or ""), opted_out=True, via="twilio-21610")
     ctx.store.kv_put(DELIVERY_NAMESPACE, sid, {"status": status, "rank": rank})
-    if ctx.store.update_outbox(sid, status=status, detail=detail) is None:
+    # The provider's report has a field of its own: the entry's `status` stays our call's.
+    if ctx.store.record_provider_report(sid, status=status, detail=detail) is None:
         log.info("delivery report for a message not in the outbox", extra={"event_id": event.id})
 
 
@@ -86,7 +87,7 @@ def sms_command(event: Event, ctx: Context) -> None:
         ctx.reply(f"{number} is not a phone number in international form: write it like +447700900123.")
         return
     try:
-        result = ctx.send_text("sms", number, text)
+        result = ctx.send_now("sms", number, text)  # the operator hears the outcome
     except SmsRejected as exc:
         ctx.reply(f"Not sent: {exc.reason}")
         return

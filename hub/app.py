@@ -66,12 +66,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, router: Router | None
     app.extensions["hub"] = hub
 
     from hub.admin.api import bp as admin_api
+    from hub.admin.deliveries_api import bp as admin_deliveries_api
     from hub.health import bp as health
     from hub.openapi import bp as openapi
     from hub.webhooks import bp as webhooks
 
     app.register_blueprint(webhooks)
     app.register_blueprint(admin_api)
+    app.register_blueprint(admin_deliveries_api)
     app.register_blueprint(health)
     from hub.admin.auth import AdminSessions
     from hub.admin.auth import bp as admin_auth

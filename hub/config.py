@@ -72,6 +72,17 @@ class Settings:
     sentry_dsn: str = ""
     sentry_traces_sample_rate: float = 0.0
     hub_stage: str = ""  # the zappa stage this configuration belongs to (dev, prod)
+    # Deliveries (hub.deliveries): one runner's time budget (under half of Lambda's 30 s
+    # timeout), how long a claimed delivery is its runner's, sends in flight per runner.
+    hub_delivery_run_seconds: float = 12.0
+    hub_delivery_lease_seconds: float = 120.0
+    hub_delivery_concurrency: int = 8
+    # Send rates shared by every instance (hub.ratelimit): Telegram's published limits, and
+    # Twilio's 1 message/s for a long code (raise it for a toll-free number or short code).
+    hub_telegram_per_second: float = 30.0
+    hub_telegram_chat_per_second: float = 1.0
+    hub_telegram_group_per_minute: float = 20.0
+    hub_twilio_mps: float = 1.0
     dev_secrets: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -182,6 +193,13 @@ _PARSERS = {
     "PAYPAL_ENVIRONMENT": lambda n, r: _parse_paypal_environment(n, r),
     "PAYPAL_API_URL": _parse_url,
     "PAYPAL_CA_BUNDLE": lambda n, r: _parse_pem_file(n, r),
+    "HUB_DELIVERY_RUN_SECONDS": lambda n, r: _parse_number(n, r, float, 0.1),
+    "HUB_DELIVERY_LEASE_SECONDS": lambda n, r: _parse_number(n, r, float, 1.0),
+    "HUB_DELIVERY_CONCURRENCY": lambda n, r: _parse_number(n, r, int, 1),
+    "HUB_TELEGRAM_PER_SECOND": lambda n, r: _parse_number(n, r, float, 0.01),
+    "HUB_TELEGRAM_CHAT_PER_SECOND": lambda n, r: _parse_number(n, r, float, 0.01),
+    "HUB_TELEGRAM_GROUP_PER_MINUTE": lambda n, r: _parse_number(n, r, float, 0.01),
+    "HUB_TWILIO_MPS": lambda n, r: _parse_number(n, r, float, 0.01),
 }
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from hub.deliveries import Tells
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -20,6 +23,41 @@ CHANNEL_SENDERS = {
     "telegram": "integrations.telegram:send_text",
     "sms": "integrations.twilio:send_text",
 }
+# Checks of send options that fail the handler's run at once (a malformed keyboard), instead
+# of a delivery that can never be sent.
+OPTION_CHECKS = {
+    ("telegram", "reply_markup"): "integrations.telegram:reply_markup",
+}
+# What each sender raises for a message the provider refuses for good (retrying cannot help).
+CHANNEL_REFUSALS = {
+    "sms": "integrations.twilio:SmsRejected",
+}
+
+
+def channel_sender(channel: str) -> Callable[..., CallResult]:
+    try:
+        target = CHANNEL_SENDERS[channel]
+    except KeyError:
+        raise ValueError(f"unknown channel {channel!r}; known: {sorted(CHANNEL_SENDERS)}") from None
+    return _resolve(target)
+
+
+def is_refusal(channel: str, exc: BaseException) -> bool:
+    """Whether `exc` is the channel's "refused for good" error."""
+    target = CHANNEL_REFUSALS.get(channel)
+    return target is not None and isinstance(exc, _resolve(target))
+
+
+def _resolve(target: str) -> Any:
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def plain_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Send options as plain JSON (SDK objects -> dicts), so a delivery can store them."""
+    plain = {k: v.to_dict() if hasattr(v, "to_dict") else v for k, v in options.items()}
+    json.dumps(plain)  # TypeError now, in the handler, for something no delivery could keep
+    return plain
 
 
 @dataclass(frozen=True)
@@ -41,6 +79,8 @@ class Context:
         self._inline_slots = inline_slots
         self._scope = scope or event.id
         self._call_counts: Counter[tuple[str, str]] = Counter()
+        self.tells = Tells(hub.store, scope=self._scope, event_id=event.id)
+        self.gate: Callable[[], object] | None = None  # waited on before each send (rate limits)
 
     @property
     def args(self) -> list[str]:
@@ -58,15 +98,26 @@ class Context:
             return
         self.send_text(message.channel, message.address, text, **options)
 
-    def send_text(self, channel: str, address: str, text: str, **options: Any) -> CallResult:
-        """Send a text on `channel` ("telegram" chat id or "sms" phone number)."""
-        try:
-            target = CHANNEL_SENDERS[channel]
-        except KeyError:
-            raise ValueError(f"unknown channel {channel!r}; known: {sorted(CHANNEL_SENDERS)}") from None
-        module_name, _, attr = target.partition(":")
-        sender = getattr(importlib.import_module(module_name), attr)
-        return sender(self, address, text, **options)
+    def send_text(self, channel: str, address: str, text: str, *, effect: str = "", **options: Any) -> str:
+        """Tell `address` on `channel` ("telegram" chat id or "sms" phone number) `text`.
+
+        Records a delivery, sent once this run succeeds by the delivery runner, with its
+        own attempts, backoff and dead state, under the channel's rate limits; returns its
+        id. A run that fails sends nothing; its retry records the same deliveries again.
+        A delivery is known by its recipient and text; `effect` names it instead
+        ("digest"), for a text that may differ between runs (the weather changed).
+        """
+        if channel not in CHANNEL_SENDERS:  # fails the run now, not the delivery later
+            raise ValueError(f"unknown channel {channel!r}; known: {sorted(CHANNEL_SENDERS)}")
+        for (checked, name), check in OPTION_CHECKS.items():
+            if checked == channel and name in options:
+                _resolve(check)(options[name])
+        return self.tells.add(channel, str(address), str(text), plain_options(options), effect=effect)
+
+    def send_now(self, channel: str, address: str, text: str, **options: Any) -> CallResult:
+        """Send at once, through the outbox: for a handler that must know the outcome (an
+        operator's `/sms`), and for the delivery runner itself."""
+        return channel_sender(channel)(self, address, text, **options)
 
     def call(
         self,
@@ -90,7 +141,7 @@ class Context:
         key = f"{self._scope}:{integration}:{action}:{name}"
         return self.hub.outbox.call(
             integration, action, payload, send,
-            event_id=self.event.id, key=key, dry_response=dry_response,
+            event_id=self.event.id, key=key, dry_response=dry_response, gate=self.gate,
         )  # fmt: skip
 
     def emit(self, source: str, type: str, provider_id: str, payload: dict[str, Any]) -> Event:

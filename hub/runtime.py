@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from hub.config import Settings
     from hub.outbox import Outbox
+    from hub.ratelimit import RateLimiter
     from hub.router import Router
     from hub.store import Store
     from hub.tasks import TaskQueue
@@ -56,6 +57,7 @@ class Hub:
     outbox: Outbox
     tasks: TaskQueue
     failure_reporters: list[Any] = field(default_factory=list)
+    limiter: RateLimiter | None = None  # opened by the first delivery run (hub.delivery_runner)
 
     def accept(self, event: Event, *, inline_slots: int = 0) -> Acceptance:
         """Store a verified event once, then run it now (`inline_slots` > 0) or queue it.

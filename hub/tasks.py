@@ -5,11 +5,16 @@
   whatever a dying process leaves behind.
 - `lambda`: an asynchronous invocation of this same Lambda function (zappa's task message,
   sent by `hub.lambda_invoke`), carrying only the event id; outside Lambda it runs in-process.
+
+Deliveries (the messages handlers tell) go the same way: a run of the delivery runner
+inline, in the pool, or in an invocation of its own; a run that stops at its time budget
+with deliveries still due starts the next one.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -20,6 +25,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hub.tasks")
 
+TASK_THREAD = "hub-task"
+
 
 class TaskQueue:
     def __init__(self, app: Flask, mode: str, *, threads: int = 4) -> None:
@@ -27,6 +34,9 @@ class TaskQueue:
         self.mode = mode
         self._threads = threads
         self._pool: ThreadPoolExecutor | None = None
+        self._senders: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._delivery_run_queued = False
 
     @property
     def runs_in_process(self) -> bool:
@@ -59,9 +69,53 @@ class TaskQueue:
         except Exception:  # the event is durable already: never fail its acknowledgement
             log.exception("async invocation failed; the sweep runs the event", extra={"event_id": event_id})
 
+    def enqueue_deliveries(self) -> None:
+        """Start a delivery run per the mode (due deliveries were just released)."""
+        if self.mode == "thread":
+            if threading.current_thread().name.startswith(TASK_THREAD):
+                run_deliveries_in_app(self.app)  # already in the background: no second hop
+                return
+            with self._lock:
+                if self._delivery_run_queued:  # the queued run takes every due delivery
+                    return
+                self._delivery_run_queued = True
+            self._executor().submit(self._deliver_logged)
+        elif not self.runs_in_process:
+            self._invoke_deliveries()
+        else:
+            run_deliveries_in_app(self.app)
+
+    def _deliver_logged(self) -> None:
+        with self._lock:
+            self._delivery_run_queued = False  # what is released from now on needs another run
+        try:
+            more = run_deliveries_in_app(self.app)
+        except Exception:  # the deliveries stay due: the sweep sends them
+            log.exception("background delivery run crashed")
+            return
+        if more:
+            self.enqueue_deliveries()
+
+    def _invoke_deliveries(self) -> None:
+        from hub.lambda_invoke import InvokeError, invoke_async
+
+        try:
+            invoke_async(f"{__name__}.{process_deliveries.__name__}")
+        except InvokeError as exc:
+            log.error("async invocation failed, the sweep sends the deliveries: %s", exc)
+        except Exception:  # the deliveries are durable: the sweep sends them
+            log.exception("async invocation failed; the sweep sends the deliveries")
+
+    def sending_pool(self, size: int) -> ThreadPoolExecutor:
+        """Threads for the sends of delivery runs (shared by this app's runs)."""
+        with self._lock:
+            if self._senders is None:
+                self._senders = ThreadPoolExecutor(size, thread_name_prefix="hub-send")
+            return self._senders
+
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="hub-task")
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix=TASK_THREAD)
         return self._pool
 
     def _run_logged(self, event_id: str, claimed: Event | None = None) -> None:
@@ -72,9 +126,13 @@ class TaskQueue:
 
     def drain(self) -> None:
         """Wait for queued background runs (used by tests and on shutdown)."""
-        if self._pool is not None:
+        while self._pool is not None:  # a run may queue another (a delivery run) meanwhile
             pool, self._pool = self._pool, None
             pool.shutdown(wait=True)
+        with self._lock:
+            senders, self._senders = self._senders, None
+        if senders is not None:
+            senders.shutdown(wait=True)
 
 
 def run_in_app(app: Flask, event_id: str, claimed: Event | None = None) -> None:
@@ -83,6 +141,36 @@ def run_in_app(app: Flask, event_id: str, claimed: Event | None = None) -> None:
 
     with app.app_context():
         run_event(hub_of(app), event_id, claimed=claimed)
+
+
+def run_deliveries_in_app(app: Flask) -> bool:
+    """One delivery run; True when it stopped at its time budget with more due."""
+    from hub.delivery_runner import run_deliveries
+    from hub.runtime import hub_of
+
+    with app.app_context():
+        return run_deliveries(hub_of(app)).more
+
+
+def process_deliveries() -> None:
+    """Entry point of a delivery run's asynchronous Lambda invocation; chains the next one."""
+    from flask import current_app, has_app_context
+
+    from hub.runtime import hub_of
+
+    if has_app_context():
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        if run_deliveries_in_app(app):
+            hub_of(app).tasks.enqueue_deliveries()
+        return
+    from hub.observability import flush
+    from hub.wsgi import app
+
+    try:
+        if run_deliveries_in_app(app):
+            hub_of(app).tasks.enqueue_deliveries()
+    finally:
+        flush()
 
 
 def process_event(event_id: str) -> None:

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import logging
-import random
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from hub.backoff import asked_delay, error_text, retry_delay
 from hub.context import Context, Reply
+from hub.delivery_runner import DeliveryReport, run_deliveries
 from hub.events import DEAD, FAILED, PROCESSING, Event
 from hub.faults import fail_if_asked
-from hub.logs import log_stage, scrub_text
+from hub.logs import log_stage
 from hub.observability import handler_span
 
 if TYPE_CHECKING:
-    from hub.config import Settings
     from hub.runtime import Hub
+
+__all__ = ["RunResult", "SweepReport", "retry_delay", "run_event", "sweep"]
 
 log = logging.getLogger("hub.worker")
 
@@ -28,16 +29,6 @@ class RunResult:
     ran: bool = False
     replies: list[Reply] = field(default_factory=list)
     error: str = ""
-
-
-def retry_delay(attempts: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Exponential backoff with jitter: about base * 2^(attempts-1), never over cap.
-
-    The jitter ("equal jitter") keeps half the delay fixed so retries do not bunch up
-    when a provider recovers, yet never fire immediately.
-    """
-    ceiling = min(cap, base * (2 ** max(attempts - 1, 0)))
-    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 
 def run_event(
@@ -71,11 +62,16 @@ def run_event(
         with handler_span(event):
             fail_if_asked(event, dry_run=settings.hub_dry_run)  # `hub simulate --fail`
             handled = hub.router.dispatch(event, ctx)
+        # The run's messages become due only now that it succeeded, and before the event
+        # is done: a crash in between reruns the handler, which records the same ones.
+        released = ctx.tells.commit()
     except Exception as exc:  # a handler's failure is data: recorded, retried, dead-lettered
         return _record_failure(hub, event, exc)
     finished = hub.store.complete(event)
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
-    log_stage("handled" if handled else "unhandled", event, duration_ms=duration_ms)
+    log_stage("handled" if handled else "unhandled", event, duration_ms=duration_ms, deliveries=released)
+    if released:
+        hub.tasks.enqueue_deliveries()
     if finished is None:  # our lease ran out and another worker took over
         log.warning("lease lost while handling", extra={"event_id": event.id})
         return RunResult(hub.store.get(event_id), ran=True)
@@ -89,45 +85,20 @@ def _still_leased(hub: Hub, claimed: Event | None) -> bool:
 
 def _record_failure(hub: Hub, event: Event, exc: Exception) -> RunResult:
     settings = hub.settings
-    error = _error_text(settings, exc)
+    error = error_text(settings, exc)
     if event.attempts >= settings.hub_max_attempts:
         retry_at = None
     else:
         delay = retry_delay(
             event.attempts, base=settings.hub_retry_base_seconds, cap=settings.hub_retry_max_seconds
         )
-        delay = max(delay, _asked_delay(exc))
+        delay = max(delay, asked_delay(exc))
         retry_at = hub.store.clock() + delay
     failed = hub.store.fail(event, error, retry_at=retry_at)
     stage = "dead" if retry_at is None else "failed"
     log_stage(stage, failed or event, error=error, exc_info=exc)
     hub.report_failure(event, exc)
     return RunResult(failed or hub.store.get(event.id), ran=True, error=error)
-
-
-def _error_text(settings: Settings, exc: Exception) -> str:
-    """The error as stored and logged, without secrets or personal data.
-
-    Scrubbed here, not on display: the admin API and CLI return it as stored. Whole, before
-    the store cuts it to length, so no secret is cut into an unrecognisable half.
-    """
-    secrets = sorted(settings.secret_values(), key=len, reverse=True)  # a secret may hold another
-    return scrub_text(f"{type(exc).__name__}: {exc}", secrets)
-
-
-def _asked_delay(exc: BaseException | None) -> float:
-    """Seconds the provider asked us to wait (Telegram 429 `retry_after`), 0 if it did not say.
-
-    Looked for on the exception and its causes, so an integration may wrap the SDK's error.
-    """
-    while exc is not None:
-        asked = getattr(exc, "retry_after", None)
-        if isinstance(asked, timedelta):
-            return asked.total_seconds()
-        if isinstance(asked, int | float) and not isinstance(asked, bool):
-            return float(asked)
-        exc = exc.__cause__
-    return 0.0
 
 
 @dataclass
@@ -137,10 +108,12 @@ class SweepReport:
     failed: int = 0
     dead: int = 0
     purged: int = 0
+    deliveries: DeliveryReport = field(default_factory=DeliveryReport)
 
 
 def sweep(hub: Hub, *, limit: int = 100) -> SweepReport:
-    """Run every event that needs a worker now: due retries, expired leases, stragglers."""
+    """Run every event that needs a worker now (due retries, expired leases, stragglers),
+    then due deliveries for at most one run's time budget, then purge."""
     report = SweepReport()
     for event_id in hub.store.due(limit):
         before = hub.store.get(event_id)
@@ -157,5 +130,6 @@ def sweep(hub: Hub, *, limit: int = 100) -> SweepReport:
             report.failed += 1
         else:
             report.done += 1
+    report.deliveries = run_deliveries(hub)
     report.purged = hub.store.purge()
     return report

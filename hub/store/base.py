@@ -15,12 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hub.deliveries import HELD, PENDING, SENDING, Delivery
 from hub.events import DEAD, DONE, FAILED, PROCESSING, RECEIVED, Event, iso_time
 from hub.store.attempts import INTERRUPTED, LEASE_EXPIRED, RUNNING, Attempt
 
 log = logging.getLogger("hub.store")
 
 DAY = 86400.0
+KvPage = tuple[list[tuple[str, dict[str, Any]]], str]  # (key, value) pairs, next page's cursor
 _RECORD_TRIES = 5
 _OUTBOX_SCAN = 200  # entries read per page while filtering the outbox
 
@@ -42,12 +44,19 @@ class OutboxEntry:
     action: str
     payload: dict[str, Any]
     event_id: str | None
-    status: str  # "recorded" (dry-run) | "sent" | "failed" | provider delivery statuses
+    status: str  # "recorded" (dry-run) | "sending" (started) | "sent" | "failed" | provider statuses
     created_at: float
     ref: str = ""  # the provider's id for the sent thing (a Twilio message SID, ...)
     detail: str = ""
     key: str = ""  # idempotency key: a retried handler finds its earlier call here
     response: dict[str, Any] | None = None  # what the provider answered (ids, URLs), kept for retries
+    # Made again after an attempt whose outcome was never recorded (a crash mid-call), to a
+    # provider that takes no idempotency key: the recipient may have it twice.
+    possible_duplicate: bool = False
+    # The provider's own report on the message (Twilio's status callback: delivered,
+    # undelivered, failed, ...), apart from `status`, which is how our call ended.
+    provider_status: str = ""
+    provider_detail: str = ""
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -61,6 +70,9 @@ class OutboxEntry:
             "detail": self.detail or None,
             "response": self.response,
             "created_at": iso_time(self.created_at),
+            "possible_duplicate": bool(self.possible_duplicate),
+            "provider_status": self.provider_status or None,
+            "provider_detail": self.provider_detail or None,
         }
 
 
@@ -221,6 +233,7 @@ class Store(ABC):
         """Forget events (and their dedup memory) older than the retention window."""
         cutoff = self.clock() - self.retention_seconds
         self._attempts_delete_before(cutoff)  # first: a backend may find them through the events
+        self._delivery_delete_before(cutoff)
         return self._delete_before(cutoff)
 
     # -- attempt history ------------------------------------------------------------------------
@@ -317,9 +330,75 @@ class Store(ABC):
                 return found
             after = batch[-1].id
 
+    def finish_outbox(self, entry: OutboxEntry) -> None:
+        """Store how a call recorded as `sending` ended (same id); an empty `key` frees the
+        idempotency key, so the next run of the handler makes the call anew."""
+        self._outbox_replace(entry)
+
+    def record_provider_report(self, ref: str, *, status: str, detail: str = "") -> OutboxEntry | None:
+        """Store the provider's delivery report on the entry whose provider id is `ref`, in a
+        field of its own (`provider_status`): `status` stays what our call came to."""
+        return self._outbox_report(ref, status, detail)
+
     def update_outbox(self, ref: str, *, status: str, detail: str = "") -> OutboxEntry | None:
         """Set the status of the entry whose provider id is `ref` (delivery callbacks)."""
         return self._outbox_patch(ref, status, detail)
+
+    # -- deliveries (hub.deliveries): messages handlers tell, sent by the delivery runner ----
+
+    def add_deliveries(self, deliveries: list[Delivery]) -> int:
+        """Record `held` deliveries in one write; ones already recorded (same id) stay as they are."""
+        return self._delivery_insert(deliveries) if deliveries else 0
+
+    def release_deliveries(self, scope: str) -> int:
+        """The run `scope` succeeded: its held deliveries are due now. How many were released."""
+        return self._delivery_release(scope, self.clock())
+
+    def claim_deliveries(self, limit: int, *, lease_seconds: float) -> list[Delivery]:
+        """Take up to `limit` due deliveries for one runner: `sending`, attempts + 1, leased.
+
+        Due: pending, a failed one whose retry time came, or `sending` with its lease run out
+        (the runner died mid-send). Two runners never get the same delivery.
+        """
+        now = self.clock()
+        return self._delivery_claim(now, now + lease_seconds, limit) if limit > 0 else []
+
+    def deliveries_due(self, limit: int = 100) -> int:
+        """How many deliveries (up to `limit`) a runner could claim now."""
+        return len(self._delivery_due(self.clock(), limit))
+
+    def finish_delivery(self, claimed: Delivery, **changes: Any) -> Delivery | None:
+        """Store how a claimed delivery's attempt ended; None if its lease was lost meanwhile."""
+        finished = claimed.with_changes(
+            lease_until=None, updated_at=self.clock(), version=claimed.version + 1, **changes
+        )
+        return finished if self._delivery_swap(claimed.version, finished) else None
+
+    def replay_delivery(self, delivery_id: str) -> Delivery | None:
+        """Make a delivery due again now, whatever its status (not while a runner holds it)."""
+        while True:
+            delivery = self.get_delivery(delivery_id)
+            if delivery is None or delivery.status == HELD:
+                return None
+            now = self.clock()
+            if delivery.status == SENDING and (delivery.lease_until or 0) > now:
+                return None
+            again = delivery.with_changes(status=PENDING, next_attempt_at=now, lease_until=None,
+                                          updated_at=now, version=delivery.version + 1)  # fmt: skip
+            if self._delivery_swap(delivery.version, again):
+                return again
+
+    def get_delivery(self, delivery_id: str) -> Delivery | None:
+        record = self._delivery_load(delivery_id)
+        return Delivery.from_record(record) if record else None
+
+    def deliveries(
+        self, *, event_id: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[Delivery]:
+        """Newest first."""
+        if limit <= 0:
+            return []
+        return [Delivery.from_record(r) for r in self._delivery_select(event_id, status, limit)]
 
     # -- small keyed state (subscriptions, sync tokens, channel ids) ----------------------------
 
@@ -347,6 +426,14 @@ class Store(ABC):
     def hits(self, namespace: str, key: str) -> tuple[int, float]:
         """(hits in the open window, seconds until it closes); (0, 0.0) when none is open."""
         return self._hits(namespace, key, self.clock())
+
+    def kv_page(self, namespace: str, cursor: str = "", limit: int = 500) -> KvPage:
+        """One page of `namespace` and the cursor for the next ("" when it was the last).
+
+        For fan-out over many subscribers without loading them all. An entry present for
+        the whole walk is returned at least once (Redis may return one twice).
+        """
+        return self._kv_page(namespace, cursor, limit)
 
     # -- health -----------------------------------------------------------------------------
 
@@ -406,6 +493,13 @@ class Store(ABC):
     def _outbox_find_key(self, key: str) -> OutboxEntry | None: ...
 
     @abstractmethod
+    def _outbox_report(self, ref: str, status: str, detail: str) -> OutboxEntry | None: ...
+
+    @abstractmethod
+    def _outbox_replace(self, entry: OutboxEntry) -> None:
+        """Overwrite the entry with `entry.id`, keeping the ref and key pointers in step."""
+
+    @abstractmethod
     def _kv_get(self, namespace: str, key: str) -> dict[str, Any] | None: ...
 
     @abstractmethod
@@ -434,3 +528,34 @@ class Store(ABC):
     @abstractmethod
     def _attempts_delete_before(self, cutoff: float) -> None:
         """Forget the attempts of events received before `cutoff` (purged right after)."""
+
+    # deliveries
+
+    @abstractmethod
+    def _delivery_insert(self, deliveries: list[Delivery]) -> int: ...
+
+    @abstractmethod
+    def _delivery_release(self, scope: str, now: float) -> int: ...
+
+    @abstractmethod
+    def _delivery_claim(self, now: float, lease_until: float, limit: int) -> list[Delivery]: ...
+
+    @abstractmethod
+    def _delivery_due(self, now: float, limit: int) -> list[str]: ...
+
+    @abstractmethod
+    def _delivery_swap(self, expected_version: int, delivery: Delivery) -> bool: ...
+
+    @abstractmethod
+    def _delivery_load(self, delivery_id: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def _delivery_select(
+        self, event_id: str | None, status: str | None, limit: int
+    ) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def _delivery_delete_before(self, cutoff: float) -> int: ...
+
+    @abstractmethod
+    def _kv_page(self, namespace: str, cursor: str, limit: int) -> KvPage: ...

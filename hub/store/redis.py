@@ -15,9 +15,10 @@ from typing import Any
 
 import redis
 
+from hub.deliveries import PENDING, Delivery
 from hub.events import STATUSES, Event
 from hub.store.attempts import Attempt
-from hub.store.base import DAY, OutboxEntry, Store
+from hub.store.base import DAY, KvPage, OutboxEntry, Store
 from hub.store.redis_cluster import CLUSTER_UNAVAILABLE_ERRORS, connect
 
 # Intake. KEYS: dedup, event hash, events index, due index, then the by-source, by-type and
@@ -108,6 +109,63 @@ return {count, tostring(closes)}
 
 _SCAN_BATCH = 200
 
+# Deliveries. Recording a page of them in one call (a cluster refuses scripts in a
+# pipeline; the prefix's hash tag keeps every key in one slot). KEYS, four per delivery: its
+# hash, the all-deliveries index, its event's index, its run's held set. ARGV: ttl, then per
+# delivery: id, created_at, the number of hash arguments, the hash's fields. Returns how
+# many were new.
+_DELIVERY_INSERT = """
+local inserted, a = 0, 2
+for k = 1, #KEYS, 4 do
+  local id, told, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  if redis.call('EXISTS', KEYS[k]) == 0 then
+    redis.call('HSET', KEYS[k], unpack(ARGV, a + 3, a + 2 + n))
+    redis.call('EXPIRE', KEYS[k], ARGV[1])
+    redis.call('ZADD', KEYS[k + 1], told, id)
+    redis.call('ZADD', KEYS[k + 2], told, id)
+    redis.call('SADD', KEYS[k + 3], id)
+    inserted = inserted + 1
+  end
+  a = a + 3 + n
+end
+return inserted
+"""
+
+# Claiming due deliveries, each only if it is still due (another runner may have taken it
+# since it was read). KEYS: the due index, then each candidate's hash. ARGV: now,
+# lease_until, then the candidates' ids. Returns the ids this call won.
+_DELIVERY_CLAIM = """
+local won = {}
+for i = 2, #KEYS do
+  local id = ARGV[i + 1]
+  local due = redis.call('ZSCORE', KEYS[1], id)
+  if due and tonumber(due) <= tonumber(ARGV[1]) then
+    if redis.call('EXISTS', KEYS[i]) == 0 then
+      redis.call('ZREM', KEYS[1], id)
+    else
+      redis.call('HSET', KEYS[i], 'status', 'sending', 'lease_until', ARGV[2], 'next_attempt_at', '',
+                 'updated_at', ARGV[1])
+      redis.call('HINCRBY', KEYS[i], 'attempts', 1)
+      redis.call('HINCRBY', KEYS[i], 'version', 1)
+      redis.call('ZADD', KEYS[1], ARGV[2], id)
+      won[#won + 1] = id
+    end
+  end
+end
+return won
+"""
+
+# A compare-and-set on a delivery's version. KEYS: its hash, the due index. ARGV: expected
+# version, id, due_at ('' = not due), then the hash's fields.
+_DELIVERY_SWAP = """
+if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+if ARGV[3] == '' then redis.call('ZREM', KEYS[2], ARGV[2])
+else redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2]) end
+return 1
+"""
+_RELEASE_BATCH = 500
+
 
 class RedisStore(Store):
     backend = "redis"
@@ -133,6 +191,9 @@ class RedisStore(Store):
         self._purge_events_script = self.client.register_script(_PURGE_EVENTS)
         self._purge_outbox_script = self.client.register_script(_PURGE_OUTBOX)
         self._hit_script = self.client.register_script(_HIT)
+        self._delivery_insert_script = self.client.register_script(_DELIVERY_INSERT)
+        self._delivery_claim_script = self.client.register_script(_DELIVERY_CLAIM)
+        self._delivery_swap_script = self.client.register_script(_DELIVERY_SWAP)
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -302,6 +363,40 @@ class RedisStore(Store):
         raw = self.client.get(self._key("outbox", entry_id)) if entry_id else None
         return _load_entry(raw) if raw else None
 
+    def _outbox_report(self, ref: str, status: str, detail: str) -> OutboxEntry | None:
+        entry_id = self.client.get(self._key("outbox-ref", ref))
+        if not entry_id:
+            return None
+        key = self._key("outbox", entry_id)
+
+        def patch(pipe: redis.client.Pipeline) -> OutboxEntry | None:  # as in _outbox_patch
+            raw = pipe.get(key)
+            if raw is None:
+                return None
+            entry = replace(_load_entry(raw), provider_status=status, provider_detail=detail)
+            pipe.multi()
+            pipe.set(key, _dump_entry(entry), keepttl=True)
+            return entry
+
+        return self.client.transaction(patch, key, value_from_callable=True)
+
+    def _outbox_replace(self, entry: OutboxEntry) -> None:
+        key = self._key("outbox", entry.id)
+        earlier_raw = self.client.get(key)
+        earlier = _load_entry(earlier_raw) if earlier_raw else None
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(key, _dump_entry(entry), keepttl=True)
+        ttl = int(self.retention_seconds + DAY)
+        if entry.ref:
+            pipe.set(self._key("outbox-ref", entry.ref), entry.id, ex=ttl)
+        if entry.key:
+            pipe.set(self._key("outbox-key", entry.key), entry.id, ex=ttl)
+        elif earlier is not None and earlier.key:  # freed: the next run makes the call anew
+            pointer = self._key("outbox-key", earlier.key)
+            if self.client.get(pointer) == entry.id:
+                pipe.delete(pointer)
+        pipe.execute()
+
     def _kv_get(self, namespace: str, key: str) -> dict[str, Any] | None:
         raw = self.client.hget(self._key("kv", namespace), key)
         return json.loads(raw) if raw else None
@@ -353,6 +448,107 @@ class RedisStore(Store):
         while ids := self.client.zrangebyscore(self._key("events"), "-inf", f"({cutoff}", start, _SCAN_BATCH):
             start += _SCAN_BATCH
             self.client.delete(*[self._key("attempts", event_id) for event_id in ids])
+
+    # -- deliveries -------------------------------------------------------------------------
+
+    def _delivery_insert(self, deliveries: list[Delivery]) -> int:
+        ttl = int(self.retention_seconds + DAY)  # a backstop; purge removes them first
+        keys: list[str] = []
+        args: list[Any] = [ttl]
+        for d in deliveries:
+            fields = _flatten(d.to_record())
+            keys += [self._key("dlv", d.id), self._key("dlvs"), self._key("dlvs-of", d.event_id),
+                     self._key("dlvs-held", d.scope)]  # fmt: skip
+            args += [d.id, repr(d.created_at), len(fields), *fields]
+        return int(self._delivery_insert_script(keys=keys, args=args))
+
+    def _delivery_release(self, scope: str, now: float) -> int:
+        held, released = self._key("dlvs-held", scope), 0
+        while ids := self.client.srandmember(held, _RELEASE_BATCH):
+            told = self.client.zmscore(self._key("dlvs"), ids)  # when each was told: the due order
+            pipe = self.client.pipeline(transaction=True)  # a page moves whole or not at all
+            for delivery_id in ids:
+                key = self._key("dlv", delivery_id)
+                pipe.hset(key, mapping={"status": PENDING, "next_attempt_at": "", "updated_at": repr(now)})
+                pipe.hincrby(key, "version", 1)
+            order = {i: now if t is None else t for i, t in zip(ids, told, strict=True)}
+            pipe.zadd(self._key("dlvs-due"), order)
+            pipe.srem(held, *ids)
+            pipe.execute()
+            released += len(ids)
+        return released
+
+    def _delivery_claim(self, now: float, lease_until: float, limit: int) -> list[Delivery]:
+        due = self._key("dlvs-due")
+        # Each candidate is claimed by a script that checks it is still due: a runner that
+        # took it between this read and the claim wins, this one gets fewer.
+        candidates = self.client.zrangebyscore(due, "-inf", now, start=0, num=limit)
+        if not candidates:
+            return []
+        won = self._delivery_claim_script(
+            keys=[due, *(self._key("dlv", delivery_id) for delivery_id in candidates)],
+            args=[repr(now), repr(lease_until), *candidates],
+        )
+        pipe = self.client.pipeline(transaction=False)
+        for delivery_id in won:
+            pipe.hgetall(self._key("dlv", delivery_id))
+        return [Delivery.from_record(r) for r in pipe.execute() if r]
+
+    def _delivery_due(self, now: float, limit: int) -> list[str]:
+        return self.client.zrangebyscore(self._key("dlvs-due"), "-inf", now, start=0, num=limit)
+
+    def _delivery_swap(self, expected_version: int, delivery: Delivery) -> bool:
+        due_at = delivery.due_at
+        return self._delivery_swap_script(
+            keys=[self._key("dlv", delivery.id), self._key("dlvs-due")],
+            args=[str(expected_version), delivery.id, "" if due_at is None else repr(due_at),
+                  *_flatten(delivery.to_record())],
+        ) == 1  # fmt: skip
+
+    def _delivery_load(self, delivery_id: str) -> dict[str, Any] | None:
+        return self.client.hgetall(self._key("dlv", delivery_id)) or None
+
+    def _delivery_select(
+        self, event_id: str | None, status: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        index = self._key("dlvs-of", event_id) if event_id else self._key("dlvs")
+        found: list[dict[str, Any]] = []
+        start = 0
+        while ids := self.client.zrevrange(index, start, start + _SCAN_BATCH - 1):
+            start += _SCAN_BATCH
+            pipe = self.client.pipeline(transaction=False)
+            for delivery_id in ids:
+                pipe.hgetall(self._key("dlv", delivery_id))
+            for record in pipe.execute():
+                if record and (not status or record.get("status") == status):
+                    found.append(record)
+                    if len(found) >= limit:
+                        return found
+        return found
+
+    def _delivery_delete_before(self, cutoff: float) -> int:
+        purged = 0
+        while ids := self.client.zrangebyscore(self._key("dlvs"), "-inf", f"({cutoff}", 0, _SCAN_BATCH):
+            pipe = self.client.pipeline(transaction=False)
+            for delivery_id in ids:
+                pipe.hmget(self._key("dlv", delivery_id), ["event_id", "scope"])
+            owners = pipe.execute()
+            pipe = self.client.pipeline(transaction=True)
+            for delivery_id, (event_id, scope) in zip(ids, owners, strict=True):
+                pipe.delete(self._key("dlv", delivery_id))
+                pipe.zrem(self._key("dlvs-due"), delivery_id)
+                pipe.zrem(self._key("dlvs-of", event_id or ""), delivery_id)
+                pipe.srem(self._key("dlvs-held", scope or ""), delivery_id)
+            pipe.zrem(self._key("dlvs"), *ids)
+            pipe.execute()
+            purged += len(ids)
+        return purged
+
+    def _kv_page(self, namespace: str, cursor: str, limit: int) -> KvPage:
+        # HSCAN, not HGETALL: a page at a time however many subscribers there are.
+        position, items = self.client.hscan(self._key("kv", namespace), int(cursor or 0), count=limit)
+        page = [(k, json.loads(v)) for k, v in items.items()]
+        return page, ("" if int(position) == 0 else str(position))
 
 
 def _flatten(record: dict[str, Any]) -> list[Any]:

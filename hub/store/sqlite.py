@@ -15,9 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from hub.deliveries import HELD, PENDING, SENDING, Delivery
 from hub.events import Event
 from hub.store.attempts import LEASE_EXPIRED, Attempt
-from hub.store.base import OutboxEntry, Store
+from hub.store.base import KvPage, OutboxEntry, Store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -104,6 +105,11 @@ _EVENT_COLUMNS = (
 )  # fmt: skip
 # Columns added after the first release: (name, definition) for ALTER TABLE on older files.
 _ADDED_EVENT_COLUMNS = (("headers", "TEXT NOT NULL DEFAULT ''"),)
+_ADDED_OUTBOX_COLUMNS = (
+    ("possible_duplicate", "INTEGER NOT NULL DEFAULT 0"),
+    ("provider_status", "TEXT NOT NULL DEFAULT ''"),
+    ("provider_detail", "TEXT NOT NULL DEFAULT ''"),
+)
 
 
 class SQLiteStore(Store):
@@ -124,7 +130,7 @@ class SQLiteStore(Store):
         self._lock_file: tuple[int, int] | None = None  # (pid, fd): a forked child opens its own
         with self._connection() as conn:
             conn.executescript(_SCHEMA.replace("__LEASE_EXPIRED__", LEASE_EXPIRED.replace("'", "''")))
-            _add_missing_columns(conn)
+            _extend_schema(conn)
 
     def _connect(self) -> sqlite3.Connection:
         # Autocommit: every statement is its own transaction, so a row is committed (and
@@ -329,6 +335,23 @@ class SQLiteStore(Store):
         rows = self._query("SELECT * FROM outbox WHERE key = ? ORDER BY created_at, rowid LIMIT 1", (key,))
         return _outbox_entry(rows[0]) if rows else None
 
+    def _outbox_report(self, ref: str, status: str, detail: str) -> OutboxEntry | None:
+        self._execute("UPDATE outbox SET provider_status = ?, provider_detail = ? WHERE ref = ?",
+                      (status, detail, ref))  # fmt: skip
+        rows = self._query("SELECT * FROM outbox WHERE ref = ? ORDER BY created_at LIMIT 1", (ref,))
+        return _outbox_entry(rows[0]) if rows else None
+
+    def _outbox_replace(self, entry: OutboxEntry) -> None:
+        self._execute(
+            "UPDATE outbox SET status = ?, ref = ?, detail = ?, key = ?, response = ?,"
+            " possible_duplicate = ? WHERE id = ?",
+            (
+                entry.status, entry.ref, entry.detail, entry.key,
+                None if entry.response is None else json.dumps(entry.response),
+                int(entry.possible_duplicate), entry.id,
+            ),
+        )  # fmt: skip
+
     def _kv_get(self, namespace: str, key: str) -> dict[str, Any] | None:
         rows = self._query("SELECT value FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
         return json.loads(rows[0]["value"]) if rows else None
@@ -389,6 +412,93 @@ class SQLiteStore(Store):
             "DELETE FROM attempts WHERE event_id IN (SELECT id FROM events WHERE received_at < ?)", (cutoff,)
         )
 
+    # -- deliveries -------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One multi-statement write (a page of deliveries: one fsync, not one per row)."""
+        with self._write_lock, self._file_lock(), self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _delivery_insert(self, deliveries: list[Delivery]) -> int:
+        columns = (*_DELIVERY_COLUMNS, "due_at")
+        sql = (f"INSERT INTO deliveries ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+               " ON CONFLICT(id) DO NOTHING")  # fmt: skip
+        rows = [[d.to_record()[c] for c in _DELIVERY_COLUMNS] + [d.due_at] for d in deliveries]
+        with self._transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(sql, rows)
+            return conn.total_changes - before
+
+    def _delivery_release(self, scope: str, now: float) -> int:
+        return self._execute(
+            # Due from when each was told: runners take them in the order the handler told them.
+            "UPDATE deliveries SET status = ?, next_attempt_at = NULL, due_at = created_at,"
+            " updated_at = ?, version = version + 1 WHERE scope = ? AND status = ?",
+            (PENDING, now, scope, HELD),
+        )
+
+    def _delivery_claim(self, now: float, lease_until: float, limit: int) -> list[Delivery]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "UPDATE deliveries SET status = ?, attempts = attempts + 1, lease_until = ?,"
+                " due_at = ?, next_attempt_at = NULL, updated_at = ?, version = version + 1"
+                " WHERE id IN (SELECT id FROM deliveries WHERE due_at IS NOT NULL AND due_at <= ?"
+                " ORDER BY due_at, rowid LIMIT ?) RETURNING *",
+                (SENDING, lease_until, lease_until, now, now, limit),
+            ).fetchall()
+        return [Delivery.from_record(dict(r)) for r in rows]
+
+    def _delivery_due(self, now: float, limit: int) -> list[str]:
+        rows = self._query(
+            "SELECT id FROM deliveries WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?",
+            (now, limit),
+        )
+        return [r["id"] for r in rows]
+
+    def _delivery_swap(self, expected_version: int, delivery: Delivery) -> bool:
+        record = delivery.to_record()
+        changed = [c for c in _DELIVERY_COLUMNS if c != "id"]
+        assignments = ", ".join(f"{c} = ?" for c in changed)
+        return self._execute(
+            f"UPDATE deliveries SET {assignments}, due_at = ? WHERE id = ? AND version = ?",
+            [record[c] for c in changed] + [delivery.due_at, delivery.id, expected_version],
+        ) == 1
+
+    def _delivery_load(self, delivery_id: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
+        return dict(rows[0]) if rows else None
+
+    def _delivery_select(
+        self, event_id: str | None, status: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        where, params = [], []
+        for column, value in (("event_id", event_id), ("status", status)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = "SELECT * FROM deliveries" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        return [dict(r) for r in self._query(sql, [*params, limit])]
+
+    def _delivery_delete_before(self, cutoff: float) -> int:
+        return self._execute("DELETE FROM deliveries WHERE created_at < ?", (cutoff,))
+
+    def _kv_page(self, namespace: str, cursor: str, limit: int) -> KvPage:
+        rows = self._query(
+            "SELECT key, value FROM kv WHERE namespace = ? AND key > ? ORDER BY key LIMIT ?",
+            (namespace, cursor, limit),
+        )
+        page = [(r["key"], json.loads(r["value"])) for r in rows]
+        return page, (page[-1][0] if len(page) == limit else "")
+
 
 class _Write:
     """One statement in a group commit, and what it came to."""
@@ -434,23 +544,59 @@ def _event_filters(source: str | None, status: str | None, type: str | None) -> 
     return where, params
 
 
-def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    """Bring a file made by an older hub up to the current events table."""
-    present = {row["name"] for row in conn.execute("PRAGMA table_info(events)")}
-    for name, definition in _ADDED_EVENT_COLUMNS:
-        if name not in present:
-            try:
-                conn.execute(f"ALTER TABLE events ADD COLUMN {name} {definition}")
-            except sqlite3.OperationalError as error:  # another process added it meanwhile
-                if "duplicate column" not in str(error):
-                    raise
-
-
 def _outbox_entry(row: sqlite3.Row) -> OutboxEntry:
     data = dict(row)
     data["payload"] = json.loads(data["payload"])
     data["response"] = json.loads(data["response"]) if data["response"] else None
+    data["possible_duplicate"] = bool(data.get("possible_duplicate"))
     return OutboxEntry(**data)
+
+
+_DELIVERY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    scope TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    address TEXT NOT NULL,
+    text TEXT NOT NULL,
+    options TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL,
+    lease_until REAL,
+    last_error TEXT NOT NULL DEFAULT '',
+    outbox_id TEXT NOT NULL DEFAULT '',
+    ref TEXT NOT NULL DEFAULT '',
+    updated_at REAL,
+    version INTEGER NOT NULL,
+    due_at REAL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS deliveries_held ON deliveries (scope) WHERE status = 'held';
+CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id, created_at);
+CREATE INDEX IF NOT EXISTS deliveries_created ON deliveries (created_at);
+"""
+_DELIVERY_COLUMNS = tuple(f for f in Delivery.__dataclass_fields__)
+
+
+def _extend_schema(conn: sqlite3.Connection) -> None:
+    """Tables and columns added after the first release (files made before them get them)."""
+    _add_columns(conn, "events", _ADDED_EVENT_COLUMNS)
+    _add_columns(conn, "outbox", _ADDED_OUTBOX_COLUMNS)
+    conn.executescript(_DELIVERY_SCHEMA)
+
+
+def _add_columns(conn: sqlite3.Connection, table: str, columns: tuple[tuple[str, str], ...]) -> None:
+    present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+    for name, definition in columns:
+        if name not in present:
+            try:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
+            except sqlite3.OperationalError as error:  # another process added it meanwhile
+                if "duplicate column" not in str(error):
+                    raise
 
 
 def _enable_wal(conn: sqlite3.Connection, tries: int = 50) -> None:

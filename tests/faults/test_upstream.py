@@ -49,6 +49,10 @@ def event_log(app, admin_headers, event_id):  # noqa: ANN001, ANN201
     return app.test_client().get(f"/admin/api/events/{event_id}", headers=admin_headers).json
 
 
+def delivery_log(app, admin_headers, event_id):  # noqa: ANN001, ANN201
+    return app.test_client().get(f"/admin/api/deliveries?event_id={event_id}", headers=admin_headers).json
+
+
 # PTB 22 warns (a DeprecationWarning, silent outside tests) when RetryAfter is built with
 # an int retry_after; under pytest's warnings-as-errors that warning would replace the 429.
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:telegram")
@@ -62,22 +66,25 @@ def test_telegram_429_is_retried_no_sooner_than_retry_after_and_sent_once(make_a
     hub, event_id = deliver(app, clock)
 
     logged = event_log(app, admin_headers, event_id)
-    assert logged["status"] == "failed" and "rate limit, retry after" in logged["last_error"]
+    assert logged["status"] == "done", "the handler's run succeeded: the message is a delivery"
+    [told] = delivery_log(app, admin_headers, event_id)
+    assert told["status"] == "failed" and "rate limit, retry after" in told["last_error"]
     assert logged["outbox"][0]["status"] == "failed"
-    waited = hub.store.get(event_id).next_attempt_at - clock.now
+    waited = hub.store.get_delivery(told["id"]).next_attempt_at - clock.now
     assert waited >= 30, f"retried after {waited:.1f} s though Telegram asked for 30 s"
 
     clock.now += 10
-    assert hub.sweep().ran == 0, "too early: Telegram's retry_after has not passed"
+    assert hub.sweep().deliveries.ran == 0, "too early: Telegram's retry_after has not passed"
     clock.now += 25
-    assert hub.sweep().failed == 1  # the second 429
+    assert hub.sweep().deliveries.failed == 1  # the second 429
     clock.now += 35
-    assert hub.sweep().done == 1
+    assert hub.sweep().deliveries.sent == 1
 
     refused = [c for c in api.calls if c.method == "sendMessage" and c.status == 429]
     assert len(refused) == 2 and [m["text"] for m in api.sent()] == ["Paid!"]
+    [told] = delivery_log(app, admin_headers, event_id)
+    assert (told["status"], told["attempts"]) == ("sent", 3)
     logged = event_log(app, admin_headers, event_id)
-    assert (logged["status"], logged["attempts"]) == ("done", 3)
     assert sorted(o["status"] for o in logged["outbox"]) == ["failed", "failed", "sent"]
 
 
@@ -89,25 +96,29 @@ def test_twilio_timeouts_back_off_then_dead_letter_then_replay_sends_once(make_a
     app = make_app(config, router=notify("sms", "+15550002222"))
     clock = Clock()
     hub, event_id = deliver(app, clock)
+    assert hub.store.get(event_id).status == "done"
+    [told] = delivery_log(app, admin_headers, event_id)
 
     delays = []
     for _ in range(2):
-        event = hub.store.get(event_id)
-        assert event.status == "failed"
-        delays.append(event.next_attempt_at - clock.now)
-        clock.now = event.next_attempt_at
+        delivery = hub.store.get_delivery(told["id"])
+        assert delivery.status == "failed"
+        delays.append(delivery.next_attempt_at - clock.now)
+        clock.now = delivery.next_attempt_at
         hub.sweep()
     assert delays[1] > delays[0] * 0.9, f"backoff grows: {delays}"
-    dead = app.test_client().get("/admin/api/events?status=dead", headers=admin_headers).json
-    assert [e["id"] for e in dead] == [event_id]
+    dead = app.test_client().get("/admin/api/deliveries?status=dead", headers=admin_headers).json
+    assert [d["id"] for d in dead] == [told["id"]]
     assert "ConnectTimeout" in dead[0]["last_error"]
-    assert SECRETS["TWILIO_AUTH_TOKEN"] not in str(event_log(app, admin_headers, event_id))
+    assert SECRETS["TWILIO_AUTH_TOKEN"] not in str(delivery_log(app, admin_headers, event_id))
     assert len(responses.calls) == 3
 
     responses.replace(responses.POST, TWILIO_MESSAGES, status=201,
                       json={"sid": "SM" + "1" * 32, "status": "queued"})  # fmt: skip
-    replay = app.test_client().post(f"/admin/api/events/{event_id}/replay", headers=admin_headers)
-    assert (replay.json["status"], replay.json["attempts"]) == ("done", 4)
+    replay = app.test_client().post(f"/admin/api/deliveries/{told['id']}/replay", headers=admin_headers)
+    assert replay.status_code == 200
+    [told] = delivery_log(app, admin_headers, event_id)
+    assert (told["status"], told["attempts"], told["ref"]) == ("sent", 4, "SM" + "1" * 32)
     sent = [o for o in event_log(app, admin_headers, event_id)["outbox"] if o["status"] == "sent"]
     assert len(sent) == 1 and sent[0]["ref"] == "SM" + "1" * 32
 

@@ -86,7 +86,20 @@ def test_delivery_reports_update_the_sent_message_and_never_go_back(live):
     report(client, hub, "delivered")
     report(client, hub, "sent")  # Twilio does not promise order: this one is late
     [entry] = hub.store.outbox()
-    assert entry.status == "delivered"
+    assert (entry.status, entry.provider_status) == ("sent", "delivered"), "two meanings, two fields"
+
+
+@responses.activate
+def test_a_provider_failure_is_not_our_call_failing(live, admin_headers):
+    client, hub = live
+    responses.post(TWILIO_MESSAGES, status=201, json=message_json(SID))
+    session = {"id": "cs_1", "payment_status": "paid", "customer_details": {"phone": PHONE}}
+    post(client, stripe_event(hub.settings, "checkout.session.completed", session))
+    report(client, hub, "failed", error_code="30008")
+    report(client, hub, "queued")  # late: never moves the report back
+    [row] = client.get("/admin/api/outbox", headers=admin_headers).json
+    assert (row["status"], row["provider_status"]) == ("sent", "failed")
+    assert row["provider_detail"] == "Twilio error 30008"
 
 
 def test_undelivered_report_keeps_the_error_code(live):
@@ -94,7 +107,8 @@ def test_undelivered_report_keeps_the_error_code(live):
     hub.store.add_outbox("twilio", "messages.create", {"to": PHONE}, event_id=None, status="sent", ref=SID)
     report(client, hub, "undelivered", error_code="30003")
     [entry] = hub.store.outbox()
-    assert (entry.status, entry.detail) == ("undelivered", "Twilio error 30003")
+    assert (entry.status, entry.detail) == ("sent", "")
+    assert (entry.provider_status, entry.provider_detail) == ("undelivered", "Twilio error 30003")
 
 
 def test_unsubscribed_error_marks_the_number_opted_out(live):
