@@ -18,6 +18,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from flask import current_app, has_app_context
+
+from hub.delivery_runner import run_deliveries
+from hub.observability import flush
+from hub.runtime import hub_of
+from hub.worker import run_event
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -136,35 +143,24 @@ class TaskQueue:
 
 
 def run_in_app(app: Flask, event_id: str, claimed: Event | None = None) -> None:
-    from hub.runtime import hub_of
-    from hub.worker import run_event
-
     with app.app_context():
         run_event(hub_of(app), event_id, claimed=claimed)
 
 
 def run_deliveries_in_app(app: Flask) -> bool:
     """One delivery run; True when it stopped at its time budget with more due."""
-    from hub.delivery_runner import run_deliveries
-    from hub.runtime import hub_of
-
     with app.app_context():
         return run_deliveries(hub_of(app)).more
 
 
 def process_deliveries() -> None:
     """Entry point of a delivery run's asynchronous Lambda invocation; chains the next one."""
-    from flask import current_app, has_app_context
-
-    from hub.runtime import hub_of
-
     if has_app_context():
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         if run_deliveries_in_app(app):
             hub_of(app).tasks.enqueue_deliveries()
         return
-    from hub.observability import flush
-    from hub.wsgi import app
+    from hub.wsgi import app  # the module-level app: importing it builds it (hence here)
 
     try:
         if run_deliveries_in_app(app):
@@ -175,13 +171,10 @@ def process_deliveries() -> None:
 
 def process_event(event_id: str) -> None:
     """Entry point of an asynchronous Lambda invocation (zappa imports it by path)."""
-    from flask import current_app, has_app_context
-
     if has_app_context():
         run_in_app(current_app._get_current_object(), event_id)  # type: ignore[attr-defined]
         return
-    from hub.observability import flush
-    from hub.wsgi import app
+    from hub.wsgi import app  # the module-level app: importing it builds it (hence here)
 
     try:
         run_in_app(app, event_id)
