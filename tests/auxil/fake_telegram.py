@@ -31,6 +31,7 @@ class Failure:
     status: int
     description: str
     parameters: dict[str, Any] = field(default_factory=dict)
+    chat_id: str | None = None  # None: any call of the method
 
 
 class FakeTelegram:
@@ -54,13 +55,14 @@ class FakeTelegram:
     # -- what tests arrange ------------------------------------------------------------
 
     def fail(self, method: str, status: int, description: str = "", *, times: int = 1,
-             retry_after: int | None = None) -> None:  # fmt: skip
-        """Answer the next `times` calls of `method` with an error (429: give `retry_after`)."""
+             retry_after: int | None = None, chat_id: str | None = None) -> None:  # fmt: skip
+        """Answer the next `times` calls of `method` (to `chat_id`, if given) with an error
+        (429: give `retry_after`)."""
         parameters = {"retry_after": retry_after} if retry_after is not None else {}
         defaults = {429: f"Too Many Requests: retry after {retry_after}", 500: "Internal Server Error"}
         text = description or defaults.get(status, "Error")
         with self._lock:
-            self._failures.extend(Failure(method, status, text, parameters) for _ in range(times))
+            self._failures.extend(Failure(method, status, text, parameters, chat_id) for _ in range(times))
 
     def push_message(self, text: str, *, chat_id: int = 42, first_name: str = "Sam") -> int:
         """Queue a text message for getUpdates; returns its update_id."""
@@ -94,7 +96,8 @@ class FakeTelegram:
 
     def answer(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:
-            failure = next((f for f in self._failures if f.method in (method, "*")), None)
+            failure = next((f for f in self._failures if f.method in (method, "*")
+                            and f.chat_id in (None, str(params.get("chat_id")))), None)  # fmt: skip
             if failure is not None:
                 self._failures.remove(failure)
                 self.calls.append(Call(token, method, params, failure.status))
