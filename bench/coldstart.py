@@ -117,11 +117,13 @@ def unzip(zip_path: Path, into: Path, *, strip_pyc: bool = False) -> Path:
     return into
 
 
-def run_once(pkg: Path, runtime: Path, event: dict, env: dict[str, str]) -> dict:
-    code = DRIVER.format(pkg=str(pkg), runtime=str(runtime))
+def run_driver(driver: str, pkg: Path, runtime: Path, given: object, env: dict[str, str], what: str) -> dict:
+    """Run `driver` (formatted with the package and runtime folders) in a fresh isolated
+    process, as Lambda starts one, feeding it `given` as JSON; its last line is the result."""
+    code = driver.format(pkg=str(pkg), runtime=str(runtime))
     done = subprocess.run(
         [str(VENV / "bin" / "python"), "-I", "-S", "-B", "-c", code],
-        input=json.dumps(event),
+        input=json.dumps(given),
         capture_output=True,
         text=True,
         cwd=pkg,
@@ -129,8 +131,12 @@ def run_once(pkg: Path, runtime: Path, event: dict, env: dict[str, str]) -> dict
         check=False,
     )
     if done.returncode != 0:
-        raise SystemExit(f"cold start failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{what} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_once(pkg: Path, runtime: Path, event: dict, env: dict[str, str]) -> dict:
+    return run_driver(DRIVER, pkg, runtime, event, env, "cold start")
 
 
 def main() -> int:

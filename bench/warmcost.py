@@ -20,10 +20,8 @@ docs/PERFORMANCE.md.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -31,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.coldstart import bare_package, runtime_dir, unzip  # noqa: E402
+from bench.coldstart import bare_package, run_driver, runtime_dir, unzip  # noqa: E402
 from infra import lambda_events  # noqa: E402
 from infra.package import BUILD, VENV, byte_compile  # noqa: E402
 from tests.auxil.fake_lambda import fake_lambda  # noqa: E402
@@ -56,19 +54,7 @@ print(json.dumps({{"wall": wall, "cpu": cpu, "statuses": sorted(statuses)}}))
 
 
 def run_warm(pkg: Path, runtime: Path, batches: dict, env: dict[str, str]) -> dict:
-    code = DRIVER.format(pkg=str(pkg), runtime=str(runtime))
-    done = subprocess.run(
-        [str(VENV / "bin" / "python"), "-I", "-S", "-B", "-c", code],
-        input=json.dumps(batches),
-        capture_output=True,
-        text=True,
-        cwd=pkg,
-        env=env,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"warm run failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_driver(DRIVER, pkg, runtime, batches, env, "warm run")
 
 
 def forget_hub_keys(url: str) -> None:

@@ -30,7 +30,8 @@ def _authenticate() -> None:
     require_admin(request, current_hub().settings)
 
 
-def _limit() -> int:
+def limit_arg() -> int:
+    """`?limit=`: how many items a listing returns (100 unless asked), 1 to MAX_LIMIT."""
     raw = request.args.get("limit", "100")
     # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
@@ -47,7 +48,7 @@ def list_events() -> Response:
         source=request.args.get("source") or None,
         status=status,
         type=request.args.get("type") or None,
-        limit=_limit(),
+        limit=limit_arg(),
         starting_after=_cursor("events"),
     )
     hub = current_hub()
@@ -87,7 +88,7 @@ def _cursor(listing: str) -> str | None:
 
 def _paged(response: Response, ids: list[str]) -> Response:
     """Link to the next page when this one is full (there may be more)."""
-    if ids and len(ids) == _limit():
+    if ids and len(ids) == limit_arg():
         query = {k: v for k, v in request.args.items() if k != "starting_after"}
         next_url = f"{request.path}?{urlencode({**query, 'starting_after': ids[-1]})}"
         response.headers["Link"] = f'<{next_url}>; rel="next"'
@@ -170,7 +171,7 @@ def _bulk_filters() -> dict[str, Any]:
 def list_outbox() -> Response:
     entries = current_hub().store.outbox(
         event_id=request.args.get("event_id") or None,
-        limit=_limit(),
+        limit=limit_arg(),
         integration=request.args.get("integration") or None,
         status=request.args.get("status") or None,
         possible_duplicate=_flag("possible_duplicate"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from hub.admin.api import MAX_LIMIT, limit_arg
 from hub.admin.auth import require_admin
 from hub.deliveries import DELIVERY_STATUSES, HELD, SENT, Delivery
 from hub.errors import BadRequestError, ConflictError, NotFoundError
@@ -11,19 +12,10 @@ from hub.runtime import current_hub
 
 bp = Blueprint("admin_deliveries_api", __name__, url_prefix="/admin/api/deliveries")
 
-MAX_LIMIT = 500
-
 
 @bp.before_request
 def _authenticate() -> None:
     require_admin(request, current_hub().settings)
-
-
-def _limit() -> int:
-    raw = request.args.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise BadRequestError(f"limit must be a whole number from 1 to {MAX_LIMIT}", code="bad_limit")
-    return int(raw)
 
 
 def _status(raw: str | None) -> str | None:
@@ -36,7 +28,7 @@ def _status(raw: str | None) -> str | None:
 def list_deliveries() -> Response:
     event_id = request.args.get("event_id") or None
     status = _status(request.args.get("status"))
-    found = current_hub().store.deliveries(event_id=event_id, status=status, limit=_limit())
+    found = current_hub().store.deliveries(event_id=event_id, status=status, limit=limit_arg())
     return jsonify([d.summary() for d in found])
 
 

@@ -347,6 +347,18 @@ class RedisStore(Store):
         return [_load_entry(raw) for raw in raws if raw is not None]
 
     def _outbox_patch(self, ref: str, status: str, detail: str) -> OutboxEntry | None:
+        return self._patch_by_ref(ref, status=status, detail=detail)
+
+    def _outbox_find_key(self, key: str) -> OutboxEntry | None:
+        entry_id = self.client.get(self._key("outbox-key", key))
+        raw = self.client.get(self._key("outbox", entry_id)) if entry_id else None
+        return _load_entry(raw) if raw else None
+
+    def _outbox_report(self, ref: str, status: str, detail: str) -> OutboxEntry | None:
+        return self._patch_by_ref(ref, provider_status=status, provider_detail=detail)
+
+    def _patch_by_ref(self, ref: str, **changes: str) -> OutboxEntry | None:
+        """Change fields of the outbox entry that `ref` names; None when there is none."""
         entry_id = self.client.get(self._key("outbox-ref", ref))
         if not entry_id:
             return None
@@ -359,29 +371,7 @@ class RedisStore(Store):
             raw = pipe.get(key)
             if raw is None:
                 return None
-            entry = replace(_load_entry(raw), status=status, detail=detail)
-            pipe.multi()
-            pipe.set(key, _dump_entry(entry), keepttl=True)
-            return entry
-
-        return self.client.transaction(patch, key, value_from_callable=True)
-
-    def _outbox_find_key(self, key: str) -> OutboxEntry | None:
-        entry_id = self.client.get(self._key("outbox-key", key))
-        raw = self.client.get(self._key("outbox", entry_id)) if entry_id else None
-        return _load_entry(raw) if raw else None
-
-    def _outbox_report(self, ref: str, status: str, detail: str) -> OutboxEntry | None:
-        entry_id = self.client.get(self._key("outbox-ref", ref))
-        if not entry_id:
-            return None
-        key = self._key("outbox", entry_id)
-
-        def patch(pipe: redis.client.Pipeline) -> OutboxEntry | None:  # as in _outbox_patch
-            raw = pipe.get(key)
-            if raw is None:
-                return None
-            entry = replace(_load_entry(raw), provider_status=status, provider_detail=detail)
+            entry = replace(_load_entry(raw), **changes)
             pipe.multi()
             pipe.set(key, _dump_entry(entry), keepttl=True)
             return entry

@@ -79,6 +79,7 @@ def test_the_deliveries_api_lists_replays_and_refuses_clearly(make_app, admin_he
         ("/admin/api/deliveries/dlv_nope", 404, "not_found"),
         ("/admin/api/deliveries?status=lost", 400, "bad_status"),
         ("/admin/api/deliveries?limit=0", 400, "bad_limit"),
+        ("/admin/api/deliveries?limit=²", 400, "bad_limit"),  # a digit to isdigit(), not to int()
     ]:
         answer = client.get(path, headers=admin_headers)
         assert (answer.status_code, answer.json["error"]) == (status, code)
