@@ -97,11 +97,16 @@ def settle_dying(hub: Hub) -> int:
 
 def _settle(hub: Hub, event_id: str, attempt: int, stored: Event | None) -> int:
     event = stored if stored is not None else hub.store.get(event_id)
-    if event is not None and event.status == DEAD and event.attempts == attempt:
-        _tell(hub, f"alert/dead/{event_id}/{attempt}", event_id, _dead_text(hub, event))
-    elif event is not None and event.status == PROCESSING and event.attempts == attempt:
+    if event is not None and event.status == PROCESSING and event.attempts == attempt:
         return 0  # that run is still going (or its lease not yet run out): not settled
-    # else the run lost its lease, or was taken over: this transition never happened
+    if event is not None and event.status == DEAD and event.attempts == attempt:
+        error = event.last_error
+    else:  # moved on since (replayed, or never went dead): did that attempt end dead?
+        ended = {a.attempt: a for a in hub.store.history(event)} if event is not None else {}
+        dead = ended.get(attempt)
+        error = dead.error if dead is not None and dead.outcome == DEAD else None
+    if event is not None and error is not None:
+        _tell(hub, f"alert/dead/{event_id}/{attempt}", event_id, _dead_text(hub, event, attempt, error))
     hub.store.kv_put(DYING, event_id, None)
     return 1
 
@@ -126,10 +131,10 @@ def _count_failure(hub: Hub, event: Event) -> None:
     hub.store.kv_put(SOURCES, event.source, {"episode": episode, "alarm": True})
 
 
-def _dead_text(hub: Hub, event: Event) -> str:
+def _dead_text(hub: Hub, event: Event, attempt: int, error: str) -> str:
     text = (
         f"hub: event {event.id} ({event.source} {event.type}) is dead after "
-        f"{event.attempts} attempt(s): {event.last_error[:ERROR_CHARS]}"
+        f"{attempt} attempt(s): {error[:ERROR_CHARS]}"
     )
     if hub.settings.hub_public_url:
         text += f"\nReplay it from {hub.settings.hub_public_url}/admin/events/{event.id}"

@@ -73,7 +73,7 @@ def run_event(
     log_stage("handled" if handled else "unhandled", event, duration_ms=duration_ms, deliveries=released)
     if released:
         hub.tasks.enqueue_deliveries()
-    if finished is not None:
+    if finished is not None and handled:
         alerts.after_success(hub, finished)  # a source in alarm may have recovered
     if finished is None:  # our lease ran out and another worker took over
         log.warning("lease lost while handling", extra={"event_id": event.id})

@@ -169,6 +169,46 @@ def test_a_crash_between_going_dead_and_recording_the_alert_loses_nothing(
     assert hub.store.kv_items(alerts.DYING) == {}
 
 
+def test_a_crashed_alert_is_still_told_when_the_event_was_replayed_before_the_sweep(
+    make_app, monkeypatch, admin_headers  # noqa: ANN001
+) -> None:
+    state = {"failing": True}
+    app = alert_app(make_app, {"HUB_MAX_ATTEMPTS": "1"}, state)
+    hub = hub_of(app)
+    real_add = hub.store.add_deliveries
+    monkeypatch.setattr(hub.store, "add_deliveries", lambda deliveries: 1 / 0)  # dies before recording
+    event_id = send_invoice(app)
+    monkeypatch.setattr(hub.store, "add_deliveries", real_add)
+    state["failing"] = False
+    client = app.test_client()
+    assert client.post(f"/admin/api/events/{event_id}/replay", headers=admin_headers).status_code == 200
+    assert hub.store.get(event_id).status == "done"
+
+    hub.sweep()  # attempt 1 died (its history says so): told, with that attempt's error
+    messages = told(hub)
+    assert sorted(chat for chat, _ in messages) == list(ADMINS)
+    assert all("dead after 1 attempt(s): RuntimeError: the ledger is down" in text for _, text in messages)
+    hub.sweep()
+    assert len(told(hub)) == 2
+
+
+def test_an_event_no_handler_took_is_no_recovery(make_app) -> None:  # noqa: ANN001
+    state = {"failing": True}
+    app = alert_app(make_app, {"HUB_ALERT_FAILURES": "1", "HUB_ALERT_WINDOW_SECONDS": "60"}, state)
+    hub = hub_of(app)
+    send_invoice(app)
+    assert len(told(hub)) == 2
+    real_clock = hub.store.clock
+    hub.store.clock = lambda: real_clock() + 61
+    client = app.test_client()
+    post(client, stripe_event(hub.settings, "customer.created"))  # no handler for it here
+    assert len(told(hub)) == 2, "nothing ran, so nothing recovered"
+    state["failing"] = False
+    send_invoice(app)
+    recovery = told(hub)[2:]
+    assert len(recovery) == 2 and all("stripe recovered" in text for _, text in recovery)
+
+
 def test_without_admin_chats_nothing_is_recorded(make_app, backend) -> None:  # noqa: ANN001
     app = alert_app(make_app, {**backend, "HUB_ADMIN_CHAT_IDS": None, "HUB_MAX_ATTEMPTS": "1",
                                "HUB_ALERT_FAILURES": "1"})  # fmt: skip
