@@ -53,12 +53,13 @@ def after_failure(hub: Hub, claimed: Event, stored: Event | None, *, dead: bool)
     """
     if not enabled(hub):
         return
-    try:
-        if dead:
-            _settle(hub, claimed.id, claimed.attempts, stored)
-        _count_failure(hub, stored or claimed)
-    except Exception:
-        log.warning("operator alert not recorded yet", extra={"event_id": claimed.id}, exc_info=True)
+    steps = [lambda: _settle(hub, claimed.id, claimed.attempts, stored)] if dead else []
+    steps.append(lambda: _count_failure(hub, stored or claimed))
+    for step in steps:  # each on its own: a failed dead alert still counts the failure
+        try:
+            step()
+        except Exception:
+            log.warning("operator alert not recorded yet", extra={"event_id": claimed.id}, exc_info=True)
 
 
 def after_success(hub: Hub, event: Event) -> None:
