@@ -158,4 +158,3 @@ def _tell(hub: Hub, scope: str, event_id: str, text: str) -> None:
 
 def _duration(seconds: float) -> str:
     return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
-

@@ -140,9 +140,15 @@ class Context:
         name = effect or str(self._call_counts[(integration, action)])
         key = f"{self._scope}:{integration}:{action}:{name}"
         return self.hub.outbox.call(
-            integration, action, payload, send,
-            event_id=self.event.id, key=key, dry_response=dry_response, gate=self.gate,
-        )  # fmt: skip
+            integration,
+            action,
+            payload,
+            send,
+            event_id=self.event.id,
+            key=key,
+            dry_response=dry_response,
+            gate=self.gate,
+        )
 
     def emit(self, source: str, type: str, provider_id: str, payload: dict[str, Any]) -> Event:
         """Record a follow-up internal event (deduplicated like any other) and queue it."""

@@ -29,9 +29,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Keys whose values are dropped whatever they hold (Sentry's own denylist catches more).
 SENSITIVE_KEYS = (
-    "token", "secret", "password", "passwd", "api_key", "apikey", "authorization",
-    "signature", "cookie", "dsn", "private_key", "csrf", "session",
-)  # fmt: skip
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "api_key",
+    "apikey",
+    "authorization",
+    "signature",
+    "cookie",
+    "dsn",
+    "private_key",
+    "csrf",
+    "session",
+)
 FILTERED = "[Filtered]"
 # Identifiers Sentry needs intact; none can hold a secret.
 _KEEP = frozenset({"trace_id", "span_id", "parent_span_id", "event_id", "sid", "release"})

@@ -22,8 +22,15 @@ NO_SECRETS = {
     "TWILIO_AUTH_TOKEN": "",
     "GOOGLE_CHANNEL_TOKEN": "",
 }
-GENERATED = ("hub_admin_token", "telegram_webhook_secret", "stripe_webhook_secret",
-             "twilio_auth_token", "google_channel_token", "paypal_webhook_id", "hub_secret_key")  # fmt: skip
+GENERATED = (
+    "hub_admin_token",
+    "telegram_webhook_secret",
+    "stripe_webhook_secret",
+    "twilio_auth_token",
+    "google_channel_token",
+    "paypal_webhook_id",
+    "hub_secret_key",
+)
 
 
 def secrets_file(app) -> Path:  # noqa: ANN001

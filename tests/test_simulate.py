@@ -20,8 +20,11 @@ LOCAL = "http://localhost"
 # What a calendar.push sync finds becomes these events (handlers/calendar.py): no webhook.
 EMITTED_BY_HANDLERS = {("google", f"google.calendar.{kind}") for kind in CALENDAR_KINDS}
 # Stripe's `object` for each type's family: a sample of the wrong kind would not be real.
-STRIPE_OBJECTS = {"checkout.session": "checkout.session", "customer.subscription": "subscription",
-                  "invoice": "invoice"}  # fmt: skip
+STRIPE_OBJECTS = {
+    "checkout.session": "checkout.session",
+    "customer.subscription": "subscription",
+    "invoice": "invoice",
+}
 
 
 def invoke(app, *args):

@@ -52,8 +52,9 @@ def list_events() -> Response:
     )
     hub = current_hub()
     response = jsonify([{**e.summary(), "handled": handled(hub, e)} for e in events])
-    total = hub.store.count_events(source=request.args.get("source") or None, status=status,
-                                   type=request.args.get("type") or None)  # fmt: skip
+    total = hub.store.count_events(
+        source=request.args.get("source") or None, status=status, type=request.args.get("type") or None
+    )
     response.headers["X-Total-Count"] = str(total)
     return _paged(response, [e.id for e in events])
 

@@ -85,7 +85,7 @@ def _iso(ts: float | None) -> str:
 
 @bp.app_template_filter("utc")
 def _utc(ts: float | None) -> str:
-    """"2026-05-01 14:03:07 UTC": what a page shows before (or without) its script."""
+    """ "2026-05-01 14:03:07 UTC": what a page shows before (or without) its script."""
     return iso_time(ts)[:19].replace("T", " ") + " UTC" if ts else ""
 
 
@@ -206,14 +206,19 @@ def confirm_bulk_replay() -> Response | str:
         count=matched,
         warning=(
             f"{matched} match; the newest {BULK_REPLAY_LIMIT} run now, the rest the next time. "
-            if matched > BULK_REPLAY_LIMIT else ""
-        ) + ("Dry-run: their outbound calls are recorded, not sent." if hub.settings.hub_dry_run else
-             "hub is live: their handlers may send messages or payment requests to real people again."),
+            if matched > BULK_REPLAY_LIMIT
+            else ""
+        )
+        + (
+            "Dry-run: their outbound calls are recorded, not sent."
+            if hub.settings.hub_dry_run
+            else "hub is live: their handlers may send messages or payment requests to real people again."
+        ),
         back=url_for("admin_dashboard.index", **chosen),
         confirm=f"Replay {runs}",
         disabled=matched == 0,
         settings=hub.settings,
-    )  # fmt: skip
+    )
 
 
 @bp.post("/events/replay")
@@ -242,10 +247,13 @@ def outbox_page() -> str:
     duplicates_only = request.args.get("possible_duplicate") == "true"
     after = request.args.get("starting_after") or None
     entries = hub.store.outbox(
-        event_id=wanted["event_id"] or None, limit=OUTBOX_SHOWN,
-        integration=wanted["integration"] or None, status=wanted["status"] or None,
-        possible_duplicate=True if duplicates_only else None, starting_after=after,
-    )  # fmt: skip
+        event_id=wanted["event_id"] or None,
+        limit=OUTBOX_SHOWN,
+        integration=wanted["integration"] or None,
+        status=wanted["status"] or None,
+        possible_duplicate=True if duplicates_only else None,
+        starting_after=after,
+    )
     chosen = {k: v for k, v in wanted.items() if v}
     if duplicates_only:
         chosen["possible_duplicate"] = "true"
@@ -275,8 +283,11 @@ def not_found(error: HTTPException) -> tuple[Response | str, int]:
     dashboard = request.path == "/admin" or request.path.startswith("/admin/")
     if dashboard and not request.path.startswith("/admin/api") and wants_html(request):
         page = render_template(
-            "admin/error.html", status=status, title=error.name, message=error.description,
+            "admin/error.html",
+            status=status,
+            title=error.name,
+            message=error.description,
             hide_nav=not csrf_token(),
-        )  # fmt: skip
+        )
         return page, status
     return jsonify(error="not_found", message=error.description or error.name), status

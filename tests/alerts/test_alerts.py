@@ -32,8 +32,11 @@ def backend(request) -> dict:  # noqa: ANN001
 
 
 def alert_app(make_app, config: dict, state: dict | None = None):  # noqa: ANN001, ANN201
-    base = {"HUB_ADMIN_CHAT_IDS": ",".join(ADMINS), "HUB_RETRY_BASE_SECONDS": "0",
-            "HUB_ALERT_FAILURES": "100"}  # fmt: skip
+    base = {
+        "HUB_ADMIN_CHAT_IDS": ",".join(ADMINS),
+        "HUB_RETRY_BASE_SECONDS": "0",
+        "HUB_ALERT_FAILURES": "100",
+    }
     state = state if state is not None else {"failing": True}
     return make_app({**base, **config}, router=switchable_router(state))
 
@@ -146,7 +149,9 @@ def test_two_instances_on_one_redis_tell_each_thing_once(make_app, redis_config)
 
 
 def test_a_crash_between_going_dead_and_recording_the_alert_loses_nothing(
-    make_app, backend, monkeypatch  # noqa: ANN001
+    make_app,
+    backend,
+    monkeypatch,  # noqa: ANN001
 ) -> None:
     app = alert_app(make_app, {**backend, "HUB_MAX_ATTEMPTS": "1"})
     hub = hub_of(app)
@@ -170,7 +175,9 @@ def test_a_crash_between_going_dead_and_recording_the_alert_loses_nothing(
 
 
 def test_a_crashed_alert_is_still_told_when_the_event_was_replayed_before_the_sweep(
-    make_app, monkeypatch, admin_headers  # noqa: ANN001
+    make_app,
+    monkeypatch,
+    admin_headers,  # noqa: ANN001
 ) -> None:
     state = {"failing": True}
     app = alert_app(make_app, {"HUB_MAX_ATTEMPTS": "1"}, state)
@@ -210,8 +217,9 @@ def test_an_event_no_handler_took_is_no_recovery(make_app) -> None:  # noqa: ANN
 
 
 def test_without_admin_chats_nothing_is_recorded(make_app, backend) -> None:  # noqa: ANN001
-    app = alert_app(make_app, {**backend, "HUB_ADMIN_CHAT_IDS": None, "HUB_MAX_ATTEMPTS": "1",
-                               "HUB_ALERT_FAILURES": "1"})  # fmt: skip
+    app = alert_app(
+        make_app, {**backend, "HUB_ADMIN_CHAT_IDS": None, "HUB_MAX_ATTEMPTS": "1", "HUB_ALERT_FAILURES": "1"}
+    )
     hub = hub_of(app)
     event_id = send_invoice(app)
     send_invoice(app)
@@ -230,8 +238,15 @@ def test_an_alert_carries_no_secret(make_app) -> None:  # noqa: ANN001
     def leak(event, ctx):  # noqa: ANN001, ANN202
         raise RuntimeError(f"Stripe said no to key {token} for +4915112345678")
 
-    app = make_app({"HUB_ADMIN_CHAT_IDS": "900", "HUB_MAX_ATTEMPTS": "1", "STRIPE_API_KEY": token,
-                    "HUB_ALERT_FAILURES": "1"}, router=router)  # fmt: skip
+    app = make_app(
+        {
+            "HUB_ADMIN_CHAT_IDS": "900",
+            "HUB_MAX_ATTEMPTS": "1",
+            "STRIPE_API_KEY": token,
+            "HUB_ALERT_FAILURES": "1",
+        },
+        router=router,
+    )
     hub = hub_of(app)
     send_invoice(app)
     texts = [text for _, text in told(hub)]
@@ -249,10 +264,17 @@ def test_a_bad_alert_setting_stops_start_up_naming_it(make_app, name, value) -> 
 
 
 def test_live_alerts_reach_the_bot_api_and_a_failed_one_is_replayable_like_any_delivery(
-    make_app, bot_api, admin_headers  # noqa: ANN001
+    make_app,
+    bot_api,
+    admin_headers,  # noqa: ANN001
 ) -> None:
-    live = {"HUB_DRY_RUN": "0", "TELEGRAM_BOT_TOKEN": "123:ABC", "TELEGRAM_API_URL": bot_api.url,
-            "HUB_MAX_ATTEMPTS": "1", "HUB_ALERT_FAILURES": "100"}  # fmt: skip
+    live = {
+        "HUB_DRY_RUN": "0",
+        "TELEGRAM_BOT_TOKEN": "123:ABC",
+        "TELEGRAM_API_URL": bot_api.url,
+        "HUB_MAX_ATTEMPTS": "1",
+        "HUB_ALERT_FAILURES": "100",
+    }
     app = alert_app(make_app, live)
     hub, client = hub_of(app), app.test_client()
     bot_api.fail("sendMessage", 500, chat_id="901", times=ATTEMPTS)  # that chat's one attempt fails

@@ -140,9 +140,12 @@ def test_wrong_tokens_are_throttled_per_client_across_instances(instances) -> No
     assert int(bearer.headers["Retry-After"]) > 0
 
     assert login_as(first, ADMIN_TOKEN, ELSEWHERE).status_code == 303, "the admin elsewhere logs in"
-    assert second.test_client().get(
-        "/admin/api/events", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, environ_base=ELSEWHERE
-    ).status_code == 200
+    assert (
+        second.test_client()
+        .get("/admin/api/events", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, environ_base=ELSEWHERE)
+        .status_code
+        == 200
+    )
 
     first.extensions["test_clock"].advance(THROTTLE_WINDOW_SECONDS + 1)
     assert login_as(first, ADMIN_TOKEN, GUESSER).status_code == 303, "the window closed"

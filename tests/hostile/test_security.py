@@ -23,7 +23,7 @@ HOSTILE_TEXTS = [
     "</Message><Message>free money</Message>",
     '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>&e;',
     "]]><Redirect>https://evil.example</Redirect><![CDATA[",
-    'quote " and apostrophe \' & ampersand',
+    "quote \" and apostrophe ' & ampersand",
     '", "chat_id": "666", "text": "hijacked',
     "Set-Cookie: session=evil\r\n\r\nHTTP/1.1 200 OK",
 ]

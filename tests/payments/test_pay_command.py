@@ -39,7 +39,10 @@ def test_dry_run_answers_with_a_link_button_and_records_the_session(client, hub)
     assert entry.status == "recorded"
     assert entry.payload["metadata"]["telegram_chat_id"] == "42"
     assert entry.payload["line_items"][0]["price_data"] == {
-        "currency": "eur", "unit_amount": 1500, "product_data": {"name": "concert ticket"}}  # fmt: skip
+        "currency": "eur",
+        "unit_amount": 1500,
+        "product_data": {"name": "concert ticket"},
+    }
 
 
 @pytest.mark.parametrize(
@@ -168,8 +171,9 @@ def test_stripe_rate_limit_and_timeouts_are_explained(live):
 @responses.activate
 def test_a_wrong_api_key_is_not_blamed_on_the_payer(live):
     client, hub = live
-    responses.post(STRIPE_SESSIONS, status=401,
-                   json=stripe_error("Invalid API Key provided: sk_test_****6789"))  # fmt: skip
+    responses.post(
+        STRIPE_SESSIONS, status=401, json=stripe_error("Invalid API Key provided: sk_test_****6789")
+    )
     answer = pay(client, hub, "/pay 15")
     assert answer["text"] == "Payments are not working right now; the operator has been told."
     assert "sk_test" not in answer["text"]

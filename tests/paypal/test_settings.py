@@ -12,11 +12,14 @@ from tests.conftest import post
 from tests.paypal.conftest import delivery, paypal_body
 
 
-@pytest.mark.parametrize("name, value, hint", [
-    ("PAYPAL_ENVIRONMENT", "production", "sandbox or live"),
-    ("PAYPAL_API_URL", "api-m.paypal.com", "https://"),
-    ("PAYPAL_CA_BUNDLE", "/nonexistent/roots.pem", "readable PEM file"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, value, hint",
+    [
+        ("PAYPAL_ENVIRONMENT", "production", "sandbox or live"),
+        ("PAYPAL_API_URL", "api-m.paypal.com", "https://"),
+        ("PAYPAL_CA_BUNDLE", "/nonexistent/roots.pem", "readable PEM file"),
+    ],
+)
 def test_a_malformed_value_stops_start_up_naming_it(make_app, name, value, hint):
     with pytest.raises(ConfigError) as raised:
         make_app({name: value})

@@ -190,8 +190,21 @@ def test_every_key_hub_writes_carries_the_prefixs_hash_tag(
     strays = sorted(key for key in written if not key.startswith(prefix))
     assert not strays, f"keys outside the prefix {prefix!r}: {strays}"
     kinds = {key[len(prefix) :].split(":")[0] for key in written}
-    assert {"dedup", "event", "events", "due", "by", "outbox", "outbox-of", "kv", "cache", "attempts",
-            "dlv", "dlvs", "dlvs-of"} <= kinds, kinds  # fmt: skip
+    assert {
+        "dedup",
+        "event",
+        "events",
+        "due",
+        "by",
+        "outbox",
+        "outbox-of",
+        "kv",
+        "cache",
+        "attempts",
+        "dlv",
+        "dlvs",
+        "dlvs-of",
+    } <= kinds, kinds
     assert {redis_cluster.slot_of(key) for key in written} == {redis_cluster.slot_of(prefix)}
 
 

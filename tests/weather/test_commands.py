@@ -13,8 +13,14 @@ from tests.conftest import post
 
 OWM = "https://api.openweathermap.org/data/2.5"
 KEY = "owm-secret-key-123456"
-LONDON = {"name": "London", "country": "GB", "temp": 11.4, "wind": 4.1, "id": 803,
-          "description": "broken clouds"}  # fmt: skip
+LONDON = {
+    "name": "London",
+    "country": "GB",
+    "temp": 11.4,
+    "wind": 4.1,
+    "id": 803,
+    "description": "broken clouds",
+}
 
 
 @pytest.fixture
