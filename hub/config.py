@@ -83,6 +83,10 @@ class Settings:
     hub_telegram_chat_per_second: float = 1.0
     hub_telegram_group_per_minute: float = 20.0
     hub_twilio_mps: float = 1.0
+    # Operator alerts (hub.alerts): a source with this many failed attempts within the
+    # window (opened by its first failure) is reported to HUB_ADMIN_CHAT_IDS once.
+    hub_alert_failures: int = 5
+    hub_alert_window_seconds: float = 600.0
     dev_secrets: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -200,6 +204,8 @@ _PARSERS = {
     "HUB_TELEGRAM_CHAT_PER_SECOND": lambda n, r: _parse_number(n, r, float, 0.01),
     "HUB_TELEGRAM_GROUP_PER_MINUTE": lambda n, r: _parse_number(n, r, float, 0.01),
     "HUB_TWILIO_MPS": lambda n, r: _parse_number(n, r, float, 0.01),
+    "HUB_ALERT_FAILURES": lambda n, r: _parse_number(n, r, int, 1),
+    "HUB_ALERT_WINDOW_SECONDS": lambda n, r: _parse_number(n, r, float, 1.0),
 }
 
 

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hub import alerts
 from hub.backoff import asked_delay, error_text, retry_delay
 from hub.context import Context, Reply
 from hub.delivery_runner import DeliveryReport, run_deliveries
@@ -72,6 +73,8 @@ def run_event(
     log_stage("handled" if handled else "unhandled", event, duration_ms=duration_ms, deliveries=released)
     if released:
         hub.tasks.enqueue_deliveries()
+    if finished is not None and handled:
+        alerts.after_success(hub, finished)  # a source in alarm may have recovered
     if finished is None:  # our lease ran out and another worker took over
         log.warning("lease lost while handling", extra={"event_id": event.id})
         return RunResult(hub.store.get(event_id), ran=True)
@@ -94,7 +97,10 @@ def _record_failure(hub: Hub, event: Event, exc: Exception) -> RunResult:
         )
         delay = max(delay, asked_delay(exc))
         retry_at = hub.store.clock() + delay
+    if retry_at is None:
+        alerts.note_dying(hub, event)  # before the write: a crash after it still alerts
     failed = hub.store.fail(event, error, retry_at=retry_at)
+    alerts.after_failure(hub, event, failed, dead=retry_at is None)
     stage = "dead" if retry_at is None else "failed"
     log_stage(stage, failed or event, error=error, exc_info=exc)
     hub.report_failure(event, exc)
@@ -130,6 +136,7 @@ def sweep(hub: Hub, *, limit: int = 100) -> SweepReport:
             report.failed += 1
         else:
             report.done += 1
+    alerts.settle_dying(hub)  # dead transitions whose process died before alerting
     report.deliveries = run_deliveries(hub)
     report.purged = hub.store.purge()
     return report
