@@ -78,14 +78,15 @@ def create_app(config: Mapping[str, Any] | None = None, *, router: Router | None
     from hub.admin.auth import AdminSessions
     from hub.admin.auth import bp as admin_auth
     from hub.admin.dashboard import bp as admin_dashboard
-    from hub.observability import init_sentry
+    from hub.observability import init_sentry, report_failure
     from hub.playground import bp as playground
 
     app.session_interface = AdminSessions()
     app.register_blueprint(admin_auth)
     app.register_blueprint(admin_dashboard)
     app.register_blueprint(playground)
-    init_sentry(app, settings, transport=config.get("SENTRY_TRANSPORT"))
+    if init_sentry(app, settings, transport=config.get("SENTRY_TRANSPORT")):
+        hub.failure_reporters.append(report_failure)
     app.register_blueprint(openapi)
     _register_error_handlers(app, store.unavailable_errors)
     return app

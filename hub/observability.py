@@ -64,7 +64,8 @@ def _sdk() -> Any:
 
 
 def init_sentry(app: Flask, settings: Settings, *, transport: Any = None) -> bool:
-    """Start Sentry for `app` when `SENTRY_DSN` is set; True if it did.
+    """Start Sentry for `app` when `SENTRY_DSN` is set; True if it did (the caller then adds
+    `report_failure` to the hub's failure reporters).
 
     `transport` replaces Sentry's HTTP transport (tests pass an in-memory one).
     """
@@ -81,7 +82,7 @@ def init_sentry(app: Flask, settings: Settings, *, transport: Any = None) -> boo
         if sentry_sdk.get_client().dsn != settings.sentry_dsn:
             log.warning("Sentry already reports to another SENTRY_DSN in this process; keeping it")
         running.add(settings.secret_values())
-        _report_for(app)
+        _flush_on_lambda(app)
         return True
     scrubber = Scrubber(settings.secret_values())
     sentry_sdk.init(
@@ -95,7 +96,7 @@ def init_sentry(app: Flask, settings: Settings, *, transport: Any = None) -> boo
         transport=transport,
         environment="lambda" if app.config.get("HUB_ON_LAMBDA") else "local",
     )
-    _report_for(app)
+    _flush_on_lambda(app)
     return True
 
 
@@ -106,10 +107,7 @@ def _running_scrubber(client: Any) -> Scrubber | None:
     return owner if isinstance(owner, Scrubber) else None
 
 
-def _report_for(app: Flask) -> None:
-    from hub.runtime import hub_of
-
-    hub_of(app).failure_reporters.append(report_failure)
+def _flush_on_lambda(app: Flask) -> None:
     if app.config.get("HUB_ON_LAMBDA"):
         # The function freezes right after answering: send what is queued first.
         app.teardown_appcontext(lambda _exc: flush())

@@ -18,10 +18,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from flask import current_app, has_app_context
-
 from hub.delivery_runner import run_deliveries
-from hub.observability import flush
 from hub.runtime import hub_of
 from hub.worker import run_event
 
@@ -33,6 +30,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub.tasks")
 
 TASK_THREAD = "hub-task"
+# The entry points a Lambda async invocation runs, by name: they live in the outer ring
+# (hub.lambda_tasks builds the module-level app), which this module must not import.
+EVENT_TASK = "hub.lambda_tasks.process_event"
+DELIVERIES_TASK = "hub.lambda_tasks.process_deliveries"
 
 
 class TaskQueue:
@@ -69,7 +70,7 @@ class TaskQueue:
         from hub.lambda_invoke import InvokeError, invoke_async
 
         try:
-            invoke_async(f"{__name__}.{process_event.__name__}", event_id)
+            invoke_async(EVENT_TASK, event_id)
         except InvokeError as exc:
             log.error(
                 "async invocation failed, the sweep runs the event: %s", exc, extra={"event_id": event_id}
@@ -108,7 +109,7 @@ class TaskQueue:
         from hub.lambda_invoke import InvokeError, invoke_async
 
         try:
-            invoke_async(f"{__name__}.{process_deliveries.__name__}")
+            invoke_async(DELIVERIES_TASK)
         except InvokeError as exc:
             log.error("async invocation failed, the sweep sends the deliveries: %s", exc)
         except Exception:  # the deliveries are durable: the sweep sends them
@@ -152,32 +153,3 @@ def run_deliveries_in_app(app: Flask) -> bool:
     """One delivery run; True when it stopped at its time budget with more due."""
     with app.app_context():
         return run_deliveries(hub_of(app)).more
-
-
-def process_deliveries() -> None:
-    """Entry point of a delivery run's asynchronous Lambda invocation; chains the next one."""
-    if has_app_context():
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        if run_deliveries_in_app(app):
-            hub_of(app).tasks.enqueue_deliveries()
-        return
-    from hub.wsgi import app  # the module-level app: importing it builds it (hence here)
-
-    try:
-        if run_deliveries_in_app(app):
-            hub_of(app).tasks.enqueue_deliveries()
-    finally:
-        flush()
-
-
-def process_event(event_id: str) -> None:
-    """Entry point of an asynchronous Lambda invocation (zappa imports it by path)."""
-    if has_app_context():
-        run_in_app(current_app._get_current_object(), event_id)  # type: ignore[attr-defined]
-        return
-    from hub.wsgi import app  # the module-level app: importing it builds it (hence here)
-
-    try:
-        run_in_app(app, event_id)
-    finally:
-        flush()  # Lambda freezes the process as soon as this returns

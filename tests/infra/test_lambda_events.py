@@ -105,7 +105,7 @@ def test_stripe_event_on_lambda_invokes_itself_with_only_the_event_id(invoke, en
     stored = _hub().store.events(source="stripe", limit=5)
     assert len(stored) == 1 and stored[0].status == "received"  # queued, not yet run
     assert on_lambda.bad_signatures == 0
-    assert on_lambda.messages == [lambda_events.async_task("hub.tasks.process_event", stored[0].id)]
+    assert on_lambda.messages == [lambda_events.async_task("hub.lambda_tasks.process_event", stored[0].id)]
     assert signed.body.decode() not in json.dumps(on_lambda.messages)  # no webhook data travels
 
 

@@ -59,11 +59,11 @@ def env_for(fake, **extra: str) -> dict[str, str]:  # noqa: ANN001
 
 def test_a_task_reaches_the_function_signed_and_keeps_its_connection() -> None:
     with fake_lambda() as fake:
-        invoke_async("hub.tasks.process_event", "evt_1", environ=env_for(fake))
-        invoke_async("hub.tasks.process_event", "evt_2", environ=env_for(fake))
+        invoke_async("hub.lambda_tasks.process_event", "evt_1", environ=env_for(fake))
+        invoke_async("hub.lambda_tasks.process_event", "evt_2", environ=env_for(fake))
 
     assert fake.bad_signatures == 0
-    assert fake.messages == [task_message("hub.tasks.process_event", f"evt_{n}") for n in (1, 2)]
+    assert fake.messages == [task_message("hub.lambda_tasks.process_event", f"evt_{n}") for n in (1, 2)]
     assert fake.connections == 1  # the warm instance's second Invoke skipped the handshake
 
 
@@ -71,7 +71,7 @@ def test_a_connection_closed_while_idle_is_opened_again() -> None:
     with fake_lambda() as fake:
         fake.close_after_answer = True
         for n in range(3):
-            invoke_async("hub.tasks.process_event", f"evt_{n}", environ=env_for(fake))
+            invoke_async("hub.lambda_tasks.process_event", f"evt_{n}", environ=env_for(fake))
 
     assert [m["args"] for m in fake.messages] == [["evt_0"], ["evt_1"], ["evt_2"]]
 
@@ -81,7 +81,7 @@ def test_a_refused_invoke_says_what_lambda_answered(status: int) -> None:
     with fake_lambda() as fake:
         fake.status = status
         with pytest.raises(InvokeError, match=f"answered {status}"):
-            invoke_async("hub.tasks.process_event", "evt_1", environ=env_for(fake))
+            invoke_async("hub.lambda_tasks.process_event", "evt_1", environ=env_for(fake))
 
 
 def test_a_wrong_secret_key_is_refused_by_the_endpoint() -> None:
@@ -105,6 +105,6 @@ def test_an_unreachable_endpoint_is_an_invoke_error() -> None:
 def test_the_message_is_what_zappas_handler_routes() -> None:
     from zappa.asynchronous import route_lambda_task  # noqa: F401 - the route must exist
 
-    message = task_message("hub.tasks.process_event", "evt_1")
+    message = task_message("hub.lambda_tasks.process_event", "evt_1")
     assert message["command"] == "zappa.asynchronous.route_lambda_task"
     assert json.loads(json.dumps(message)) == message
