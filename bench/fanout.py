@@ -43,7 +43,7 @@ def child(n: int, limit: float, api_url: str, folder: str) -> None:
     from hub import create_app
     from hub.delivery_runner import run_deliveries
     from hub.events import Event
-    from hub.runtime import hub_of
+    from hub.services import hub_of
     from hub.worker import run_event
 
     config = {

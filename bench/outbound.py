@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.common import SECRETS, git_revision
 from hub import create_app
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import telegram_message
 from tests.auxil.fake_openweather import API_KEY, FakeOpenWeather
 from tests.auxil.fake_telegram import fake_telegram

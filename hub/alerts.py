@@ -23,7 +23,7 @@ from hub.events import DEAD, PROCESSING
 
 if TYPE_CHECKING:
     from hub.events import Event
-    from hub.runtime import Hub
+    from hub.services import Hub
 
 __all__ = ["after_failure", "after_success", "enabled", "note_dying", "settle_dying"]
 

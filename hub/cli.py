@@ -21,7 +21,7 @@ from flask.cli import FlaskGroup, NoAppException, with_appcontext
 from hub.admin.timeline import handled, shown_status
 from hub.faults import MAX_PLANNED_FAILURES
 from hub.logs import LOGGER_TREES
-from hub.runtime import current_hub, hub_of
+from hub.services import current_hub, hub_of
 from hub.simulate import simulate_types, sources
 
 EVENT_TYPE_WIDTH = 48  # `hub events`: longer types are cut, with an ellipsis

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from hub.events import Event
     from hub.outbox import CallResult
-    from hub.runtime import Hub
+    from hub.services import Hub
 
 # Where each chat channel's sender lives; imported on first use so a route only loads
 # the SDK it needs.

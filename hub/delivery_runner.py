@@ -22,7 +22,7 @@ from hub.outbox import NoSlot
 from hub.ratelimit import RateLimiter, limits_for, open_limiter, pause_key
 
 if TYPE_CHECKING:
-    from hub.runtime import Hub
+    from hub.services import Hub
 
 log = logging.getLogger("hub.deliveries")
 

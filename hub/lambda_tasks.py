@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import current_app, has_app_context
 
 from hub.observability import flush
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.tasks import run_deliveries_in_app, run_in_app
 
 

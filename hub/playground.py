@@ -23,7 +23,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from hub.admin.auth import guard_page, secure_headers
 from hub.errors import BadRequestError, ConflictError
 from hub.events import Event
-from hub.runtime import Hub, current_hub
+from hub.services import Hub, current_hub
 from hub.simulate import SignedRequest, paypal_event, sample_types, telegram_message, twilio_sms
 from hub.store import OutboxEntry
 

@@ -17,10 +17,10 @@ import click
 from flask.cli import with_appcontext
 
 from hub.context import Context
-from hub.runtime import current_hub
+from hub.services import current_hub
 
 if TYPE_CHECKING:
-    from hub.runtime import Hub
+    from hub.services import Hub
 
 ERROR_PAUSE = 5.0  # seconds to wait after a failed getUpdates before asking again
 

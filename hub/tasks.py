@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from hub.delivery_runner import run_deliveries
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.worker import run_event
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from flask import Blueprint, Request, Response, request
 
 from hub.errors import HubError, ServiceUnavailableError
 from hub.payloads import read_body
-from hub.runtime import current_hub
+from hub.services import current_hub
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logging.getLogger("hub.webhooks")

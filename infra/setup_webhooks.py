@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from hub.runtime import Hub
+    from hub.services import Hub
 
 ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_UPDATES = ["message", "edited_message", "callback_query", "pre_checkout_query"]

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from flask import Request
 
     from hub.config import Settings
-    from hub.runtime import Acceptance
+    from hub.services import Acceptance
 
 _MESSAGE_NUMBER = re.compile(r"[0-9]{1,20}")
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from hub.config import Settings
     from hub.context import Context
-    from hub.runtime import Acceptance
+    from hub.services import Acceptance
 
 TOLERANCE_SECONDS = 300
 SCHEME = "v1"  # the only scheme Stripe signs live events with

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from hub.config import Settings
     from hub.context import Context
     from hub.outbox import CallResult
-    from hub.runtime import Acceptance
+    from hub.services import Acceptance
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Update fields that name the kind of update; the first present one is the event type.

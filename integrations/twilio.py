@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from hub.config import Settings
     from hub.context import Context
     from hub.outbox import CallResult
-    from hub.runtime import Acceptance
+    from hub.services import Acceptance
 
 log = logging.getLogger("hub.twilio")
 

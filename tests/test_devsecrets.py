@@ -10,7 +10,7 @@ import pytest
 
 from hub.devsecrets import FILE_NAME
 from hub.errors import ConfigError
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event, telegram_message, twilio_sms
 from tests.conftest import post
 

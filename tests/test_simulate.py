@@ -10,7 +10,7 @@ from handlers.calendar import KINDS as CALENDAR_KINDS
 from hub.cli import main
 from hub.faults import FAIL_FIELD, planned_failures
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import build, load_sample, simulate_types, sources, stripe_event, twilio_sms
 from infra.commands import tick
 from tests.auxil.server import serving

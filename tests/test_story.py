@@ -16,7 +16,7 @@ import time
 import pytest
 import responses
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event, telegram_message
 from tests.conftest import post
 from tests.google.conftest import (

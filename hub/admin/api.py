@@ -18,7 +18,7 @@ from hub.admin.timeline import event_detail, handled
 from hub.errors import BadRequestError, ConflictError, NotFoundError
 from hub.events import STATUSES
 from hub.payloads import body_text, json_object
-from hub.runtime import Hub, current_hub
+from hub.services import Hub, current_hub
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
 

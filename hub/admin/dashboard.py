@@ -21,7 +21,7 @@ from hub.admin.charts import hourly, per_source
 from hub.admin.integrations import integration_table, mask  # noqa: F401 - mask: the module's old home
 from hub.admin.timeline import shown_status, timeline
 from hub.events import STATUSES, iso_time
-from hub.runtime import current_hub
+from hub.services import current_hub
 
 if TYPE_CHECKING:
     from hub.config import Settings

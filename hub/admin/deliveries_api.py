@@ -8,7 +8,7 @@ from hub.admin.api import MAX_LIMIT, limit_arg
 from hub.admin.auth import require_admin
 from hub.deliveries import DELIVERY_STATUSES, HELD, SENT, Delivery
 from hub.errors import BadRequestError, ConflictError, NotFoundError
-from hub.runtime import current_hub
+from hub.services import current_hub
 
 bp = Blueprint("admin_deliveries_api", __name__, url_prefix="/admin/api/deliveries")
 

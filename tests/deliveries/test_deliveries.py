@@ -6,7 +6,7 @@ import pytest
 
 from hub.errors import ConfigError
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event
 from tests.conftest import post
 

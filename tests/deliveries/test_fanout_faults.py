@@ -15,7 +15,7 @@ import pytest
 
 from handlers.subscriptions import WEATHER_SUBSCRIPTIONS
 from hub.events import Event
-from hub.runtime import hub_of
+from hub.services import hub_of
 from tests.conftest import SECRETS
 from tests.deliveries.fake_bot import TelegramLike, serve
 from tests.faults.private_redis import PrivateRedis

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from handlers.subscriptions import WEATHER_SUBSCRIPTIONS
-from hub.runtime import hub_of
+from hub.services import hub_of
 from tests.auxil.fake_lambda import fake_lambda
 from tests.deliveries.fake_bot import TelegramLike, serve
 

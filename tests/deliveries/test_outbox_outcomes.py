@@ -10,7 +10,7 @@ from hub.outbox import Outbox
 @pytest.fixture(params=["sqlite", "redis"])
 def store(request, make_app):  # noqa: ANN001, ANN201
     config = request.getfixturevalue("redis_config") if request.param == "redis" else {}
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     return hub_of(make_app(config)).store
 

@@ -11,7 +11,7 @@ import requests
 import responses
 
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event, telegram_message
 from tests.auxil.fake_openweather import API_KEY as OWM_KEY
 from tests.auxil.fake_openweather import FakeOpenWeather

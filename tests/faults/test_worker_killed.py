@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event
 from tests.conftest import SECRETS
 from tests.faults.blocking_hub import build_router

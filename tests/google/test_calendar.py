@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import google_push, telegram_message
 from tests.conftest import SECRETS, post
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import PATHS, stripe_event, telegram_message, twilio_sms
 from tests.auxil.server import serving
 from tests.conftest import ADMIN_TOKEN, post

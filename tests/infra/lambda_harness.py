@@ -98,7 +98,7 @@ def lambda_handler(
     finally:
         wsgi = sys.modules.get("hub.wsgi")
         if wsgi is not None:
-            from hub.runtime import hub_of
+            from hub.services import hub_of
 
             hub_of(wsgi.app).tasks.drain()
             hub_of(wsgi.app).store.close()

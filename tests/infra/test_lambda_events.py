@@ -50,7 +50,7 @@ def on_lambda(monkeypatch):  # noqa: ANN001, ANN201
 
 
 def _hub():  # noqa: ANN202
-    from hub.runtime import hub_of
+    from hub.services import hub_of
     from hub.wsgi import app
 
     return hub_of(app)

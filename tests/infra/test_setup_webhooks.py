@@ -12,7 +12,7 @@ import responses
 import respx
 
 from hub.cli import main
-from hub.runtime import hub_of
+from hub.services import hub_of
 
 TOKEN = "123456:test-bot-token-abcdef"
 URL = "https://abc123def4.execute-api.eu-west-1.amazonaws.com/prod"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event, telegram_message
 from tests.conftest import post
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event, telegram_message, twilio_sms
 from tests.conftest import post
 

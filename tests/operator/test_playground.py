@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from tests.operator.admin_session import BROWSER, log_in
 
 

@@ -65,7 +65,7 @@ def test_bad_amounts_get_a_clear_answer_and_no_session(client, hub, text, expect
 
 def test_comma_decimals_and_configured_currency(make_app):
     app = make_app({"HUB_CURRENCY": "usd"})
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     hub = hub_of(app)
     answer = pay(app.test_client(), hub, "/pay 15,5")
@@ -74,7 +74,7 @@ def test_comma_decimals_and_configured_currency(make_app):
 
 
 def test_zero_decimal_currency_takes_whole_amounts_only(make_app):
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     app = make_app({"HUB_CURRENCY": "JPY"})
     hub = hub_of(app)
@@ -181,7 +181,7 @@ def test_a_wrong_api_key_is_not_blamed_on_the_payer(live):
 
 @responses.activate
 def test_success_url_is_sent_when_configured(make_app):
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     app = make_app({**LIVE, "STRIPE_SUCCESS_URL": "https://shop.example.com/thanks"})
     responses.post(STRIPE_SESSIONS, json=session_json())
@@ -190,7 +190,7 @@ def test_success_url_is_sent_when_configured(make_app):
 
 
 def test_live_without_a_stripe_key_says_payments_are_not_set_up(make_app):
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     app = make_app({**LIVE, "STRIPE_API_KEY": ""})
     with responses.RequestsMock():  # nothing may reach Stripe

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hub import create_app
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import SignedRequest
 from integrations.paypal_certs import SIGNER_NAMES
 from integrations.paypal_dev import issue, new_key, pem

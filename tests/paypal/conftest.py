@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import SignedRequest, load_sample
 from integrations.paypal_certs import SIGNER_NAMES
 from integrations.paypal_dev import issue, new_key, pem, sign

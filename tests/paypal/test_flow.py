@@ -12,7 +12,7 @@ import pytest
 import requests
 import responses
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import paypal_event, telegram_message
 from tests.auxil.server import serving
 from tests.conftest import post

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from hub import create_app
-from hub.runtime import hub_of
+from hub.services import hub_of
 from integrations.paypal import HEADERS
 from tests.conftest import post
 from tests.hostile.test_verifier_properties import mutate

@@ -11,7 +11,7 @@ import datetime as dt
 
 import pytest
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import paypal_event
 from integrations.paypal import HEADERS
 from integrations.paypal_certs import SIGNER_NAMES

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.cli import main
-from hub.runtime import hub_of
+from hub.services import hub_of
 from tests.auxil.server import serving
 from tests.paypal.fake_paypal import CLIENT_SECRET
 

@@ -6,7 +6,7 @@ import pytest
 import requests
 import responses
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import telegram_message, twilio_sms
 from tests.conftest import post
 from tests.payments.wire import (

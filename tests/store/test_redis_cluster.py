@@ -16,7 +16,7 @@ import requests
 from flask import Flask
 
 from hub.events import DONE, Event
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import google_push, stripe_event, telegram_message, twilio_sms
 from tests.auxil.redis import unique_prefix
 from tests.auxil.server import serving

@@ -13,7 +13,7 @@ import pytest
 
 from hub.cli import main
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from tests.conftest import SECRETS
 from tests.telegram.conftest import TOKEN
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event, telegram_message
 from integrations.telegram import send_message_params, split_text
 from tests.conftest import post

@@ -6,7 +6,7 @@ import pytest
 import responses
 from responses import matchers
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import telegram_message, twilio_sms
 from tests.auxil.fake_openweather import current_payload, forecast_payload
 from tests.conftest import post

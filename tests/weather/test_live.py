@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import requests
 import responses
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import SignedRequest, telegram_message, twilio_sms
 from infra.schedules import tick
 from tests.auxil.server import serving

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.subscriptions import STORM_WIND, find_alerts
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import telegram_message
 from integrations import weather
 from integrations.weather import SNOW_AT_C, sample_payload

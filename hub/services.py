@@ -1,4 +1,5 @@
-"""The per-app runtime: settings, store, cache, router, outbox and task queue in one place.
+"""One app's services (settings, store, cache, router, outbox, task queue) as a `Hub`, and
+the ways an event enters them: accept, emit, replay, sweep.
 
 Kept in `app.extensions["hub"]`; `hub_of(app)` or `current_hub()` fetch it.
 """
