@@ -220,6 +220,12 @@ def sweep(limit: int) -> None:
         f"ran {report.ran}: {report.done} done, {report.failed} failed (will retry), "
         f"{report.dead} dead; purged {report.purged} old event(s)"
     )
+    sent = report.deliveries
+    click.echo(
+        f"deliveries: {sent.sent} sent, {sent.failed} failed (will retry), {sent.dead} dead, "
+        f"{sent.skipped} skipped, {sent.lost} lost to another runner, {sent.deferred} deferred"
+        + ("; more are due: sweep again" if sent.more else "")
+    )
 
 
 class SimulateCommand(click.Command):

@@ -1,0 +1,30 @@
+"""`hub sweep` says what it did to deliveries as well as to events."""
+
+from __future__ import annotations
+
+from hub.cli import main
+from hub.deliveries import Delivery
+from hub.runtime import hub_of
+
+
+def invoke(app, *args):
+    return app.test_cli_runner().invoke(main, list(args))
+
+
+def test_sweep_prints_the_deliveries_it_sent(make_app):
+    app = make_app()
+    hub = hub_of(app)
+    idle = invoke(app, "sweep")
+    assert idle.exit_code == 0, idle.output
+    assert "deliveries: 0 sent, 0 failed (will retry), 0 dead, 0 skipped" in idle.output
+
+    # Two due deliveries whose runner never came (a crashed process left them pending).
+    told = hub.store.clock() - 10
+    hub.store.add_deliveries([Delivery.new("evt_a", "evt_a", "telegram", str(chat), "hi", {}, now=told + chat)
+                              for chat in (1, 2)])  # fmt: skip
+    hub.store.release_deliveries("evt_a")
+    swept = invoke(app, "sweep")
+    assert swept.exit_code == 0, swept.output
+    assert "ran 0: 0 done" in swept.output
+    assert "deliveries: 2 sent, 0 failed (will retry), 0 dead" in swept.output
+    assert [d.status for d in hub.store.deliveries(event_id="evt_a")] == ["sent", "sent"]
