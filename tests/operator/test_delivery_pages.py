@@ -163,3 +163,11 @@ def test_the_outbox_flags_possible_duplicates_and_shows_the_provider_report_apar
     assert 'class="badge badge-duplicate"' in page and "possible duplicate" in page
     only = html(client, "/admin/outbox?possible_duplicate=true")
     assert "sendMessage" in only and "messages.create" not in only
+
+
+def test_the_api_document_describes_every_deliveries_endpoint(app, client):
+    paths = client.get("/openapi.json").json["paths"]
+    served = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/admin/api/deliveries")}
+    assert {rule.replace("<", "{").replace(">", "}") for rule in served} <= set(paths)
+    assert {"400", "401"} <= set(paths["/admin/api/deliveries"]["get"]["responses"])
+    assert {"404", "409"} <= set(paths["/admin/api/deliveries/{delivery_id}/replay"]["post"]["responses"])
