@@ -20,7 +20,7 @@ from hub.admin.auth import csrf_token, guard_page, secure_headers, wants_html
 from hub.admin.charts import hourly, per_source
 from hub.admin.deliveries_api import replay_one
 from hub.admin.integrations import integration_table, mask  # noqa: F401 - mask: the module's old home
-from hub.admin.recipients import shown_recipient
+from hub.admin.recipients import shown_recipient, without_phones
 from hub.admin.timeline import shown_status, timeline
 from hub.deliveries import DEAD, DELIVERY_STATUSES, FAILED
 from hub.errors import HubError
@@ -44,10 +44,10 @@ FILTERS = ("source", "type", "status")
 
 
 def without_secrets(text: str, settings: Settings) -> str:
-    """A stored payload or error as shown: configured secret values masked."""
+    """A stored payload or error as shown: configured secret values and phone numbers masked."""
     for secret in sorted(settings.secret_values(), key=len, reverse=True):
         text = text.replace(secret, "••••••")
-    return text
+    return without_phones(text)
 
 
 def _filters(source: Any = None) -> dict[str, str]:

@@ -57,7 +57,8 @@ def rows(page):
 def test_the_deliveries_page_lists_masks_filters_and_pages(app, client):
     hub = hub_of(app)
     paid = post(client, stripe_event(hub.settings, "invoice.paid")).json["event_id"]
-    dead = ended(hub, paid, PHONE, "Your order shipped", status=DEAD, error="21610: unsubscribed recipient")
+    dead = ended(hub, paid, PHONE, "Your order shipped", status=DEAD,
+                 error=f"21610: unsubscribed recipient {PHONE}")  # fmt: skip
     log_in(client)
 
     page = html(client, "/admin/deliveries")
@@ -66,7 +67,7 @@ def test_the_deliveries_page_lists_masks_filters_and_pages(app, client):
     assert len(rows(page)) == 2 and "Newest 2 deliveries." in page
     assert PHONE not in page and "+••••••4567" in page, "a phone number shows its last digits only"
     assert "<code>1001</code>" in page, "a Telegram chat id is no phone number"
-    assert "21610: unsubscribed recipient" in page and 'class="badge badge-dead">dead<' in page
+    assert "21610: unsubscribed recipient +••••••4567" in page and 'class="badge badge-dead">dead<' in page
     assert page.count('class="replay"') == 1, "only the dead one offers a replay (the sent one cannot)"
 
     only_dead = html(client, "/admin/deliveries?status=dead")
@@ -146,7 +147,7 @@ def test_the_event_page_lists_its_deliveries(app, client):
 
 def test_the_outbox_flags_possible_duplicates_and_shows_the_provider_report_apart(app, client):
     hub = hub_of(app)
-    hub.store.add_outbox("twilio", "messages.create", {"to": "[phone]", "body": "hi"}, event_id=None,
+    hub.store.add_outbox("twilio", "messages.create", {"to": PHONE, "body": "hi"}, event_id=None,
                          status="sent", ref="SM1")  # fmt: skip
     hub.store.record_provider_report("SM1", status="undelivered", detail="30003 unreachable")
     from dataclasses import replace
@@ -161,6 +162,7 @@ def test_the_outbox_flags_possible_duplicates_and_shows_the_provider_report_apar
     twilio = twilio[: twilio.index("</tr>")]
     assert 'badge-sent">sent<' in twilio and 'badge-undelivered">undelivered<' in twilio, "two fields"
     assert 'class="badge badge-duplicate"' in page and "possible duplicate" in page
+    assert PHONE not in page and "+••••••4567" in twilio, "a payload's phone number is masked too"
     only = html(client, "/admin/outbox?possible_duplicate=true")
     assert "sendMessage" in only and "messages.create" not in only
 
