@@ -17,18 +17,10 @@ from hub.simulate import stripe_event
 from tests.browser.conftest import WIDTHS, save_screenshot
 from tests.browser.test_console_browser import assert_fits, log_in
 from tests.conftest import post
+from tests.operator.test_delivery_pages import ended
 
 KINDS = list(WIDTHS)
 PHONE = "+15551234567"
-
-
-def ended(hub: Any, event_id: str, channel: str, address: str, text: str, status: str, error: str) -> Delivery:
-    told = Delivery.new(event_id, event_id, channel, address, text, {}, now=hub.store.clock())
-    hub.store.add_deliveries([told])
-    hub.store.release_deliveries(event_id)
-    (claimed,) = hub.store.claim_deliveries(1, lease_seconds=30)
-    retry = hub.store.clock() + 600 if status == FAILED else None
-    return hub.store.finish_delivery(claimed, status=status, last_error=error, next_attempt_at=retry)
 
 
 def seeded(make_app: Any) -> tuple[Any, str, Delivery]:
@@ -43,10 +35,11 @@ def seeded(make_app: Any) -> tuple[Any, str, Delivery]:
     app = make_app(router=router)
     hub = hub_of(app)
     event_id = post(app.test_client(), stripe_event(hub.settings, "invoice.paid")).json["event_id"]
-    dead = ended(hub, event_id, "sms", PHONE, "Your order has shipped and arrives on Thursday between 9 and 12.",
-                 DEAD, "TwilioRestException: HTTP 400 error: 21610 Attempt to send to unsubscribed recipient")  # fmt: skip
-    ended(hub, event_id, "telegram", "-1001234567890", "Daily digest: 3 new posts", FAILED,
-          "RetryAfter: Flood control exceeded. Retry in 17 seconds")  # fmt: skip
+    shipped = "Your order has shipped and arrives on Thursday between 9 and 12."
+    dead = ended(hub, event_id, PHONE, shipped, status=DEAD,
+                 error="TwilioRestException: HTTP 400 error: 21610 Attempt to send to unsubscribed recipient")
+    ended(hub, event_id, "-1001234567890", "Daily digest: 3 new posts", status=FAILED, channel="telegram",
+          error="RetryAfter: Flood control exceeded. Retry in 17 seconds")
     hub.store.add_outbox("twilio", "messages.create", {"to": "[phone]", "body": "Your code is 1234"},
                          event_id=event_id, status="sent", ref="SM0001")  # fmt: skip
     hub.store.record_provider_report("SM0001", status="undelivered", detail="30003 unreachable handset")
