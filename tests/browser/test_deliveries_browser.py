@@ -14,7 +14,7 @@ from hub.deliveries import DEAD, FAILED, Delivery
 from hub.router import Router
 from hub.runtime import hub_of
 from hub.simulate import stripe_event
-from tests.browser.conftest import WIDTHS, save_screenshot
+from tests.browser.conftest import SCREENSHOTS, WIDTHS, save_screenshot
 from tests.browser.test_console_browser import assert_fits, log_in
 from tests.conftest import post
 from tests.operator.test_delivery_pages import ended
@@ -89,8 +89,8 @@ def test_deliveries_fit_the_screen_and_replay_from_their_button(make_app, serve,
     section.wait_for()
     assert section.locator("tbody tr").count() == 3
     assert_fits(page, "event page with deliveries")
-    section.scroll_into_view_if_needed()
     save_screenshot(page, f"deliveries-{kind}-event")
+    section.screenshot(path=str(SCREENSHOTS / f"deliveries-{kind}-event-section.png"))
 
     page.goto(base + "/admin/outbox")
     page.get_by_role("heading", name="Outbox").wait_for()
