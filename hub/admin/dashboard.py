@@ -29,6 +29,7 @@ from hub.runtime import current_hub
 
 if TYPE_CHECKING:
     from hub.config import Settings
+    from hub.store.base import OutboxEntry
 
 bp = Blueprint("admin_dashboard", __name__, url_prefix="/admin")
 bp.before_request(guard_page)
@@ -58,6 +59,13 @@ def _filters(source: Any = None) -> dict[str, str]:
     return chosen
 
 
+def in_doubt(entry: OutboxEntry, settings: Settings, now: float) -> bool:
+    """A call still `sending` after any lease would have run out: the run making it died,
+    and nobody knows whether it went out (until a retry makes it again, flagged)."""
+    lease = max(settings.hub_lease_seconds, settings.hub_delivery_lease_seconds)
+    return entry.status == "sending" and now - entry.created_at > lease
+
+
 def _chosen(filters: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in filters.items() if v}
 
@@ -73,6 +81,7 @@ def _helpers() -> dict[str, Any]:
         "shown_status": lambda event: shown_status(hub, event),
         "iso_time": iso_time,
         "recipient": shown_recipient,
+        "in_doubt": lambda entry: in_doubt(entry, hub.settings, hub.store.clock()),
         "replayable": REPLAYABLE,
         "settings": hub.settings,
     }

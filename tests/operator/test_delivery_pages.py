@@ -173,3 +173,20 @@ def test_the_api_document_describes_every_deliveries_endpoint(app, client):
     assert {rule.replace("<", "{").replace(">", "}") for rule in served} <= set(paths)
     assert {"400", "401"} <= set(paths["/admin/api/deliveries"]["get"]["responses"])
     assert {"404", "409"} <= set(paths["/admin/api/deliveries/{delivery_id}/replay"]["post"]["responses"])
+
+
+def test_a_call_left_sending_by_a_dead_run_shows_its_outcome_unknown(app, client):
+    hub = hub_of(app)
+    paid = post(client, stripe_event(hub.settings, "invoice.paid")).json["event_id"]
+    hub.store.add_outbox("telegram", "sendMessage", {"chat_id": 9, "text": "in flight"},
+                         event_id=paid, status="sending")  # fmt: skip
+    log_in(client)
+    assert "outcome unknown" not in html(client, "/admin/outbox"), "a call in flight is no doubt yet"
+    started = hub.store.clock()
+    hub.store.clock = lambda: started + 3600  # an hour on, its run long dead
+    for path in ("/admin/outbox", f"/admin/events/{paid}"):
+        row = html(client, path)
+        row = row[row.index("in flight") - 900: row.index("in flight")]
+        assert 'class="badge badge-unknown"' in row and "outcome unknown" in row, path
+    event_page = html(client, f"/admin/events/{paid}")
+    assert event_page.count(">outcome unknown<") == 2, "in its attempt and among its outbound calls"
