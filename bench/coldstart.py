@@ -39,7 +39,7 @@ from infra import lambda_events  # noqa: E402
 from infra.package import BUILD, VENV, byte_compile  # noqa: E402
 from tests.auxil.fake_lambda import fake_lambda  # noqa: E402
 
-BARE_APP = '''from flask import Flask, jsonify, request
+BARE_APP = """from flask import Flask, jsonify, request
 
 app = Flask(__name__)
 
@@ -48,7 +48,7 @@ app = Flask(__name__)
 def telegram():
     update = request.get_json()
     return jsonify(method="sendMessage", chat_id=update["message"]["chat"]["id"], text="hi")
-'''
+"""
 
 DRIVER = """
 import json, sys, time
@@ -84,12 +84,27 @@ def bare_package(work: Path) -> Path:
     settings = json.loads((ROOT / "zappa_settings.json").read_text())["dev"]
     settings.update(app_function="bare_app.app", project_name="bare", events=[], environment_variables={})
     (project / "zappa_settings.json").write_text(json.dumps({"bare": settings}))
-    subprocess.run([str(VENV / "bin" / "python"), "-m", "compileall", "-q", "--invalidation-mode",
-                    "checked-hash", str(project)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            str(VENV / "bin" / "python"),
+            "-m",
+            "compileall",
+            "-q",
+            "--invalidation-mode",
+            "checked-hash",
+            str(project),
+        ],
+        check=True,
+    )
     output = work / "bare.zip"
     env = {**os.environ, "VIRTUAL_ENV": str(VENV), "AWS_DEFAULT_REGION": "eu-west-1"}
-    subprocess.run([str(VENV / "bin" / "zappa"), "package", "bare", "-o", str(output), "--disable_progress"],
-                   check=True, cwd=project, env=env, stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [str(VENV / "bin" / "zappa"), "package", "bare", "-o", str(output), "--disable_progress"],
+        check=True,
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     return output
 
 
@@ -106,8 +121,13 @@ def run_once(pkg: Path, runtime: Path, event: dict, env: dict[str, str]) -> dict
     code = DRIVER.format(pkg=str(pkg), runtime=str(runtime))
     done = subprocess.run(
         [str(VENV / "bin" / "python"), "-I", "-S", "-B", "-c", code],
-        input=json.dumps(event), capture_output=True, text=True, cwd=pkg, env=env, check=False,
-    )  # fmt: skip
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        cwd=pkg,
+        env=env,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"cold start failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -133,9 +153,15 @@ def main() -> int:
         work = Path(tmp)
         paypal_env, paypal_delivery = paypal
         settings = load_settings(secrets, work, environ={})
-        env = {"PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": f"hub-{args.stage}",
-               "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1", **secrets,
-               "HUB_ADMIN_TOKEN": "bench-admin-token", "HUB_TASKS": "inline"}  # fmt: skip
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "AWS_LAMBDA_FUNCTION_NAME": f"hub-{args.stage}",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_REGION": "eu-west-1",
+            **secrets,
+            "HUB_ADMIN_TOKEN": "bench-admin-token",
+            "HUB_TASKS": "inline",
+        }
         # Placeholders for the local fake endpoint; nothing here can reach AWS.
         lambda_mode = {**fake.environ(f"hub-{args.stage}"), "HUB_TASKS": "lambda"}
         runtime = runtime_dir(work / "runtime")
@@ -146,12 +172,18 @@ def main() -> int:
             "hub, Telegram /help": (hub_pkg, {}, lambda: telegram_message(settings, "/help")),
             "hub, Stripe (lambda)": (hub_pkg, lambda_mode, lambda: stripe_event(settings, "invoice.paid")),
             # Its baseline: the same store and cache on Redis (redis-py's import is ~100 ms itself).
-            "hub, Stripe (λ, Redis)": (hub_pkg, {**lambda_mode, **paypal_env},
-                                       lambda: stripe_event(settings, "invoice.paid")),
+            "hub, Stripe (λ, Redis)": (
+                hub_pkg,
+                {**lambda_mode, **paypal_env},
+                lambda: stripe_event(settings, "invoice.paid"),
+            ),
             "hub, PayPal (λ, Redis)": (hub_pkg, {**lambda_mode, **paypal_env}, paypal_delivery),
-            "hub /help, no .pyc": (unzip(hub_zip, work / "hub-nopyc", strip_pyc=True), {},
-                                   lambda: telegram_message(settings, "/help")),
-        }  # fmt: skip
+            "hub /help, no .pyc": (
+                unzip(hub_zip, work / "hub-nopyc", strip_pyc=True),
+                {},
+                lambda: telegram_message(settings, "/help"),
+            ),
+        }
         results: dict[str, list[dict]] = {name: [] for name in packages}
         for run in range(args.runs):
             for name, (pkg, extra, first_request) in packages.items():

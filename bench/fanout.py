@@ -29,7 +29,10 @@ from bench.common import PYTHON, ROOT, SECRETS, git_revision
 from tests.deliveries.fake_bot import TelegramLike, serve
 
 CASES = [  # (recipients, latency s, limit per s): 1,000 at Telegram's limit, 10,000 time-scaled
-    (1000, 0.02, 30), (1000, 0.1, 30), (10_000, 0.02, 100), (10_000, 0.1, 100),
+    (1000, 0.02, 30),
+    (1000, 0.1, 30),
+    (10_000, 0.02, 100),
+    (10_000, 0.1, 100),
 ]
 HALF_TIMEOUT = 15.0
 
@@ -40,18 +43,31 @@ def child(n: int, limit: float, api_url: str, folder: str) -> None:
     from hub import create_app
     from hub.delivery_runner import run_deliveries
     from hub.events import Event
-    from hub.runtime import hub_of
+    from hub.services import hub_of
     from hub.worker import run_event
 
-    config = {**SECRETS, "HUB_INSTANCE_PATH": folder, "HUB_TASKS": "inline", "HUB_DRY_RUN": "0",
-              "TELEGRAM_BOT_TOKEN": "123:bench", "TELEGRAM_API_URL": api_url,
-              "HUB_TELEGRAM_PER_SECOND": str(limit), "HUB_RETRY_BASE_SECONDS": "1",
-              "HUB_DELIVERY_CONCURRENCY": os.environ.get("FANOUT_CONCURRENCY", "16")}  # fmt: skip
+    config = {
+        **SECRETS,
+        "HUB_INSTANCE_PATH": folder,
+        "HUB_TASKS": "inline",
+        "HUB_DRY_RUN": "0",
+        "TELEGRAM_BOT_TOKEN": "123:bench",
+        "TELEGRAM_API_URL": api_url,
+        "HUB_TELEGRAM_PER_SECOND": str(limit),
+        "HUB_RETRY_BASE_SECONDS": "1",
+        "HUB_DELIVERY_CONCURRENCY": os.environ.get("FANOUT_CONCURRENCY", "16"),
+    }
     app = create_app(config)
     hub = hub_of(app)
     hub.tasks.enqueue_deliveries = lambda: None  # this loop runs the delivery runs itself
-    rows = [(WEATHER_SUBSCRIPTIONS, f"telegram:{c}",
-             json.dumps({"channel": "telegram", "address": str(c), "city": "oslo"})) for c in range(1, n + 1)]
+    rows = [
+        (
+            WEATHER_SUBSCRIPTIONS,
+            f"telegram:{c}",
+            json.dumps({"channel": "telegram", "address": str(c), "city": "oslo"}),
+        )
+        for c in range(1, n + 1)
+    ]
     with sqlite3.connect(hub.settings.database_path) as conn:  # setup, not measured: one write
         conn.executemany("INSERT INTO kv (namespace, key, value) VALUES (?, ?, ?)", rows)
     del rows
@@ -65,9 +81,16 @@ def child(n: int, limit: float, api_url: str, folder: str) -> None:
         run_event(hub, event.id)
         runs = [("fan-out", time.monotonic() - started)]
         if os.environ.get("FANOUT_PRODUCE_ONLY"):  # the handler's run alone (100,000 recipients)
-            print(json.dumps({"fan_out_run": round(runs[0][1], 2),
-                              "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                              "due": hub.store.deliveries_due(n + 1)}), flush=True)  # fmt: skip
+            print(
+                json.dumps(
+                    {
+                        "fan_out_run": round(runs[0][1], 2),
+                        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                        "due": hub.store.deliveries_due(n + 1),
+                    }
+                ),
+                flush=True,
+            )
             return
         while True:
             report = run_deliveries(hub)
@@ -80,11 +103,18 @@ def child(n: int, limit: float, api_url: str, folder: str) -> None:
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before counting below
     with sqlite3.connect(hub.settings.database_path) as conn:
         flagged = conn.execute("SELECT count(*) FROM outbox WHERE possible_duplicate = 1").fetchone()[0]
-    print(json.dumps({
-        "rss_mib": rss_mib,
-        "fan_out_run": round(runs[0][1], 2), "longest_delivery_run": max(s for k, s in runs[1:]),
-        "delivery_runs": len(runs) - 1, "flagged": flagged,
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "rss_mib": rss_mib,
+                "fan_out_run": round(runs[0][1], 2),
+                "longest_delivery_run": max(s for k, s in runs[1:]),
+                "delivery_runs": len(runs) - 1,
+                "flagged": flagged,
+            }
+        ),
+        flush=True,
+    )
 
 
 def run_case(n: int, latency: float, limit: float) -> dict:
@@ -92,8 +122,10 @@ def run_case(n: int, latency: float, limit: float) -> dict:
     with serve(fake) as bot, tempfile.TemporaryDirectory() as tmp:
         process = subprocess.Popen(
             [PYTHON, "-m", "bench.fanout", "--child", str(n), str(limit), bot.url, tmp],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert process.stdout.readline().strip() == "go"
         started = time.monotonic()
         result = json.loads(process.stdout.readline())
@@ -103,9 +135,16 @@ def run_case(n: int, latency: float, limit: float) -> dict:
     ideal = n / limit
     took = last - started + latency
     return {
-        "n": n, "latency_ms": int(latency * 1000), "limit": limit, "ideal_s": round(ideal, 1),
-        "took_s": round(took, 1), "ratio": round(took / ideal, 3), "429s": bot.rejected,
-        "lost": n - len(counts), "duplicates": sum(c - 1 for c in counts.values()), **result,
+        "n": n,
+        "latency_ms": int(latency * 1000),
+        "limit": limit,
+        "ideal_s": round(ideal, 1),
+        "took_s": round(took, 1),
+        "ratio": round(took / ideal, 3),
+        "429s": bot.rejected,
+        "lost": n - len(counts),
+        "duplicates": sum(c - 1 for c in counts.values()),
+        **result,
     }
 
 
@@ -122,15 +161,19 @@ def main() -> None:
         return
     cases = [(args.n, args.latency, args.limit)] if args.n else CASES
     print(f"bench.fanout at {git_revision()}; half the Lambda timeout: {HALF_TIMEOUT:g} s")
-    print("| recipients | latency | limit/s | ideal | took | ratio | 429s | lost | dup (flagged) "
-          "| peak RSS | fan-out run | longest delivery run |")
+    print(
+        "| recipients | latency | limit/s | ideal | took | ratio | 429s | lost | dup (flagged) "
+        "| peak RSS | fan-out run | longest delivery run |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for case in cases:
         r = run_case(*case)
-        print(f"| {r['n']:,} | {r['latency_ms']} ms | {r['limit']:g} | {r['ideal_s']} s | {r['took_s']} s "
-              f"| {r['ratio']:.2f}x | {r['429s']} | {r['lost']} | {r['duplicates']} ({r['flagged']}) "
-              f"| {r['rss_mib']:.1f} MiB | {r['fan_out_run']} s | {r['longest_delivery_run']} s |",
-              flush=True)  # fmt: skip
+        print(
+            f"| {r['n']:,} | {r['latency_ms']} ms | {r['limit']:g} | {r['ideal_s']} s | {r['took_s']} s "
+            f"| {r['ratio']:.2f}x | {r['429s']} | {r['lost']} | {r['duplicates']} ({r['flagged']}) "
+            f"| {r['rss_mib']:.1f} MiB | {r['fan_out_run']} s | {r['longest_delivery_run']} s |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,19 @@ from pathlib import Path
 
 from bench.common import PYTHON, ROOT, git_revision, hub_env, signed
 
-SDKS = ("stripe", "telegram", "twilio", "googleapiclient", "google.oauth2", "httpx", "requests",
-        "redis", "sentry_sdk", "zappa", "boto3")  # fmt: skip
+SDKS = (
+    "stripe",
+    "telegram",
+    "twilio",
+    "googleapiclient",
+    "google.oauth2",
+    "httpx",
+    "requests",
+    "redis",
+    "sentry_sdk",
+    "zappa",
+    "boto3",
+)
 LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
@@ -37,16 +48,25 @@ def main() -> None:
         for source in sources:
             request = signed(source)
             request_file = folder / "request.json"
-            request_file.write_text(json.dumps({"path": request.path, "headers": request.headers,
-                                                "body": request.body.decode("latin-1")}))  # fmt: skip
+            request_file.write_text(
+                json.dumps(
+                    {"path": request.path, "headers": request.headers, "body": request.body.decode("latin-1")}
+                )
+            )
             env = hub_env(folder / f"instance-{source}", HUB_TASKS="thread")
             command = [PYTHON, "-X", "importtime", "-m", "bench.startup_child", "hub", str(request_file)]
             out = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
             total = sum(int(m.group(2)) for m in LINE.finditer(out.stderr) if len(m.group(3)) == 1) / 1000
             names = "\n".join(m.group(0) for m in LINE.finditer(out.stderr))
             sdks = ", ".join(loaded_sdks(names)) or "none"
-            top = sorted(((int(m.group(2)) / 1000, m.group(4)) for m in LINE.finditer(out.stderr)
-                          if len(m.group(3)) == 1), reverse=True)[:8]  # fmt: skip
+            top = sorted(
+                (
+                    (int(m.group(2)) / 1000, m.group(4))
+                    for m in LINE.finditer(out.stderr)
+                    if len(m.group(3)) == 1
+                ),
+                reverse=True,
+            )[:8]
             print(f"\n## {source}: {total:.0f} ms of imports; provider SDKs loaded: {sdks}")
             for ms, name in top:
                 print(f"  {ms:7.1f} ms  {name}")

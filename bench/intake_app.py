@@ -8,7 +8,7 @@ elsewhere (there: another invocation; here: nowhere during the run, `hub sweep` 
 from __future__ import annotations
 
 from hub import create_app
-from hub.runtime import hub_of
+from hub.services import hub_of
 
 
 class DeferredTasks:

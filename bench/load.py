@@ -61,8 +61,22 @@ def write_events(path: Path, count: int) -> None:
 
 def run_wrk(port: int, events: Path, seconds: int, connections: int) -> dict[str, float]:
     script = str(ROOT / "bench" / "load.lua")
-    command = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
-               "-s", script, f"http://127.0.0.1:{port}", "--", str(events)]  # fmt: skip
+    command = [
+        "wrk",
+        "-t",
+        "1",
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        script,
+        f"http://127.0.0.1:{port}",
+        "--",
+        str(events),
+    ]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
@@ -72,8 +86,19 @@ def run_wrk(port: int, events: Path, seconds: int, connections: int) -> dict[str
 def measure(app: str, env: dict[str, str], args: argparse.Namespace, folder: Path) -> dict[str, float]:
     port = free_port()
     threads = ["--worker-class", "gthread", "--threads", str(args.threads)] if args.threads else []
-    command = [PYTHON, "-m", "gunicorn", "-w", str(args.workers), *threads, "-b", f"127.0.0.1:{port}",
-               "--log-level", "warning", app]  # fmt: skip
+    command = [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(args.workers),
+        *threads,
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        app,
+    ]
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     server = subprocess.Popen(command, cwd=ROOT, env=env, **quiet)
     try:
@@ -94,9 +119,23 @@ def private_redis(folder: Path) -> tuple[subprocess.Popen, str]:
     if binary is None:
         raise SystemExit("redis-server is not installed")
     port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(folder)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_for_port(port)
     return process, f"redis://127.0.0.1:{port}/0"
 
@@ -109,14 +148,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="gthread workers with N threads (0: sync)")
     parser.add_argument("--events", type=int, default=30000, help="distinct events per run")
     parser.add_argument("--stores", default="sqlite,redis")
-    parser.add_argument("--with-handler", action="store_true",
-                        help="also run each handler in the same worker (HUB_TASKS=thread)")  # fmt: skip
+    parser.add_argument(
+        "--with-handler",
+        action="store_true",
+        help="also run each handler in the same worker (HUB_TASKS=thread)",
+    )
     args = parser.parse_args()
     hub_app = "hub.wsgi:app" if args.with_handler else "bench.intake_app:app"
     scope = "intake + handler (HUB_TASKS=thread)" if args.with_handler else "intake only"
     worker_kind = f"--threads {args.threads} (gthread)" if args.threads else "(sync)"
-    print(f"# bench.load  rev {git_revision()}  {scope}  gunicorn -w {args.workers} {worker_kind}  wrk -t1 "
-          f"-c{args.connections} -d{args.seconds}s")  # fmt: skip
+    print(
+        f"# bench.load  rev {git_revision()}  {scope}  gunicorn -w {args.workers} {worker_kind}  wrk -t1 "
+        f"-c{args.connections} -d{args.seconds}s"
+    )
     head = ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "rps ratio", "p99 ratio")
     print("{:14} {:>8} {:>7} {:>7} {:>8} {:>9} {:>9}".format(*head))
     for store in args.stores.split(","):
@@ -134,8 +178,10 @@ def main() -> None:
                 if redis_process is not None:
                     redis_process.terminate()
                     redis_process.wait(timeout=10)
-        ratios = {"hub": (f"{hub['rps'] / bare['rps']:.2f}", f"{hub['p99_us'] / bare['p99_us']:.2f}"),
-                  "bare": ("", "")}  # fmt: skip
+        ratios = {
+            "hub": (f"{hub['rps'] / bare['rps']:.2f}", f"{hub['p99_us'] / bare['p99_us']:.2f}"),
+            "bare": ("", ""),
+        }
         for name, r in (("hub", hub), ("bare", bare)):
             rps_ratio, p99_ratio = ratios[name]
             p50, p99, bad = r["p50_us"] / 1000, r["p99_us"] / 1000, r["non2xx"] + r["socket_errors"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.common import SECRETS, git_revision
 from hub import create_app
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import telegram_message
 from tests.auxil.fake_openweather import API_KEY, FakeOpenWeather
 from tests.auxil.fake_telegram import fake_telegram
@@ -40,8 +40,13 @@ def telegram_replies(folder: Path) -> tuple[int, int, int]:
 def weather_calls(folder: Path) -> tuple[int, int]:
     """(requests, upstream calls) for 100 `/weather London`."""
     with FakeOpenWeather() as owm:
-        config = {**SECRETS, "HUB_INSTANCE_PATH": str(folder / "wx"), "HUB_TASKS": "inline",
-                  "OPENWEATHER_API_KEY": API_KEY, "OPENWEATHER_API_URL": owm.url}  # fmt: skip
+        config = {
+            **SECRETS,
+            "HUB_INSTANCE_PATH": str(folder / "wx"),
+            "HUB_TASKS": "inline",
+            "OPENWEATHER_API_KEY": API_KEY,
+            "OPENWEATHER_API_URL": owm.url,
+        }
         app = create_app(config)
         client, hub = app.test_client(), hub_of(app)
         for _ in range(100):
@@ -54,8 +59,10 @@ def main() -> None:
     print(f"# bench.outbound  rev {git_revision()}")
     with tempfile.TemporaryDirectory() as tmp:
         sent, replies, calls = telegram_replies(Path(tmp))
-        print(f"telegram: {sent} commands, {replies} answered in the webhook reply, "
-              f"{calls} outbound calls (target 0)")  # fmt: skip
+        print(
+            f"telegram: {sent} commands, {replies} answered in the webhook reply, "
+            f"{calls} outbound calls (target 0)"
+        )
         requests, upstream = weather_calls(Path(tmp))
         print(f"weather: {requests} requests for one city, {upstream} upstream calls (target 1)")
 

@@ -26,8 +26,16 @@ from hub.simulate import SignedRequest
 # paypal: dry-run, signed with the development certificate; paypal-cached: live on Redis,
 # PayPal's (generated, fake-served) certificate already checked and cached (tests.paypal.cached);
 # stripe@redis: its baseline (redis-py alone imports cryptography and OpenTelemetry).
-SOURCES = ["stripe", "telegram", "twilio", "twilio-status", "google", "paypal", "stripe@redis",
-           "paypal-cached"]  # fmt: skip
+SOURCES = [
+    "stripe",
+    "telegram",
+    "twilio",
+    "twilio-status",
+    "google",
+    "paypal",
+    "stripe@redis",
+    "paypal-cached",
+]
 
 
 @contextmanager
@@ -59,8 +67,14 @@ def one_run(target: str, request_file: Path, folder: Path, extra: dict[str, str]
     prepare_instance(instance)
     env = hub_env(instance, HUB_TASKS="thread", **extra)
     started = time.time()
-    out = subprocess.run([PYTHON, "-m", "bench.startup_child", target, str(request_file)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    out = subprocess.run(
+        [PYTHON, "-m", "bench.startup_child", target, str(request_file)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise SystemExit(f"{target} failed: {out.stderr[-2000:]}")
     answer = json.loads(out.stdout.strip().splitlines()[-1])
@@ -85,8 +99,15 @@ def main() -> None:
                 for _ in range(args.runs):
                     request = make_request()  # fresh ids and timestamps each run
                     request_file = folder / "request.json"
-                    request_file.write_text(json.dumps({"path": request.path, "headers": request.headers,
-                                                        "body": request.body.decode("latin-1")}))  # fmt: skip
+                    request_file.write_text(
+                        json.dumps(
+                            {
+                                "path": request.path,
+                                "headers": request.headers,
+                                "body": request.body.decode("latin-1"),
+                            }
+                        )
+                    )
                     for target in ("hub", "bare"):
                         elapsed, kib = one_run(target, request_file, folder, extra if target == "hub" else {})
                         times[target].append(elapsed * 1000)

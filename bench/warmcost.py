@@ -59,8 +59,13 @@ def run_warm(pkg: Path, runtime: Path, batches: dict, env: dict[str, str]) -> di
     code = DRIVER.format(pkg=str(pkg), runtime=str(runtime))
     done = subprocess.run(
         [str(VENV / "bin" / "python"), "-I", "-S", "-B", "-c", code],
-        input=json.dumps(batches), capture_output=True, text=True, cwd=pkg, env=env, check=False,
-    )  # fmt: skip
+        input=json.dumps(batches),
+        capture_output=True,
+        text=True,
+        cwd=pkg,
+        env=env,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"warm run failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -95,9 +100,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, fake_lambda() as fake:
         work = Path(tmp)
         settings = load_settings(secrets, work, environ={})
-        env = {"PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": f"hub-{args.stage}",
-               "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1", **secrets,
-               "HUB_ADMIN_TOKEN": "bench-admin-token", "HUB_TASKS": "inline"}  # fmt: skip
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "AWS_LAMBDA_FUNCTION_NAME": f"hub-{args.stage}",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_REGION": "eu-west-1",
+            **secrets,
+            "HUB_ADMIN_TOKEN": "bench-admin-token",
+            "HUB_TASKS": "inline",
+        }
         if args.redis:
             env["REDIS_URL"] = args.redis
         # Placeholders for the local fake endpoint; nothing here can reach AWS.
@@ -109,15 +120,21 @@ def main() -> int:
             "bare Flask": (bare, {}, lambda: telegram_message(settings, "/help")),
             "hub, Stripe ack": (hub_pkg, lambda_mode, lambda: stripe_event(settings, "invoice.paid")),
             "hub, Telegram /help": (hub_pkg, {}, lambda: telegram_message(settings, "/help")),
-        }  # fmt: skip
+        }
         results: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in apps}
         statuses: dict[str, set[int]] = {name: set() for name in apps}
         for run in range(args.runs):
             for index, (name, (pkg, extra, webhook)) in enumerate(apps.items()):
-                batches = {kind: [lambda_events.http_v2(webhook(), args.stage) for _ in range(count)]
-                           for kind, count in (("warm", args.warm), ("timed", args.webhooks))}  # fmt: skip
-                run_env = {**env, **extra, "HUB_DATABASE": str(work / f"db-{run}-{index}.sqlite3"),
-                           "HUB_INSTANCE_PATH": str(work / "instance")}  # fmt: skip
+                batches = {
+                    kind: [lambda_events.http_v2(webhook(), args.stage) for _ in range(count)]
+                    for kind, count in (("warm", args.warm), ("timed", args.webhooks))
+                }
+                run_env = {
+                    **env,
+                    **extra,
+                    "HUB_DATABASE": str(work / f"db-{run}-{index}.sqlite3"),
+                    "HUB_INSTANCE_PATH": str(work / "instance"),
+                }
                 measured = run_warm(pkg, runtime, batches, run_env)
                 results[name]["wall"] += measured["wall"]
                 results[name]["cpu"] += measured["cpu"]
@@ -129,15 +146,19 @@ def main() -> int:
     bare_wall = statistics.median(results["bare Flask"]["wall"])
     bare_cpu = statistics.median(results["bare Flask"]["cpu"])
     print(f"warm webhooks, {store} store: {args.runs} runs x {args.webhooks} timed after {args.warm}")
-    print(f"{'app':<22} {'wall ms':>8} {'p90 ms':>7} {'cpu ms':>7} {'billed ms':>10} {'x bare':>7}"
-          f" {'cpu x bare':>11}")  # fmt: skip
+    print(
+        f"{'app':<22} {'wall ms':>8} {'p90 ms':>7} {'cpu ms':>7} {'billed ms':>10} {'x bare':>7}"
+        f" {'cpu x bare':>11}"
+    )
     for name, measured in results.items():
         wall = statistics.median(measured["wall"])
         p90 = statistics.quantiles(measured["wall"], n=10)[-1]
         cpu = statistics.median(measured["cpu"])
         billed = statistics.median(math.ceil(w) for w in measured["wall"])  # Lambda bills whole ms
-        print(f"{name:<22} {wall:8.2f} {p90:7.2f} {cpu:7.2f} {billed:10.0f} {wall / bare_wall:7.2f}"
-              f" {cpu / bare_cpu:11.2f}  status {sorted(statuses[name])}")  # fmt: skip
+        print(
+            f"{name:<22} {wall:8.2f} {p90:7.2f} {cpu:7.2f} {billed:10.0f} {wall / bare_wall:7.2f}"
+            f" {cpu / bare_cpu:11.2f}  status {sorted(statuses[name])}"
+        )
     return 0
 
 

@@ -51,8 +51,9 @@ def subscription_changed(event: Event, ctx: Context) -> None:
     if (found := _subscription(event)) is None:
         return
     subscription, chat_id = found
-    remember_subscription(ctx, str(subscription["id"]), event,
-                          status=str(subscription.get("status") or ""), chat_id=chat_id)  # fmt: skip
+    remember_subscription(
+        ctx, str(subscription["id"]), event, status=str(subscription.get("status") or ""), chat_id=chat_id
+    )
 
 
 @router.on("stripe", "customer.subscription.deleted")
@@ -65,8 +66,13 @@ def subscription_deleted(event: Event, ctx: Context) -> None:
     if not (record.get("chat_id") or record.get("phone")):
         log.info("ended subscription has nobody to tell", extra={"event_id": event.id})
         return
-    tell(ctx, {}, "Your subscription has ended. Thank you for having been with us!",
-         chat_id=record["chat_id"], phone=record["phone"])  # fmt: skip
+    tell(
+        ctx,
+        {},
+        "Your subscription has ended. Thank you for having been with us!",
+        chat_id=record["chat_id"],
+        phone=record["phone"],
+    )
 
 
 @router.on("stripe", "invoice.paid")
@@ -126,4 +132,3 @@ def _tell_subscriber(ctx: Context, event: Event, record: dict[str, Any], text: s
         log.info("invoice has nobody to tell", extra={"event_id": event.id})
         return
     tell(ctx, {}, text, chat_id=record.get("chat_id", ""), phone=record.get("phone", ""))
-

@@ -158,7 +158,11 @@ def agenda(event: Event, ctx: Context) -> None:
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     try:
         items, _ = google.list_events(
-            ctx.settings, all_pages=False, timeMin=now, singleEvents=True, orderBy="startTime",
+            ctx.settings,
+            all_pages=False,
+            timeMin=now,
+            singleEvents=True,
+            orderBy="startTime",
             maxResults=AGENDA_SIZE,
         )
     except google.GoogleNotConfiguredError:

@@ -6,10 +6,26 @@ import re
 from decimal import Decimal
 
 # Currencies Stripe counts in whole units, no cents (https://docs.stripe.com/currencies).
-ZERO_DECIMAL_CURRENCIES = frozenset({
-    "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV",
-    "XAF", "XOF", "XPF",
-})  # fmt: skip
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    }
+)
 # Stripe's ceiling for one Checkout amount is 99,999,999 minor units (999,999.99 EUR).
 MAX_MINOR_UNITS = 99_999_999
 _AMOUNT = re.compile(r"^(\d{1,8})(?:[.,](\d{1,2}))?$")
@@ -25,7 +41,7 @@ def minor_units(currency: str) -> int:
 
 
 def parse_amount(text: str, currency: str) -> int:
-    """"15", "15.5", "15,50" -> minor units (1550); raises `AmountError` with advice."""
+    """ "15", "15.5", "15,50" -> minor units (1550); raises `AmountError` with advice."""
     example = "15" if minor_units(currency) == 1 else "15 or 15.50"
     match = _AMOUNT.match(text.strip())
     if not match or (match.group(2) and minor_units(currency) == 1):

@@ -78,8 +78,14 @@ def payment_links(
     if settings.hub_dry_run or (settings.paypal_client_id and settings.paypal_client_secret):
         custom_id = f"{message.channel}:{message.address}"  # whom handlers.paypal tells
         try:
-            links.append(("PayPal", create_order(ctx, decimal_text(amount, currency), currency,
-                                                 description, custom_id)["url"]))  # fmt: skip
+            links.append(
+                (
+                    "PayPal",
+                    create_order(ctx, decimal_text(amount, currency), currency, description, custom_id)[
+                        "url"
+                    ],
+                )
+            )
         except PayPalError as exc:
             log.warning("paypal order not created: %s", exc.user_message, extra={"event_id": ctx.event.id})
             problems.append(exc.user_message)
@@ -133,13 +139,25 @@ def confirm_payment(event: Event, ctx: Context, session: dict[str, Any]) -> None
     if session.get("mode") == "subscription" and session.get("subscription"):
         from handlers.billing import remember_subscription
 
-        remember_subscription(ctx, str(session["subscription"]), event, status="active",
-                              chat_id=chat_id, phone=str(customer.get("phone") or ""))  # fmt: skip
-    append_sheet_row(ctx, [
-        time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(event_created(event))),
-        str(session.get("id") or ""), amount, description,
-        str(customer.get("email") or ""), chat_id,
-    ])  # fmt: skip
+        remember_subscription(
+            ctx,
+            str(session["subscription"]),
+            event,
+            status="active",
+            chat_id=chat_id,
+            phone=str(customer.get("phone") or ""),
+        )
+    append_sheet_row(
+        ctx,
+        [
+            time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(event_created(event))),
+            str(session.get("id") or ""),
+            amount,
+            description,
+            str(customer.get("email") or ""),
+            chat_id,
+        ],
+    )
 
 
 # -- helpers shared with handlers.billing ------------------------------------------------

@@ -55,10 +55,17 @@ def capture_completed(event: Event, ctx: Context) -> None:
     if capture.get("id") and custom:
         ctx.store.kv_put(CAPTURES, str(capture["id"]), {"custom_id": custom})
     tell(ctx, custom, f"Payment received: {amount} with PayPal. Thank you!")
-    append_sheet_row(ctx, [
-        time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(event.received_at)),
-        str(capture.get("id") or ""), amount, "PayPal", "", custom,
-    ])  # fmt: skip
+    append_sheet_row(
+        ctx,
+        [
+            time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(event.received_at)),
+            str(capture.get("id") or ""),
+            amount,
+            "PayPal",
+            "",
+            custom,
+        ],
+    )
 
 
 @router.on("paypal", "PAYMENT.CAPTURE.DENIED")
@@ -95,8 +102,9 @@ def tell(ctx: Context, custom: str, text: str) -> None:
     """Tell the chat a custom_id names; one we did not write is logged, not guessed at."""
     channel, _, address = custom.partition(":")
     if channel not in CHANNELS or not address:
-        log.info("paypal event names no chat of ours (custom_id %r)", custom[:40],
-                 extra={"event_id": ctx.event.id})  # fmt: skip
+        log.info(
+            "paypal event names no chat of ours (custom_id %r)", custom[:40], extra={"event_id": ctx.event.id}
+        )
         return
     if channel == "sms":
         send_sms(ctx, address, text)

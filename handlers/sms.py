@@ -17,9 +17,17 @@ OPT_IN_WORDS = ("START", "YES", "UNSTOP")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 # Delivery statuses in the order they happen; a late callback never moves a message back.
 STATUS_RANK = {
-    "accepted": 0, "scheduled": 0, "queued": 0, "sending": 1, "sent": 2,
-    "delivered": 3, "undelivered": 3, "failed": 3, "read": 4, "canceled": 3,
-}  # fmt: skip
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "read": 4,
+    "canceled": 3,
+}
 DELIVERY_NAMESPACE = "sms_delivery"
 SMS_USAGE = "/sms <+number> <text>"
 
@@ -33,8 +41,10 @@ def opt_out(event: Event, ctx: Context) -> None:
         record_optout(ctx, event.message.address, opted_out=True, via=event.message.text.strip().upper())
         # The carrier blocks our texts to this number from now on: its subscriptions go too.
         drop_subscriber(ctx, "sms", event.message.address)
-    ctx.reply("You will get no more messages from us, and your subscriptions are cancelled. "
-              "Text START to get messages again.")
+    ctx.reply(
+        "You will get no more messages from us, and your subscriptions are cancelled. "
+        "Text START to get messages again."
+    )
 
 
 @router.keyword("sms", *OPT_IN_WORDS)

@@ -42,8 +42,11 @@ def subscriber_key(channel: str, address: str) -> str:
     return f"{channel}:{address}"
 
 
-@router.command("subscribe", help="daily weather and alerts for a city, or calendar news",
-                usage="/subscribe <city> | /subscribe calendar")  # fmt: skip
+@router.command(
+    "subscribe",
+    help="daily weather and alerts for a city, or calendar news",
+    usage="/subscribe <city> | /subscribe calendar",
+)
 def subscribe(event: Event, ctx: Context) -> None:
     message = event.message
     assert message is not None  # commands only come with chat messages
@@ -73,13 +76,14 @@ def subscribe(event: Event, ctx: Context) -> None:
 
 
 def _to_stop(command: str, channel: str) -> str:
-    """"/unsubscribe to stop." in a chat; "Text UNSUBSCRIBE to stop." by SMS."""
+    """ "/unsubscribe to stop." in a chat; "Text UNSUBSCRIBE to stop." by SMS."""
     typed = as_typed(command, channel)
     return f"{send_verb(channel)} {typed} to stop." if channel == "sms" else f"{typed} to stop."
 
 
-@router.command("unsubscribe", help="stop weather (or calendar) messages",
-                usage="/unsubscribe | /unsubscribe calendar")  # fmt: skip
+@router.command(
+    "unsubscribe", help="stop weather (or calendar) messages", usage="/unsubscribe | /unsubscribe calendar"
+)
 def unsubscribe(event: Event, ctx: Context) -> None:
     message = event.message
     assert message is not None
@@ -169,8 +173,12 @@ def find_alerts(forecast: dict[str, Any]) -> list[tuple[str, str]]:
     storm = [s for s in slots if code(s) // 100 == 2 or s.get("wind", {}).get("speed", 0) >= STORM_WIND]
     if storm:
         peak = max(s.get("wind", {}).get("speed", 0) for s in storm)
-        alerts.append(("storm", f"Storm warning for {name}: from about {at(storm[0])}, "
-                                f"wind up to {peak:.0f} m/s. Stay safe."))  # fmt: skip
+        alerts.append(
+            (
+                "storm",
+                f"Storm warning for {name}: from about {at(storm[0])}, wind up to {peak:.0f} m/s. Stay safe.",
+            )
+        )
     temps = [s["main"]["temp"] for s in slots if "temp" in s.get("main", {})]
     if temps and min(temps) <= FROST_TEMP:
         alerts.append(("frost", f"Frost expected in {name}: down to {min(temps):.0f}°C in the next 24 h."))

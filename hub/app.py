@@ -19,7 +19,7 @@ from hub.errors import HubError, StoreUnavailableError
 from hub.logs import configure_logging
 from hub.outbox import Outbox
 from hub.router import Router
-from hub.runtime import Hub, hub_of
+from hub.services import Hub, hub_of
 from hub.store import open_store
 from hub.strict_json import StrictJSONProvider
 from hub.tasks import TaskQueue

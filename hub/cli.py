@@ -23,7 +23,7 @@ from hub.admin.timeline import handled, shown_status
 from hub.deliveries import DELIVERY_STATUSES
 from hub.faults import MAX_PLANNED_FAILURES
 from hub.logs import LOGGER_TREES
-from hub.runtime import current_hub, hub_of
+from hub.services import current_hub, hub_of
 from hub.simulate import simulate_types, sources
 
 EVENT_TYPE_WIDTH = 48  # `hub events`: longer types are cut, with an ellipsis
@@ -290,9 +290,15 @@ class FailCount(click.ParamType):
 @click.argument("type", callback=_known_type)
 @click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="The running hub.")
 @click.option("--text", help="Message text (telegram, twilio).")
-@click.option("--fail", type=FailCount(), is_flag=False, flag_value=FailCount.UNTIL_DEAD, default=None,
-              help="Dry-run hubs only: the event's first N attempts fail on purpose, to watch retries; "
-                   "without N every attempt fails, so it goes dead and `hub replay` runs it.")  # fmt: skip
+@click.option(
+    "--fail",
+    type=FailCount(),
+    is_flag=False,
+    flag_value=FailCount.UNTIL_DEAD,
+    default=None,
+    help="Dry-run hubs only: the event's first N attempts fail on purpose, to watch retries; "
+    "without N every attempt fails, so it goes dead and `hub replay` runs it.",
+)
 @with_appcontext
 def simulate(source: str, type: str, url: str, text: str | None, fail: int | str | None) -> None:
     """Send a correctly signed sample event to a running hub.
@@ -318,9 +324,7 @@ def simulate(source: str, type: str, url: str, text: str | None, fail: int | str
         signed = build(settings, source, type, url, text, fail=failures)
     except LookupError as exc:
         raise click.UsageError(str(exc)) from None
-    request = urllib.request.Request(
-        signed.url(url), data=signed.body, headers=signed.headers, method="POST"
-    )
+    request = urllib.request.Request(signed.url(url), data=signed.body, headers=signed.headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             status, body = response.status, response.read().decode()

@@ -249,9 +249,7 @@ def _parse_cluster_mode(name: str, raw: str) -> bool | None:
 def _parse_redis_url(name: str, raw: str) -> str:
     if not raw.strip().startswith(("redis://", "rediss://", "unix://")):
         # The value is not echoed: a Redis URL may carry a password.
-        raise ConfigError(
-            f"{name} is not a Redis URL: write e.g. redis://host:6379/0 (rediss:// for TLS)."
-        )
+        raise ConfigError(f"{name} is not a Redis URL: write e.g. redis://host:6379/0 (rediss:// for TLS).")
     return raw.strip()
 
 

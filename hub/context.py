@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from hub.events import Event
     from hub.outbox import CallResult
-    from hub.runtime import Hub
+    from hub.services import Hub
 
 # Where each chat channel's sender lives; imported on first use so a route only loads
 # the SDK it needs.
@@ -140,9 +140,15 @@ class Context:
         name = effect or str(self._call_counts[(integration, action)])
         key = f"{self._scope}:{integration}:{action}:{name}"
         return self.hub.outbox.call(
-            integration, action, payload, send,
-            event_id=self.event.id, key=key, dry_response=dry_response, gate=self.gate,
-        )  # fmt: skip
+            integration,
+            action,
+            payload,
+            send,
+            event_id=self.event.id,
+            key=key,
+            dry_response=dry_response,
+            gate=self.gate,
+        )
 
     def emit(self, source: str, type: str, provider_id: str, payload: dict[str, Any]) -> Event:
         """Record a follow-up internal event (deduplicated like any other) and queue it."""

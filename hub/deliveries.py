@@ -27,8 +27,14 @@ if TYPE_CHECKING:
     from hub.store import Store
 
 HELD, PENDING, SENDING, SENT, FAILED, DEAD, SKIPPED = (
-    "held", "pending", "sending", "sent", "failed", "dead", "skipped",
-)  # fmt: skip
+    "held",
+    "pending",
+    "sending",
+    "sent",
+    "failed",
+    "dead",
+    "skipped",
+)
 DELIVERY_STATUSES = (HELD, PENDING, SENDING, SENT, FAILED, DEAD, SKIPPED)
 FINAL = frozenset({SENT, DEAD, SKIPPED})
 
@@ -54,11 +60,30 @@ class Delivery:
     version: int = 1
 
     @classmethod
-    def new(cls, scope: str, event_id: str, channel: str, address: str, text: str,
-            options: dict[str, Any], *, now: float, effect: str = "") -> Delivery:  # fmt: skip
+    def new(
+        cls,
+        scope: str,
+        event_id: str,
+        channel: str,
+        address: str,
+        text: str,
+        options: dict[str, Any],
+        *,
+        now: float,
+        effect: str = "",
+    ) -> Delivery:
         named = delivery_id(scope, channel, address, "", {"effect": effect}) if effect else ""
-        return cls(named or delivery_id(scope, channel, address, text, options), scope, event_id,
-                   channel, address, text, options, created_at=now, updated_at=now)  # fmt: skip
+        return cls(
+            named or delivery_id(scope, channel, address, text, options),
+            scope,
+            event_id,
+            channel,
+            address,
+            text,
+            options,
+            created_at=now,
+            updated_at=now,
+        )
 
     @property
     def due_at(self) -> float | None:
@@ -130,8 +155,9 @@ class Tells:
     def add(self, channel: str, address: str, text: str, options: dict[str, Any], *, effect: str = "") -> str:
         # Strictly increasing: runners send in this order (the store sorts by it).
         self._last = max(self.store.clock(), self._last + 1e-6)
-        delivery = Delivery.new(self.scope, self.event_id, channel, address, text, options,
-                                now=self._last, effect=effect)  # fmt: skip
+        delivery = Delivery.new(
+            self.scope, self.event_id, channel, address, text, options, now=self._last, effect=effect
+        )
         self._page.append(delivery)
         if len(self._page) >= self._page_size:
             self.flush()

@@ -22,7 +22,7 @@ from hub.outbox import NoSlot
 from hub.ratelimit import RateLimiter, limits_for, open_limiter, pause_key
 
 if TYPE_CHECKING:
-    from hub.runtime import Hub
+    from hub.services import Hub
 
 log = logging.getLogger("hub.deliveries")
 
@@ -73,8 +73,9 @@ def run_deliveries(hub: Hub, *, budget_seconds: float | None = None) -> Delivery
         claimed = hub.store.claim_deliveries(batch, lease_seconds=settings.hub_delivery_lease_seconds)
         again = [d for d in claimed if d.id in tried]
         for delivery in again:  # failed earlier in this run and already due: the next run's
-            hub.store.finish_delivery(delivery, status=FAILED, attempts=delivery.attempts - 1,
-                                      next_attempt_at=hub.store.clock())  # fmt: skip
+            hub.store.finish_delivery(
+                delivery, status=FAILED, attempts=delivery.attempts - 1, next_attempt_at=hub.store.clock()
+            )
         claimed = [d for d in claimed if d.id not in tried]
         if not claimed:  # what is left is retries: the next sweep's
             break
@@ -101,20 +102,31 @@ def run_deliveries(hub: Hub, *, budget_seconds: float | None = None) -> Delivery
             break
     report.seconds = round(time.monotonic() - started, 3)
     if report.ran:
-        log.info("delivery run: %d sent, %d failed, %d dead, %d skipped in %.1f s%s", report.sent,
-                 report.failed, report.dead, report.skipped, report.seconds,
-                 "; more are due" if report.more else "", extra={"stage": "delivery_run"})  # fmt: skip
+        log.info(
+            "delivery run: %d sent, %d failed, %d dead, %d skipped in %.1f s%s",
+            report.sent,
+            report.failed,
+            report.dead,
+            report.skipped,
+            report.seconds,
+            "; more are due" if report.more else "",
+            extra={"stage": "delivery_run"},
+        )
     return report
 
 
-def deliver(hub: Hub, delivery: Delivery, *, limiter: RateLimiter | None = None,
-            deadline: float = float("inf")) -> str | None:  # fmt: skip
+def deliver(
+    hub: Hub, delivery: Delivery, *, limiter: RateLimiter | None = None, deadline: float = float("inf")
+) -> str | None:
     """Send one claimed delivery under its rate limits and store how it ended; its status
     (None: lease lost; `pending`: no send slot before `deadline`, due again)."""
     limits = limits_for(hub.settings, delivery)
     if limiter is not None and limiter.earliest(limits) > deadline:
-        return _finish(hub, delivery, {"status": PENDING, "attempts": delivery.attempts - 1,
-                                       "next_attempt_at": hub.store.clock()})  # fmt: skip
+        return _finish(
+            hub,
+            delivery,
+            {"status": PENDING, "attempts": delivery.attempts - 1, "next_attempt_at": hub.store.clock()},
+        )
     ctx = Context(hub, _event_of(hub, delivery), scope=delivery.id)
     if limiter is not None:
         # The slot is taken at the wire (after the outbox row), not here: time spent writing
@@ -123,8 +135,11 @@ def deliver(hub: Hub, delivery: Delivery, *, limiter: RateLimiter | None = None,
     try:
         result = ctx.send_now(delivery.channel, delivery.address, delivery.text, **delivery.options)
     except NoSlot:  # nothing was sent: due again, no attempt used
-        return _finish(hub, delivery, {"status": PENDING, "attempts": delivery.attempts - 1,
-                                       "next_attempt_at": hub.store.clock()})  # fmt: skip
+        return _finish(
+            hub,
+            delivery,
+            {"status": PENDING, "attempts": delivery.attempts - 1, "next_attempt_at": hub.store.clock()},
+        )
     except Exception as exc:  # the provider's or the network's failure: this delivery's, not the run's
         asked = asked_delay(exc)
         if asked and limiter is not None:  # a 429: every send under that limit waits, not only this one
@@ -153,22 +168,28 @@ def _failed(hub: Hub, delivery: Delivery, exc: Exception) -> str | None:
     settings = hub.settings
     error = error_text(settings, exc)[:2000]
     if is_refusal(delivery.channel, exc) or delivery.attempts >= settings.hub_max_attempts:
-        log.warning("delivery dead after %d attempt(s): %s", delivery.attempts, error,
-                    extra=_fields(delivery, "delivery_dead"))  # fmt: skip
+        log.warning(
+            "delivery dead after %d attempt(s): %s",
+            delivery.attempts,
+            error,
+            extra=_fields(delivery, "delivery_dead"),
+        )
         return _finish(hub, delivery, {"status": DEAD, "last_error": error})
     base, cap = settings.hub_retry_base_seconds, settings.hub_retry_max_seconds
     delay = retry_delay(delivery.attempts, base=base, cap=cap)
     delay = max(delay, asked_delay(exc))
     log.info("delivery failed, retry in %.0f s: %s", delay, error, extra=_fields(delivery, "delivery_failed"))
-    return _finish(hub, delivery, {"status": FAILED, "last_error": error,
-                                   "next_attempt_at": hub.store.clock() + delay})  # fmt: skip
+    return _finish(
+        hub, delivery, {"status": FAILED, "last_error": error, "next_attempt_at": hub.store.clock() + delay}
+    )
 
 
 def _finish(hub: Hub, delivery: Delivery, changes: dict) -> str | None:
     finished = until_stored(hub.store, lambda: hub.store.finish_delivery(delivery, **changes))
     if finished is None:
-        log.warning("delivery lease lost before its outcome was stored",
-                    extra=_fields(delivery, "lease_lost"))  # fmt: skip
+        log.warning(
+            "delivery lease lost before its outcome was stored", extra=_fields(delivery, "lease_lost")
+        )
         return None
     return finished.status
 
@@ -182,8 +203,13 @@ def _event_of(hub: Hub, delivery: Delivery) -> Event:
 
 
 def _fields(delivery: Delivery, stage: str) -> dict[str, object]:
-    return {"stage": stage, "event_id": delivery.event_id, "delivery_id": delivery.id,
-            "channel": delivery.channel, "attempts": delivery.attempts}  # fmt: skip
+    return {
+        "stage": stage,
+        "event_id": delivery.event_id,
+        "delivery_id": delivery.id,
+        "channel": delivery.channel,
+        "attempts": delivery.attempts,
+    }
 
 
 _limiter_lock = threading.Lock()

@@ -103,9 +103,7 @@ def _read(path: Path) -> dict[str, str]:
         stored = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError):
         stored = None
-    if not isinstance(stored, dict) or not all(
-        isinstance(v, str) and v for v in stored.values()
-    ):
+    if not isinstance(stored, dict) or not all(isinstance(v, str) and v for v in stored.values()):
         raise ConfigError(
             f"{path} is not a JSON object of development secrets: delete it and hub "
             "generates new ones (signed test requests must then be made again)"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, jsonify
 
 from hub import __version__
-from hub.runtime import current_hub
+from hub.services import current_hub
 
 if TYPE_CHECKING:
     from hub.store import Store

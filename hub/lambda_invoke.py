@@ -62,13 +62,19 @@ def invoke_async(task_path: str, *args: Any, environ: Mapping[str, str] = os.env
 
 class _Target:
     def __init__(self, environ: Mapping[str, str]) -> None:
-        missing = [k for k in ("AWS_LAMBDA_FUNCTION_NAME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-                   if not environ.get(k)]  # fmt: skip
+        missing = [
+            k
+            for k in ("AWS_LAMBDA_FUNCTION_NAME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+            if not environ.get(k)
+        ]
         self.region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or ""
         if missing or not self.region:
             raise InvokeError(f"cannot invoke: {', '.join(missing) or 'AWS_REGION'} not in the environment")
-        endpoint = (environ.get("AWS_ENDPOINT_URL_LAMBDA") or environ.get("AWS_ENDPOINT_URL")
-                    or f"https://lambda.{self.region}.amazonaws.com")  # fmt: skip
+        endpoint = (
+            environ.get("AWS_ENDPOINT_URL_LAMBDA")
+            or environ.get("AWS_ENDPOINT_URL")
+            or f"https://lambda.{self.region}.amazonaws.com"
+        )
         url = urlsplit(endpoint)
         self.https = url.scheme == "https"
         self.host = url.netloc
@@ -79,9 +85,16 @@ class _Target:
 
 
 def sign(
-    method: str, host: str, path: str, body: bytes, headers: Mapping[str, str],
-    credentials: tuple[str, str, str], region: str, *, now: datetime | None = None,
-) -> dict[str, str]:  # fmt: skip
+    method: str,
+    host: str,
+    path: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    credentials: tuple[str, str, str],
+    region: str,
+    *,
+    now: datetime | None = None,
+) -> dict[str, str]:
     """The headers that sign this request (X-Amz-Date, X-Amz-Security-Token, Authorization).
 
     Every header given is signed, plus Host and those added here. `path` is the request's
@@ -93,11 +106,17 @@ def sign(
     added = {"X-Amz-Date": moment, **({"X-Amz-Security-Token": token} if token else {})}
     signed = {k.lower(): " ".join(str(v).split()) for k, v in {**headers, **added, "Host": host}.items()}
     names = ";".join(sorted(signed))
-    canonical = "\n".join([
-        method, quote(path, safe="/~"), "",  # no query string
-        *(f"{name}:{signed[name]}" for name in sorted(signed)), "",
-        names, hashlib.sha256(body).hexdigest(),
-    ])  # fmt: skip
+    canonical = "\n".join(
+        [
+            method,
+            quote(path, safe="/~"),
+            "",  # no query string
+            *(f"{name}:{signed[name]}" for name in sorted(signed)),
+            "",
+            names,
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
     scope = f"{moment[:8]}/{region}/{SERVICE}/aws4_request"
     to_sign = "\n".join([ALGORITHM, moment, scope, hashlib.sha256(canonical.encode()).hexdigest()])
     key = f"AWS4{secret_key}".encode()
@@ -140,7 +159,7 @@ class _Connections:
             if target.https:
                 self._open[key] = http.client.HTTPSConnection(
                     target.host, timeout=TIMEOUT_SECONDS, context=_tls_context()
-                )  # fmt: skip
+                )
             else:
                 self._open[key] = http.client.HTTPConnection(target.host, timeout=TIMEOUT_SECONDS)
         return self._open[key]
@@ -149,7 +168,6 @@ class _Connections:
         connection = self._open.pop((target.https, target.host), None)
         if connection is not None:
             connection.close()
-
 
     def close(self) -> None:
         with self._lock:

@@ -63,7 +63,13 @@ SENSITIVE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 # sources) holds none, and seven regex passes over each of a log line's five fields were
 # most of its cost (bench/load.py).
 _NEEDLES: tuple[tuple[str, ...], ...] = (
-    ("-----BEGIN ",), (":",), ("_live_", "_test_"), ("whsec_",), (), ("@", "%40"), ("+", "%2B"),
+    ("-----BEGIN ",),
+    (":",),
+    ("_live_", "_test_"),
+    ("whsec_",),
+    (),
+    ("@", "%40"),
+    ("+", "%2B"),
 )
 _SHAPES = tuple((p, r, n) for (p, r), n in zip(SENSITIVE_PATTERNS, _NEEDLES, strict=True))
 

@@ -29,9 +29,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Keys whose values are dropped whatever they hold (Sentry's own denylist catches more).
 SENSITIVE_KEYS = (
-    "token", "secret", "password", "passwd", "api_key", "apikey", "authorization",
-    "signature", "cookie", "dsn", "private_key", "csrf", "session",
-)  # fmt: skip
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "api_key",
+    "apikey",
+    "authorization",
+    "signature",
+    "cookie",
+    "dsn",
+    "private_key",
+    "csrf",
+    "session",
+)
 FILTERED = "[Filtered]"
 # Identifiers Sentry needs intact; none can hold a secret.
 _KEEP = frozenset({"trace_id", "span_id", "parent_span_id", "event_id", "sid", "release"})
@@ -96,7 +107,7 @@ def _running_scrubber(client: Any) -> Scrubber | None:
 
 
 def _report_for(app: Flask) -> None:
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     hub_of(app).failure_reporters.append(report_failure)
     if app.config.get("HUB_ON_LAMBDA"):

@@ -143,8 +143,10 @@ RESPONSES = {
         **_error("Too many wrong admin tokens from this client: wait, then try again."),
         "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
     },
-    "503": _error("The source is disabled, the store is unreachable, or PayPal's certificate cannot "
-                  "be fetched: deliver again later."),
+    "503": _error(
+        "The source is disabled, the store is unreachable, or PayPal's certificate cannot "
+        "be fetched: deliver again later."
+    ),
 }
 
 
@@ -179,9 +181,13 @@ _LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum
 
 
 def _cursor(id_pattern: str) -> dict[str, Any]:
-    return {"name": "starting_after", "in": "query", "schema": {"type": "string", "pattern": id_pattern},
-            "description": "the id of the last item of the previous page (see the Link header); "
-                           "404 when that event has been purged since"}  # fmt: skip
+    return {
+        "name": "starting_after",
+        "in": "query",
+        "schema": {"type": "string", "pattern": id_pattern},
+        "description": "the id of the last item of the previous page (see the Link header); "
+        "404 when that event has been purged since",
+    }
 
 
 _PAGE_HEADERS = {
@@ -210,8 +216,10 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         },
         "responses": _answers(
             {"200": _json("Accepted.", {"$ref": "#/components/schemas/TelegramReply"})},
-            "401", "403", *_WEBHOOK_ERRORS,
-        ),  # fmt: skip
+            "401",
+            "403",
+            *_WEBHOOK_ERRORS,
+        ),
     },
     ("/webhooks/stripe", "post"): {
         "summary": "A Stripe event, signed (300 s tolerance, past and future).",
@@ -222,21 +230,28 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("/webhooks/paypal", "post"): {
         "summary": "A PayPal event, verified offline: SHA256withRSA over transmission id, time, "
         "webhook id and the body's CRC32, with PayPal's certificate (300 s tolerance).",
-        "parameters": [_header(name, required=True) for name in (
-            "PAYPAL-TRANSMISSION-ID", "PAYPAL-TRANSMISSION-TIME", "PAYPAL-TRANSMISSION-SIG",
-            "PAYPAL-CERT-URL", "PAYPAL-AUTH-ALGO",
-        )],
+        "parameters": [
+            _header(name, required=True)
+            for name in (
+                "PAYPAL-TRANSMISSION-ID",
+                "PAYPAL-TRANSMISSION-TIME",
+                "PAYPAL-TRANSMISSION-SIG",
+                "PAYPAL-CERT-URL",
+                "PAYPAL-AUTH-ALGO",
+            )
+        ],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
         "responses": _answers(_ACK, *_WEBHOOK_ERRORS),
-    },  # fmt: skip
+    },
     ("/webhooks/twilio/sms", "post"): {
         "summary": "An inbound SMS; answered with TwiML.",
         "parameters": [_header("X-Twilio-Signature", required=True)],
         "requestBody": _TWILIO_BODY,
         "responses": _answers(
             {"200": {"description": "TwiML", "content": {"application/xml": {"schema": _STR}}}},
-            "403", *_WEBHOOK_ERRORS,
-        ),  # fmt: skip
+            "403",
+            *_WEBHOOK_ERRORS,
+        ),
     },
     ("/webhooks/twilio/status", "post"): {
         "summary": "An SMS delivery-status callback.",
@@ -244,8 +259,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "requestBody": _TWILIO_BODY,
         "responses": _answers(
             {"200": {"description": "Recorded."}, "204": {"description": "Recorded."}},
-            "403", *_WEBHOOK_ERRORS,
-        ),  # fmt: skip
+            "403",
+            *_WEBHOOK_ERRORS,
+        ),
     },
     ("/webhooks/google/calendar", "post"): {
         "summary": "A Calendar push notification (headers only).",
@@ -260,10 +276,12 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("/healthz", "get"): {
         "summary": "Version, and whether the store and cache answer.",
-        "responses": _answers({
-            "200": _json("Healthy.", {"$ref": "#/components/schemas/Health"}),
-            "503": _json("Degraded.", {"$ref": "#/components/schemas/Health"}),
-        }),  # fmt: skip
+        "responses": _answers(
+            {
+                "200": _json("Healthy.", {"$ref": "#/components/schemas/Health"}),
+                "503": _json("Degraded.", {"$ref": "#/components/schemas/Health"}),
+            }
+        ),
     },
     ("/admin/api/events", "get"): {
         "summary": "Events, newest first.",
@@ -276,22 +294,32 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         ],
         "responses": _answers(
             {"200": _json("Events.", _list("EventSummary"))},
-            "400", "401", "404", "429", "503",
-        ),  # fmt: skip
+            "400",
+            "401",
+            "404",
+            "429",
+            "503",
+        ),
     },
     ("/admin/api/events/replay", "post"): {
         "summary": "Replay the newest events (up to 100) matching a filter; at least one filter.",
         "description": "The filter may also come as query parameters of the same names "
-                       "(`?status=dead`) with no body; without any filter the answer is 400.",
+        "(`?status=dead`) with no body; without any filter the answer is 400.",
         "security": _ADMIN,
-        "requestBody": {"required": True, "content": {
-            "application/json": {"schema": _FILTERS},
-            "application/x-www-form-urlencoded": {"schema": _FILTERS},
-        }},  # fmt: skip
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _FILTERS},
+                "application/x-www-form-urlencoded": {"schema": _FILTERS},
+            },
+        },
         "responses": _answers(
             {"200": _json("How many ran; `matched` counts all.", {"$ref": "#/components/schemas/Replayed"})},
-            "400", "401", "429", "503",
-        ),  # fmt: skip
+            "400",
+            "401",
+            "429",
+            "503",
+        ),
     },
     ("/admin/api/events/<event_id>", "get"): {
         "summary": "One event with its payload, headers, attempt history and outbound calls.",
@@ -299,8 +327,11 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "parameters": [_EVENT_ID],
         "responses": _answers(
             {"200": _json("The event.", {"$ref": "#/components/schemas/EventSummary"})},
-            "401", "404", "429", "503",
-        ),  # fmt: skip
+            "401",
+            "404",
+            "429",
+            "503",
+        ),
     },
     ("/admin/api/events/<event_id>/replay", "post"): {
         "summary": "Run the event's handler again now; attempts grows by one.",
@@ -308,8 +339,12 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "parameters": [_EVENT_ID],
         "responses": _answers(
             {"200": _json("The event after the run.", {"$ref": "#/components/schemas/EventSummary"})},
-            "401", "404", "409", "429", "503",
-        ),  # fmt: skip
+            "401",
+            "404",
+            "409",
+            "429",
+            "503",
+        ),
     },
     ("/admin/api/outbox", "get"): {
         "summary": "Outbound calls (recorded in dry-run, or sent), newest first.",
@@ -317,8 +352,11 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "parameters": [{"name": "event_id", "in": "query", "schema": _STR}, _LIMIT],
         "responses": _answers(
             {"200": _json("Calls.", _list("OutboxEntry"))},
-            "400", "401", "429", "503",
-        ),  # fmt: skip
+            "400",
+            "401",
+            "429",
+            "503",
+        ),
     },
     ("/admin", "get"): {
         "summary": "The dashboard (HTML).",
@@ -328,8 +366,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                 "200": {"description": "Dashboard.", "content": {"text/html": {"schema": _STR}}},
                 "302": {"description": "To the login form."},
             },
-            "401", "429",
-        ),  # fmt: skip
+            "401",
+            "429",
+        ),
     },
     ("/openapi.json", "get"): {
         "summary": "This document.",
@@ -341,27 +380,38 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
 # Paging and the outbox's filters, added here as one block to the listings above.
 for _listing, _extra in (
     (("/admin/api/events", "get"), [_cursor("^evt_[0-9a-f]{32}$")]),
-    (("/admin/api/outbox", "get"), [
-        _cursor("^out_[0-9a-f]{32}$"),
-        {"name": "integration", "in": "query", "schema": _STR},
-        {"name": "status", "in": "query", "schema": _STR},
-        {"name": "possible_duplicate", "in": "query", "schema": {"type": "boolean"}},
-    ]),
-):  # fmt: skip
+    (
+        ("/admin/api/outbox", "get"),
+        [
+            _cursor("^out_[0-9a-f]{32}$"),
+            {"name": "integration", "in": "query", "schema": _STR},
+            {"name": "status", "in": "query", "schema": _STR},
+            {"name": "possible_duplicate", "in": "query", "schema": {"type": "boolean"}},
+        ],
+    ),
+):
     OPERATIONS[_listing]["parameters"] = [*OPERATIONS[_listing]["parameters"], *_extra]
-    OPERATIONS[_listing]["responses"]["200"] = {**OPERATIONS[_listing]["responses"]["200"], "headers": {
-        **_PAGE_HEADERS,
-        **({"X-Total-Count": {"schema": _STR, "description": "events matching the filters"}}
-           if _listing[0].endswith("/events") else {}),
-    }}  # fmt: skip
+    OPERATIONS[_listing]["responses"]["200"] = {
+        **OPERATIONS[_listing]["responses"]["200"],
+        "headers": {
+            **_PAGE_HEADERS,
+            **(
+                {"X-Total-Count": {"schema": _STR, "description": "events matching the filters"}}
+                if _listing[0].endswith("/events")
+                else {}
+            ),
+        },
+    }
 
 
 # Deliveries (hub.admin.deliveries_api): the messages handlers tell, each sent on its own.
 _DELIVERY_STATUS = {"enum": ["held", "pending", "sending", "sent", "failed", "dead", "skipped"]}
 _REPLAYABLE = {"enum": ["pending", "sending", "failed", "dead", "skipped"]}  # held and sent: 400
 _DELIVERY_ID = {"name": "delivery_id", "in": "path", "required": True, "schema": _STR}
-_DELIVERY_409 = _error("The delivery is held (its run has not succeeded), already sent (replay its "
-                       "event), or being sent right now.")  # fmt: skip
+_DELIVERY_409 = _error(
+    "The delivery is held (its run has not succeeded), already sent (replay its "
+    "event), or being sent right now."
+)
 SCHEMAS["Delivery"] = {
     "type": "object",
     "required": ["id", "event_id", "channel", "address", "text", "status", "attempts", "created_at"],
@@ -390,45 +440,60 @@ _DELIVERY_FILTER = {
     "required": ["status"],
     "properties": {"status": _REPLAYABLE, "event_id": _STR},
 }
-OPERATIONS.update({
-    ("/admin/api/deliveries", "get"): {
-        "summary": "Deliveries, newest first.",
-        "security": _ADMIN,
-        "parameters": [
-            {"name": "event_id", "in": "query", "schema": _STR},
-            {"name": "status", "in": "query", "schema": _DELIVERY_STATUS},
-            _LIMIT,
-        ],
-        "responses": _answers({"200": _json("Deliveries.", _list("Delivery"))}, "400", "401", "429", "503"),
-    },
-    ("/admin/api/deliveries/<delivery_id>", "get"): {
-        "summary": "One delivery with its options and the outbox calls that sent it.",
-        "security": _ADMIN,
-        "parameters": [_DELIVERY_ID],
-        "responses": _answers({"200": _json("The delivery.", _DELIVERY)}, "401", "404", "429", "503"),
-    },
-    ("/admin/api/deliveries/<delivery_id>/replay", "post"): {
-        "summary": "Make a delivery that was not sent (failed, dead, skipped) due now; its attempts go on.",
-        "security": _ADMIN,
-        "parameters": [_DELIVERY_ID],
-        "responses": {
-            **_answers({"200": _json("The delivery, due.", _DELIVERY)}, "401", "404", "429", "503"),
-            "409": _DELIVERY_409,
+OPERATIONS.update(
+    {
+        ("/admin/api/deliveries", "get"): {
+            "summary": "Deliveries, newest first.",
+            "security": _ADMIN,
+            "parameters": [
+                {"name": "event_id", "in": "query", "schema": _STR},
+                {"name": "status", "in": "query", "schema": _DELIVERY_STATUS},
+                _LIMIT,
+            ],
+            "responses": _answers(
+                {"200": _json("Deliveries.", _list("Delivery"))}, "400", "401", "429", "503"
+            ),
         },
-    },
-    ("/admin/api/deliveries/replay", "post"): {
-        "summary": "Replay the deliveries (up to 500) with a status, optionally of one event.",
-        "description": "The filter may also come as query parameters of the same names "
-                       "(`?status=dead`); held and sent deliveries are not replayed (400).",
-        "security": _ADMIN,
-        "requestBody": {"required": True, "content": {"application/json": {"schema": _DELIVERY_FILTER}}},
-        "responses": _answers(
-            {"200": _json("How many were made due.", {"type": "object", "required": ["replayed"],
-                          "properties": {"replayed": {"type": "integer", "minimum": 0}}})},
-            "400", "401", "429", "503",
-        ),
-    },
-})  # fmt: skip
+        ("/admin/api/deliveries/<delivery_id>", "get"): {
+            "summary": "One delivery with its options and the outbox calls that sent it.",
+            "security": _ADMIN,
+            "parameters": [_DELIVERY_ID],
+            "responses": _answers({"200": _json("The delivery.", _DELIVERY)}, "401", "404", "429", "503"),
+        },
+        ("/admin/api/deliveries/<delivery_id>/replay", "post"): {
+            "summary": "Make a delivery that was not sent (failed, dead, skipped) due now; its attempts go on.",
+            "security": _ADMIN,
+            "parameters": [_DELIVERY_ID],
+            "responses": {
+                **_answers({"200": _json("The delivery, due.", _DELIVERY)}, "401", "404", "429", "503"),
+                "409": _DELIVERY_409,
+            },
+        },
+        ("/admin/api/deliveries/replay", "post"): {
+            "summary": "Replay the deliveries (up to 500) with a status, optionally of one event.",
+            "description": "The filter may also come as query parameters of the same names "
+            "(`?status=dead`); held and sent deliveries are not replayed (400).",
+            "security": _ADMIN,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _DELIVERY_FILTER}}},
+            "responses": _answers(
+                {
+                    "200": _json(
+                        "How many were made due.",
+                        {
+                            "type": "object",
+                            "required": ["replayed"],
+                            "properties": {"replayed": {"type": "integer", "minimum": 0}},
+                        },
+                    )
+                },
+                "400",
+                "401",
+                "429",
+                "503",
+            ),
+        },
+    }
+)
 
 
 def _path(rule: str) -> str:

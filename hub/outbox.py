@@ -75,9 +75,14 @@ class Outbox:
         if self.dry_run:
             response = dry_response() if dry_response else {}
             entry = self.store.add_outbox(
-                integration, action, payload, event_id=event_id, status=RECORDED, key=key,
+                integration,
+                action,
+                payload,
+                event_id=event_id,
+                status=RECORDED,
+                key=key,
                 response=response,
-            )  # fmt: skip
+            )
             return CallResult(entry, response, reused=False)
         # Intent before effect: a crash during `send` leaves this row `sending`, not nothing.
         entry = self.store.add_outbox(
@@ -85,8 +90,9 @@ class Outbox:
         )
         return self._send(entry, send, gate)
 
-    def _send(self, entry: OutboxEntry, send: Callable[[], dict[str, Any]],
-              gate: Callable[[], object] | None = None) -> CallResult:  # fmt: skip
+    def _send(
+        self, entry: OutboxEntry, send: Callable[[], dict[str, Any]], gate: Callable[[], object] | None = None
+    ) -> CallResult:
         if gate is not None:
             try:
                 gate()
@@ -110,11 +116,20 @@ class Outbox:
         keyed = entry.integration in KEYED_PROVIDERS
         extra = {"event_id": entry.event_id, "stage": "unknown_outcome", "outbox_id": entry.id}
         if keyed:
-            log.warning("%s %s: an earlier attempt's outcome is unknown; calling again with the same "
-                        "idempotency key", entry.integration, entry.action, extra=extra)  # fmt: skip
+            log.warning(
+                "%s %s: an earlier attempt's outcome is unknown; calling again with the same idempotency key",
+                entry.integration,
+                entry.action,
+                extra=extra,
+            )
             return replace(entry, detail="made again after an attempt of unknown outcome (same key)")
-        log.warning("%s %s: an earlier attempt's outcome is unknown; sending again, it may arrive "
-                    "twice (possible_duplicate)", entry.integration, entry.action, extra=extra)  # fmt: skip
+        log.warning(
+            "%s %s: an earlier attempt's outcome is unknown; sending again, it may arrive "
+            "twice (possible_duplicate)",
+            entry.integration,
+            entry.action,
+            extra=extra,
+        )
         detail = "sent again after an attempt of unknown outcome: may have arrived twice"
         flagged = replace(entry, possible_duplicate=True, detail=detail)
         self.store.finish_outbox(flagged)

@@ -23,7 +23,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from hub.admin.auth import guard_page, secure_headers
 from hub.errors import BadRequestError, ConflictError
 from hub.events import Event
-from hub.runtime import Hub, current_hub
+from hub.services import Hub, current_hub
 from hub.simulate import SignedRequest, paypal_event, sample_types, telegram_message, twilio_sms
 from hub.store import OutboxEntry
 
@@ -105,8 +105,11 @@ def _outbox_messages(entries: list[OutboxEntry]) -> list[dict[str, Any]]:
     for e in entries:
         text = e.payload.get("text") or e.payload.get("body")
         via = f"via outbox: {e.integration} {e.action} ({e.status})"
-        shown.append(message(str(text), e.payload.get("reply_markup"), via=via) if text
-                     else {"text": "", "buttons": [], "via": via, "call": True})  # fmt: skip
+        shown.append(
+            message(str(text), e.payload.get("reply_markup"), via=via)
+            if text
+            else {"text": "", "buttons": [], "via": via, "call": True}
+        )
     return shown
 
 
@@ -150,10 +153,15 @@ def send(channel: str, text: str) -> dict[str, Any]:
         result["event"] = _event_view(event)
         entries = list(reversed(hub.store.outbox(event_id=event.id)))
         result["outbox"] = [
-            {"integration": e.integration, "action": e.action, "status": e.status,
-             "text": str(e.payload.get("text") or e.payload.get("body") or ""), "payload": e.payload}
+            {
+                "integration": e.integration,
+                "action": e.action,
+                "status": e.status,
+                "text": str(e.payload.get("text") or e.payload.get("body") or ""),
+                "payload": e.payload,
+            }
             for e in entries
-        ]  # fmt: skip
+        ]
         result["messages"] = inline + _outbox_messages(entries)
     return result
 
@@ -177,28 +185,39 @@ def _remember(hub: Hub, channel: str, event_id: str, inline: list[dict[str, Any]
 
 def conversation(hub: Hub, channel: str) -> list[dict[str, Any]]:
     """The chat's newest exchanges, oldest first, rebuilt from the event log."""
-    source, address = ("telegram", str(PLAYGROUND_CHAT_ID)) if channel == "telegram" else (
-        "twilio", PLAYGROUND_PHONE)  # fmt: skip
+    source, address = (
+        ("telegram", str(PLAYGROUND_CHAT_ID)) if channel == "telegram" else ("twilio", PLAYGROUND_PHONE)
+    )
     kept = hub.store.kv_get(REPLIES_NAMESPACE, channel) or {}
-    mine = [e for e in hub.store.events(source=source, limit=200 + HISTORY)
-            if e.message is not None and e.message.address == address][:HISTORY]  # fmt: skip
+    mine = [
+        e
+        for e in hub.store.events(source=source, limit=200 + HISTORY)
+        if e.message is not None and e.message.address == address
+    ][:HISTORY]
     exchanges = []
     for event in reversed(mine):
         entries = list(reversed(hub.store.outbox(event_id=event.id)))
-        exchanges.append({
-            "text": event.message.text if event.message else "",
-            "messages": list(kept.get(event.id, [])) + _outbox_messages(entries),
-            "error": None,
-            "event": _event_view(event),
-        })  # fmt: skip
+        exchanges.append(
+            {
+                "text": event.message.text if event.message else "",
+                "messages": list(kept.get(event.id, [])) + _outbox_messages(entries),
+                "error": None,
+                "event": _event_view(event),
+            }
+        )
     return exchanges
 
 
 def _page(status: int = 200) -> tuple[str, int]:
     hub = current_hub()
     chats = {channel: conversation(hub, channel) for channel in CHANNELS}
-    return render_template("admin/playground.html", chats=chats, channels=CHANNELS,
-                           phone=PLAYGROUND_PHONE, chat_id=PLAYGROUND_CHAT_ID), status  # fmt: skip
+    return render_template(
+        "admin/playground.html",
+        chats=chats,
+        channels=CHANNELS,
+        phone=PLAYGROUND_PHONE,
+        chat_id=PLAYGROUND_CHAT_ID,
+    ), status
 
 
 @bp.get("")

@@ -17,10 +17,10 @@ import click
 from flask.cli import with_appcontext
 
 from hub.context import Context
-from hub.runtime import current_hub
+from hub.services import current_hub
 
 if TYPE_CHECKING:
-    from hub.runtime import Hub
+    from hub.services import Hub
 
 ERROR_PAUSE = 5.0  # seconds to wait after a failed getUpdates before asking again
 
@@ -103,8 +103,13 @@ class Poller:
 
 
 @click.command("poll")
-@click.option("--timeout", default=30, show_default=True, type=click.IntRange(0, 50),
-              help="Seconds each getUpdates call waits for news (long polling).")  # fmt: skip
+@click.option(
+    "--timeout",
+    default=30,
+    show_default=True,
+    type=click.IntRange(0, 50),
+    help="Seconds each getUpdates call waits for news (long polling).",
+)
 @click.option("--max-updates", type=click.IntRange(1), help="Stop after handling this many updates.")
 @click.option("--max-rounds", type=click.IntRange(1), help="Stop after this many getUpdates calls.")
 @with_appcontext

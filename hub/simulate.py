@@ -63,15 +63,19 @@ def with_planned_failures(payload: dict[str, Any], fail: int) -> dict[str, Any]:
 def load_sample(source: str, type: str) -> dict[str, Any]:
     path = resources.files("hub") / "samples" / source / f"{type}.json"
     if not path.is_file():
-        raise LookupError(
-            f"no sample {source}/{type}; samples: {', '.join(sample_types(source)) or 'none'}"
-        )
+        raise LookupError(f"no sample {source}/{type}; samples: {', '.join(sample_types(source)) or 'none'}")
     return json.loads(path.read_text())
 
 
-def stripe_event(settings: Settings, type: str, data: dict[str, Any] | None = None,
-                 *, event_id: str | None = None, timestamp: int | None = None,
-                 fail: int = 0) -> SignedRequest:  # fmt: skip
+def stripe_event(
+    settings: Settings,
+    type: str,
+    data: dict[str, Any] | None = None,
+    *,
+    event_id: str | None = None,
+    timestamp: int | None = None,
+    fail: int = 0,
+) -> SignedRequest:
     """A signed Stripe event of `type`; `data` replaces the sample's `data.object`."""
     try:
         event = load_sample("stripe", type)
@@ -86,15 +90,22 @@ def stripe_event(settings: Settings, type: str, data: dict[str, Any] | None = No
 
     header = signature_header(body, settings.stripe_webhook_secret[0], timestamp)
     return SignedRequest(
-        PATHS["stripe"], body.encode(),
+        PATHS["stripe"],
+        body.encode(),
         {"Content-Type": "application/json", "Stripe-Signature": header},
-    )  # fmt: skip
+    )
 
 
 def paypal_event(
-    settings: Settings, type: str, resource: dict[str, Any] | None = None, *,
-    event_id: str | None = None, time: str | None = None, custom_id: str = "", fail: int = 0,
-) -> SignedRequest:  # fmt: skip
+    settings: Settings,
+    type: str,
+    resource: dict[str, Any] | None = None,
+    *,
+    event_id: str | None = None,
+    time: str | None = None,
+    custom_id: str = "",
+    fail: int = 0,
+) -> SignedRequest:
     """A PayPal webhook of `type` signed with the development certificate (dry-run hubs only).
 
     `resource` replaces the sample's `resource`; `custom_id` the chat it names;
@@ -115,8 +126,15 @@ def paypal_event(
     return SignedRequest(PATHS["paypal"], body, {"Content-Type": "application/json", **headers})
 
 
-def telegram_message(settings: Settings, text: str, *, chat_id: int = 1001, update_id: int | None = None,
-                     first_name: str = "Sam", fail: int = 0) -> SignedRequest:  # fmt: skip
+def telegram_message(
+    settings: Settings,
+    text: str,
+    *,
+    chat_id: int = 1001,
+    update_id: int | None = None,
+    first_name: str = "Sam",
+    fail: int = 0,
+) -> SignedRequest:
     update = load_sample("telegram", "message")
     update["update_id"] = update_id if update_id is not None else secrets.randbelow(2**31)
     message = update["message"]
@@ -124,14 +142,18 @@ def telegram_message(settings: Settings, text: str, *, chat_id: int = 1001, upda
     message["chat"].update(id=chat_id, first_name=first_name)
     message["from"].update(id=chat_id, first_name=first_name)
     return SignedRequest(
-        PATHS["telegram"], json.dumps(with_planned_failures(update, fail)).encode(),
-        {"Content-Type": "application/json",
-         "X-Telegram-Bot-Api-Secret-Token": settings.telegram_webhook_secret},
-    )  # fmt: skip
+        PATHS["telegram"],
+        json.dumps(with_planned_failures(update, fail)).encode(),
+        {
+            "Content-Type": "application/json",
+            "X-Telegram-Bot-Api-Secret-Token": settings.telegram_webhook_secret,
+        },
+    )
 
 
-def twilio_form(settings: Settings, base_url: str, source: str, params: dict[str, str],
-                *, fail: int = 0) -> SignedRequest:  # fmt: skip
+def twilio_form(
+    settings: Settings, base_url: str, source: str, params: dict[str, str], *, fail: int = 0
+) -> SignedRequest:
     """A form-encoded Twilio callback signed for the URL Twilio would have used."""
     from integrations.twilio import signature
 
@@ -139,14 +161,24 @@ def twilio_form(settings: Settings, base_url: str, source: str, params: dict[str
     path = PATHS[source]
     signed_url = (settings.hub_public_url or base_url.rstrip("/")) + path
     return SignedRequest(
-        path, urlencode(params).encode(),
-        {"Content-Type": "application/x-www-form-urlencoded",
-         "X-Twilio-Signature": signature(signed_url, params, settings.twilio_auth_token)},
-    )  # fmt: skip
+        path,
+        urlencode(params).encode(),
+        {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature(signed_url, params, settings.twilio_auth_token),
+        },
+    )
 
 
-def twilio_sms(settings: Settings, base_url: str, text: str, *, sender: str = "+15550001111",
-               sid: str | None = None, fail: int = 0) -> SignedRequest:  # fmt: skip
+def twilio_sms(
+    settings: Settings,
+    base_url: str,
+    text: str,
+    *,
+    sender: str = "+15550001111",
+    sid: str | None = None,
+    fail: int = 0,
+) -> SignedRequest:
     params = load_sample("twilio", "sms.received")
     params.update(Body=text, From=sender, MessageSid=sid or "SM" + secrets.token_hex(16))
     return twilio_form(settings, base_url, "twilio", params, fail=fail)
@@ -154,11 +186,13 @@ def twilio_sms(settings: Settings, base_url: str, text: str, *, sender: str = "+
 
 def google_push(settings: Settings, *, state: str = "exists", number: int | None = None) -> SignedRequest:
     headers = load_sample("google", "calendar.push")
-    headers.update({
-        "X-Goog-Resource-State": state,
-        "X-Goog-Message-Number": str(number if number is not None else int(time.time() * 1000)),
-        "X-Goog-Channel-Token": settings.google_channel_token,
-    })  # fmt: skip
+    headers.update(
+        {
+            "X-Goog-Resource-State": state,
+            "X-Goog-Message-Number": str(number if number is not None else int(time.time() * 1000)),
+            "X-Goog-Channel-Token": settings.google_channel_token,
+        }
+    )
     return SignedRequest(PATHS["google"], b"", headers)
 
 

@@ -22,7 +22,7 @@ from flask import current_app, has_app_context
 
 from hub.delivery_runner import run_deliveries
 from hub.observability import flush
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.worker import run_event
 
 if TYPE_CHECKING:
@@ -71,8 +71,9 @@ class TaskQueue:
         try:
             invoke_async(f"{__name__}.{process_event.__name__}", event_id)
         except InvokeError as exc:
-            log.error("async invocation failed, the sweep runs the event: %s", exc,
-                      extra={"event_id": event_id})  # fmt: skip
+            log.error(
+                "async invocation failed, the sweep runs the event: %s", exc, extra={"event_id": event_id}
+            )
         except Exception:  # the event is durable already: never fail its acknowledgement
             log.exception("async invocation failed; the sweep runs the event", extra={"event_id": event_id})
 
@@ -180,4 +181,3 @@ def process_event(event_id: str) -> None:
         run_in_app(app, event_id)
     finally:
         flush()  # Lambda freezes the process as soon as this returns
-

@@ -15,7 +15,7 @@ from flask import Blueprint, Request, Response, request
 
 from hub.errors import HubError, ServiceUnavailableError
 from hub.payloads import read_body
-from hub.runtime import current_hub
+from hub.services import current_hub
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logging.getLogger("hub.webhooks")
@@ -38,9 +38,7 @@ INTAKES = {
     "paypal": Intake("integrations.paypal", "verify", "respond", "PAYPAL_WEBHOOK_ID"),
     "twilio_sms": Intake("integrations.twilio", "verify_sms", "respond_sms", "TWILIO_AUTH_TOKEN", 5),
     "twilio_status": Intake("integrations.twilio", "verify_status", "respond_status", "TWILIO_AUTH_TOKEN"),
-    "google_calendar": Intake(
-        "integrations.google", "verify_calendar", "respond", "GOOGLE_CHANNEL_TOKEN"
-    ),
+    "google_calendar": Intake("integrations.google", "verify_calendar", "respond", "GOOGLE_CHANNEL_TOKEN"),
 }
 
 

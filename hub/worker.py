@@ -16,7 +16,7 @@ from hub.logs import log_stage
 from hub.observability import handler_span
 
 if TYPE_CHECKING:
-    from hub.runtime import Hub
+    from hub.services import Hub
 
 __all__ = ["RunResult", "SweepReport", "retry_delay", "run_event", "sweep"]
 

@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 @with_appcontext
 def tick(type: str) -> None:
     """Emit one schedule event now, as the deployed schedule would (for local runs)."""
-    from hub.runtime import current_hub
+    from hub.services import current_hub
     from infra.schedules import tick as emit
 
     acceptance = emit(current_app._get_current_object(), type)  # type: ignore[attr-defined]
@@ -40,7 +40,7 @@ def setup_webhooks(url: str, stage: str | None, dry_run: bool) -> None:
     """Register hub with Telegram, Stripe, PayPal, Twilio and Google (idempotent)."""
     from hub.config import _parse_url
     from hub.errors import ConfigError
-    from hub.runtime import current_hub
+    from hub.services import current_hub
     from infra.setup_webhooks import StageMismatchError, run
 
     hub = current_hub()
@@ -61,7 +61,7 @@ def setup_webhooks(url: str, stage: str | None, dry_run: bool) -> None:
 @with_appcontext
 def doctor() -> None:
     """Check configuration and each provider's reachability; say what to fix."""
-    from hub.runtime import current_hub
+    from hub.services import current_hub
     from infra.doctor import FAIL, run
 
     checks = run(current_hub(), on_lambda=bool(current_app.config.get("HUB_ON_LAMBDA")))

@@ -103,8 +103,10 @@ def pin_region(stage: Stage, environ: dict[str, str]) -> str | None:
         environ[name] = stage.region
     others = {value for value in shell.values() if value != stage.region}
     if others:
-        return (f"note: ignoring the shell's {', '.join(f'{k}={v}' for k, v in shell.items())}: "
-                f"stage {stage.name} deploys to {stage.region} (zappa_settings.json aws_region)")  # fmt: skip
+        return (
+            f"note: ignoring the shell's {', '.join(f'{k}={v}' for k, v in shell.items())}: "
+            f"stage {stage.name} deploys to {stage.region} (zappa_settings.json aws_region)"
+        )
     return None
 
 
@@ -127,11 +129,15 @@ def upload_package(session: Any, stage: Stage, bucket: str) -> str:
         s3.head_bucket(Bucket=bucket)
     except botocore.exceptions.ClientError as exc:
         if exc.response["Error"]["Code"] not in ("404", "NoSuchBucket"):
-            raise DeployError(f"bucket {bucket} exists but is not yours to use ({exc}); "
-                              "choose another with s3_bucket or HUB_DEPLOY_BUCKET") from None  # fmt: skip
-        where = {} if stage.region == "us-east-1" else {
-            "CreateBucketConfiguration": {"LocationConstraint": stage.region}
-        }  # fmt: skip
+            raise DeployError(
+                f"bucket {bucket} exists but is not yours to use ({exc}); "
+                "choose another with s3_bucket or HUB_DEPLOY_BUCKET"
+            ) from None
+        where = (
+            {}
+            if stage.region == "us-east-1"
+            else {"CreateBucketConfiguration": {"LocationConstraint": stage.region}}
+        )
         s3.create_bucket(Bucket=bucket, **where)
     key = f"{stage.lambda_name}.zip"
     s3.upload_file(str(stage.package), bucket, key)
@@ -179,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stage = load_stage(args.stage)
         if args.command in WITH_PACKAGE and not stage.package.exists():
-            raise DeployError(f"build/{stage.package.name} is missing: run "
-                              f"python -m infra.package {stage.name} first")  # fmt: skip
+            raise DeployError(
+                f"build/{stage.package.name} is missing: run python -m infra.package {stage.name} first"
+            )
         note = pin_region(stage, os.environ)  # type: ignore[arg-type]
         if note:
             print(note, file=sys.stderr)
@@ -192,8 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             account = session.client("sts").get_caller_identity()["Account"]
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise DeployError(f"AWS does not accept these credentials ({exc}); configure them as for "
-                              "the AWS CLI") from None  # fmt: skip
+            raise DeployError(
+                f"AWS does not accept these credentials ({exc}); configure them as for the AWS CLI"
+            ) from None
         bucket = bucket_name(stage, account, os.environ)  # type: ignore[arg-type]
         overlay = json.loads(args.settings_overlay.read_text()) if args.settings_overlay else {}
         os.chdir(ROOT)  # zappa reads the project folder (its websocket detection) from the cwd
@@ -203,8 +211,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.command in WITH_PACKAGE:
                 ensure_role(settings_path, stage)
                 command += ["--zip", upload_package(session, stage, bucket)]
-            print(f"zappa {args.command} {stage.name}: region {stage.region}, bucket {bucket}",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"zappa {args.command} {stage.name}: region {stage.region}, bucket {bucket}", file=sys.stderr
+            )
             return run_zappa(command)
     except DeployError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hub.runtime import Hub
+    from hub.services import Hub
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -72,8 +72,10 @@ def _config(settings: Any, on_lambda: bool) -> Check:
     if settings.dev_secrets:
         problems.append(f"generated development secrets in use: {', '.join(settings.dev_secrets)}")
     if settings.hub_tasks == "lambda" and not settings.redis_url:
-        problems.append("HUB_TASKS=lambda without REDIS_URL: each Lambda instance would keep its own "
-                        "SQLite file in /tmp; set REDIS_URL")  # fmt: skip
+        problems.append(
+            "HUB_TASKS=lambda without REDIS_URL: each Lambda instance would keep its own "
+            "SQLite file in /tmp; set REDIS_URL"
+        )
     if on_lambda and settings.hub_tasks == "thread":
         problems.append("HUB_TASKS=thread on Lambda: work dies when the function freezes; use lambda")
     if not problems:

@@ -36,9 +36,13 @@ def public_url(stage: str, host: str = API_HOST) -> str:
 
 
 def rest_v1(
-    signed: SignedRequest, stage: str, *, host: str = API_HOST, source_ip: str = "203.0.113.7",
+    signed: SignedRequest,
+    stage: str,
+    *,
+    host: str = API_HOST,
+    source_ip: str = "203.0.113.7",
     binary: bool = True,
-) -> dict:  # fmt: skip
+) -> dict:
     """An API Gateway REST API (v1) proxy event; `path` excludes the stage, as AWS sends it.
 
     `binary`: the API has binary media type `*/*` (what zappa's `binary_support` sets), so
@@ -73,7 +77,9 @@ def rest_v1(
     }
 
 
-def http_v2(signed: SignedRequest, stage: str, *, host: str = API_HOST, source_ip: str = "203.0.113.7") -> dict:  # noqa: E501
+def http_v2(
+    signed: SignedRequest, stage: str, *, host: str = API_HOST, source_ip: str = "203.0.113.7"
+) -> dict:  # noqa: E501
     """An API Gateway HTTP API (v2) event on a named stage: `rawPath` includes the stage."""
     path, _, query = signed.path.partition("?")
     headers = {k.lower(): v for k, v in signed.headers.items()}

@@ -41,8 +41,10 @@ def runtime_version(stage: str, settings_path: Path = ROOT / "zappa_settings.jso
 def python_version(python: str) -> str:
     out = subprocess.run(
         [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return out.stdout.strip()
 
 
@@ -64,10 +66,21 @@ def byte_compile(venv: Path) -> None:
     site = next((venv / "lib").glob("python3*/site-packages"))
     targets = [str(site), *(str(ROOT / p) for p in PROJECT_PACKAGES)]
     subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "compileall", "-q", "-f", "-j", "0",
-         "--invalidation-mode", "checked-hash", *targets],
-        check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "compileall",
+            "-q",
+            "-f",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "checked-hash",
+            *targets,
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def zappa_package(venv: Path, stage: str) -> Path:
@@ -83,8 +96,10 @@ def zappa_package(venv: Path, stage: str) -> Path:
     env.pop("PYTHONPATH", None)
     subprocess.run(
         [str(venv / "bin" / "zappa"), "package", stage, "-o", str(output), "--disable_progress"],
-        check=True, cwd=ROOT, env=env,
-    )  # fmt: skip
+        check=True,
+        cwd=ROOT,
+        env=env,
+    )
     return output
 
 

@@ -20,7 +20,7 @@ from hub.observability import flush
 if TYPE_CHECKING:
     from flask import Flask
 
-    from hub.runtime import Acceptance
+    from hub.services import Acceptance
 
 SOURCE = "schedule"
 
@@ -57,7 +57,7 @@ def slot_id(schedule: Schedule, when: datetime) -> str:
 
 def tick(app: Flask, type: str, when: datetime | None = None) -> Acceptance:
     """Emit the schedule event of `type` for the slot containing `when` (default: now)."""
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     try:
         schedule = SCHEDULES[type]
@@ -107,7 +107,7 @@ def calendar_renew(event: dict[str, Any] | None = None, context: Any = None) -> 
 
 def sweep(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
     """Due retries, expired leases, purge: directly, every minute."""
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     app = _app()
     try:

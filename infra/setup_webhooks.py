@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from hub.runtime import Hub
+    from hub.services import Hub
 
 ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_UPDATES = ["message", "edited_message", "callback_query", "pre_checkout_query"]
@@ -127,10 +127,11 @@ def _stripe(hub: Hub, base: str, dry_run: bool) -> Step:
             return Step("stripe", "create", f"{target} for {', '.join(events)}")
         created = stripe.create_webhook_endpoint(settings, target, events)
         return Step(
-            "stripe", "create",
+            "stripe",
+            "create",
             f"{target} ({created['id']}). Store its signing secret as STRIPE_WEBHOOK_SECRET "
             f"(append with a comma while rotating): {created['secret']}",
-        )  # fmt: skip
+        )
     if sorted(existing["enabled_events"]) == events:
         return Step("stripe", "unchanged", f"{target} ({existing['id']}) for {', '.join(events)}")
     if not dry_run:
@@ -146,8 +147,9 @@ def _paypal(hub: Hub, base: str, dry_run: bool) -> Step:
     from integrations import paypal_api
 
     events = sorted({t for (source, t) in hub.router.registrations() if source == "paypal" and t != "*"})
-    action, detail = paypal_api.ensure_webhook(settings, hub.cache, f"{base}/webhooks/paypal", events,
-                                               dry_run=dry_run)  # fmt: skip
+    action, detail = paypal_api.ensure_webhook(
+        settings, hub.cache, f"{base}/webhooks/paypal", events, dry_run=dry_run
+    )
     return Step("paypal", action, detail)
 
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from flask import Request
 
     from hub.config import Settings
-    from hub.runtime import Acceptance
+    from hub.services import Acceptance
 
 _MESSAGE_NUMBER = re.compile(r"[0-9]{1,20}")
 
@@ -47,9 +47,7 @@ def verify_calendar(request: Request, settings: Settings) -> Event:
         "resource_uri": request.headers.get("X-Goog-Resource-URI", ""),
         "channel_expiration": request.headers.get("X-Goog-Channel-Expiration", ""),
     }
-    return Event(
-        source="google", type="calendar.push", provider_id=f"{channel_id}:{number}", payload=payload
-    )
+    return Event(source="google", type="calendar.push", provider_id=f"{channel_id}:{number}", payload=payload)
 
 
 def respond(acceptance: Acceptance) -> Response:
@@ -118,9 +116,12 @@ class GoogleApis:
                 from googleapiclient.discovery import build
 
                 self._services[(name, version)] = build(
-                    name, version, credentials=self.credentials,
-                    static_discovery=True, cache_discovery=False,
-                )  # fmt: skip
+                    name,
+                    version,
+                    credentials=self.credentials,
+                    static_discovery=True,
+                    cache_discovery=False,
+                )
             return self._services[(name, version)]
 
     def execute(self, request: Any) -> dict[str, Any]:
@@ -202,15 +203,25 @@ def watch_calendar(ctx: Context) -> dict[str, Any]:
 
     def send() -> dict[str, Any]:
         google = apis(settings)
-        body = {"id": channel_id, "type": "web_hook", "address": address,
-                "token": settings.google_channel_token, "params": {"ttl": str(CHANNEL_TTL)}}  # fmt: skip
+        body = {
+            "id": channel_id,
+            "type": "web_hook",
+            "address": address,
+            "token": settings.google_channel_token,
+            "params": {"ttl": str(CHANNEL_TTL)},
+        }
         answer = google.execute(google.service("calendar", "v3").events().watch(calendarId=cal_id, body=body))
         return {"ref": answer["id"], **_channel(answer), "address": address}
 
     def dry() -> dict[str, Any]:
         expires = int((time.time() + CHANNEL_TTL) * 1000)
-        return {"ref": channel_id, "id": channel_id, "resourceId": "dry-run", "expiration": str(expires),
-                "address": address}  # fmt: skip
+        return {
+            "ref": channel_id,
+            "id": channel_id,
+            "resourceId": "dry-run",
+            "expiration": str(expires),
+            "address": address,
+        }
 
     return ctx.call("google", "calendar.events.watch", payload, send, dry_response=dry).response
 
@@ -269,12 +280,19 @@ def append_sheet_row(ctx: Context, values: list[Any]) -> CallResult | None:
     def send() -> dict[str, Any]:
         google = apis(ctx.settings)
         # RAW, not USER_ENTERED: a chat user's "=IMPORTXML(...)" stays text, never a formula.
-        request = google.service("sheets", "v4").spreadsheets().values().append(
-            spreadsheetId=sheet_id, range="A1", valueInputOption="RAW",
-            insertDataOption="INSERT_ROWS", body={"values": [row]},
-        )  # fmt: skip
+        request = (
+            google.service("sheets", "v4")
+            .spreadsheets()
+            .values()
+            .append(
+                spreadsheetId=sheet_id,
+                range="A1",
+                valueInputOption="RAW",
+                insertDataOption="INSERT_ROWS",
+                body={"values": [row]},
+            )
+        )
         answer = google.execute(request)
         return {"ref": answer.get("updates", {}).get("updatedRange", "")}
 
     return ctx.call("google", "sheets.values.append", payload, send)
-

@@ -21,19 +21,24 @@ from flask import Response, jsonify
 from hub.errors import BadRequestError
 from hub.events import Event, body_digest
 from hub.payloads import json_object, read_body, required_str
-from hub.runtime import current_hub
+from hub.services import current_hub
 from integrations import paypal_certs
 
 if TYPE_CHECKING:
     from flask import Request
 
     from hub.config import Settings
-    from hub.runtime import Acceptance
+    from hub.services import Acceptance
 
 ALGORITHM = "SHA256withRSA"
 TOLERANCE_SECONDS = 300  # as for Stripe: each PayPal retry is a new transmission, newly timed
-HEADERS = ("PAYPAL-TRANSMISSION-ID", "PAYPAL-TRANSMISSION-TIME", "PAYPAL-TRANSMISSION-SIG",
-           "PAYPAL-CERT-URL", "PAYPAL-AUTH-ALGO")  # fmt: skip
+HEADERS = (
+    "PAYPAL-TRANSMISSION-ID",
+    "PAYPAL-TRANSMISSION-TIME",
+    "PAYPAL-TRANSMISSION-SIG",
+    "PAYPAL-CERT-URL",
+    "PAYPAL-AUTH-ALGO",
+)
 MAX_HEADER = 2048
 
 

@@ -56,9 +56,13 @@ def client(settings: Settings, cache: Cache) -> PaypalServersdkClient:
         o_auth_token_provider=lambda _last, manager: cached_token(settings, cache, manager),
     )
     config = Configuration(
-        environment=environment, timeout=TIMEOUT_SECONDS, max_retries=MAX_RETRIES, backoff_factor=0.5,
-        retry_methods=["GET", "PUT", "POST", "PATCH"], client_credentials_auth_credentials=credentials,
-    )  # fmt: skip
+        environment=environment,
+        timeout=TIMEOUT_SECONDS,
+        max_retries=MAX_RETRIES,
+        backoff_factor=0.5,
+        retry_methods=["GET", "PUT", "POST", "PATCH"],
+        client_credentials_auth_credentials=credentials,
+    )
     config.environments = {environment: {Server.DEFAULT: base_url(settings)}}  # PAYPAL_API_URL
     return PaypalServersdkClient(config=config)
 
@@ -75,8 +79,12 @@ def cached_token(settings: Settings, cache: Cache, manager: Any) -> Any:
     token = manager.fetch_token()
     lifetime = int(getattr(token, "expires_in", 0) or 0)
     if token.access_token and lifetime > TOKEN_EARLY_SECONDS:
-        fields = {"access_token": token.access_token, "token_type": token.token_type,
-                  "expires_in": lifetime, "expiry": getattr(token, "expiry", None)}  # fmt: skip
+        fields = {
+            "access_token": token.access_token,
+            "token_type": token.token_type,
+            "expires_in": lifetime,
+            "expiry": getattr(token, "expiry", None),
+        }
         cache.set(key, fields, timeout=lifetime - TOKEN_EARLY_SECONDS)
     return token
 
@@ -107,12 +115,14 @@ def create_order(ctx: Context, value: str, currency: str, description: str, cust
     request_id = f"hub-{ctx.event.id}-order"
     body = {
         "intent": "CAPTURE",
-        "purchase_units": [{
-            "custom_id": custom_id,
-            "description": description[:127],
-            "amount": {"currency_code": currency.upper(), "value": value},
-        }],
-    }  # fmt: skip
+        "purchase_units": [
+            {
+                "custom_id": custom_id,
+                "description": description[:127],
+                "amount": {"currency_code": currency.upper(), "value": value},
+            }
+        ],
+    }
     settings, cache = ctx.settings, ctx.cache
 
     def send() -> dict[str, Any]:
@@ -120,9 +130,15 @@ def create_order(ctx: Context, value: str, currency: str, description: str, cust
 
         if not (settings.paypal_client_id and settings.paypal_client_secret):
             raise PayPalError("PayPal is not set up yet. Please tell the operator.")
-        order = _call(lambda: client(settings, cache).orders.create_order(
-            {"body": OrderRequest.from_dictionary(body), "paypal_request_id": request_id,
-             "prefer": "return=minimal"}))  # fmt: skip
+        order = _call(
+            lambda: client(settings, cache).orders.create_order(
+                {
+                    "body": OrderRequest.from_dictionary(body),
+                    "paypal_request_id": request_id,
+                    "prefer": "return=minimal",
+                }
+            )
+        )
         links = {link.get("rel"): link.get("href") for link in order.get("links") or []}
         url = next((links[rel] for rel in APPROVE_RELS if links.get(rel)), "")
         return {"ref": order.get("id", ""), "id": order.get("id", ""), "url": url}
@@ -131,8 +147,9 @@ def create_order(ctx: Context, value: str, currency: str, description: str, cust
         fake_id = "DRY" + ctx.event.id.removeprefix("evt_")[:14].upper()
         return {"ref": fake_id, "id": fake_id, "url": f"http://127.0.0.1/dry-run/paypal/approve/{fake_id}"}
 
-    result = ctx.call("paypal", "orders.create", {**body, "paypal_request_id": request_id}, send,
-                      dry_response=dry_response)  # fmt: skip
+    result = ctx.call(
+        "paypal", "orders.create", {**body, "paypal_request_id": request_id}, send, dry_response=dry_response
+    )
     return {"url": str(result.response.get("url", "")), "id": str(result.response.get("id", ""))}
 
 
@@ -146,16 +163,27 @@ def capture_order(ctx: Context, order_id: str) -> dict[str, Any]:
     settings, cache = ctx.settings, ctx.cache
 
     def send() -> dict[str, Any]:
-        order = _call(lambda: client(settings, cache).orders.capture_order(
-            {"id": order_id, "paypal_request_id": request_id, "prefer": "return=minimal"}))  # fmt: skip
-        return {"ref": order.get("id", order_id), "id": order.get("id", order_id),
-                "status": order.get("status", "")}  # fmt: skip
+        order = _call(
+            lambda: client(settings, cache).orders.capture_order(
+                {"id": order_id, "paypal_request_id": request_id, "prefer": "return=minimal"}
+            )
+        )
+        return {
+            "ref": order.get("id", order_id),
+            "id": order.get("id", order_id),
+            "status": order.get("status", ""),
+        }
 
     def dry_response() -> dict[str, Any]:
         return {"ref": order_id, "id": order_id, "status": "COMPLETED"}
 
-    result = ctx.call("paypal", "orders.capture", {"id": order_id, "paypal_request_id": request_id},
-                      send, dry_response=dry_response)  # fmt: skip
+    result = ctx.call(
+        "paypal",
+        "orders.capture",
+        {"id": order_id, "paypal_request_id": request_id},
+        send,
+        dry_response=dry_response,
+    )
     return dict(result.response)
 
 
@@ -170,8 +198,9 @@ def _call(request: Any) -> dict[str, Any]:
     except ApiException as exc:
         raise _paypal_error(exc) from exc
     except requests.RequestException as exc:
-        raise PayPalError("PayPal is not answering right now; please try again in a few minutes.",
-                          transient=True) from exc  # fmt: skip
+        raise PayPalError(
+            "PayPal is not answering right now; please try again in a few minutes.", transient=True
+        ) from exc
     return APIHelper.to_dictionary(response.body) if response.body is not None else {}
 
 
@@ -196,17 +225,22 @@ def _rest(settings: Settings, cache: Cache, method: str, path: str, body: Any = 
     import requests
 
     response = requests.request(
-        method, base_url(settings) + path, json=body, timeout=TIMEOUT_SECONDS,
+        method,
+        base_url(settings) + path,
+        json=body,
+        timeout=TIMEOUT_SECONDS,
         headers={"Authorization": bearer(settings, cache), "Content-Type": "application/json"},
-    )  # fmt: skip
+    )
     if response.status_code == 404:
         return None
     if response.status_code >= 400:
         # PayPal's error name and message, never our credentials.
         is_json = response.headers.get("content-type", "").startswith("application/json")
         error = response.json() if is_json else {}
-        raise PayPalError(f"PayPal answered {response.status_code} {error.get('name', '')}: "
-                          f"{error.get('message', '')}".strip())  # fmt: skip
+        raise PayPalError(
+            f"PayPal answered {response.status_code} {error.get('name', '')}: "
+            f"{error.get('message', '')}".strip()
+        )
     return response.json() if response.content else {}
 
 
@@ -221,8 +255,13 @@ def webhooks(settings: Settings, cache: Cache) -> list[dict[str, Any]]:
 
 def create_webhook(settings: Settings, cache: Cache, url: str, events: list[str]) -> str:
     """Register `url` for `events`; its id is what PAYPAL_WEBHOOK_ID must hold."""
-    created = _rest(settings, cache, "POST", "/v1/notifications/webhooks",
-                    {"url": url, "event_types": [{"name": e} for e in events]})  # fmt: skip
+    created = _rest(
+        settings,
+        cache,
+        "POST",
+        "/v1/notifications/webhooks",
+        {"url": url, "event_types": [{"name": e} for e in events]},
+    )
     return str(created["id"])
 
 
@@ -231,8 +270,9 @@ def update_webhook_events(settings: Settings, cache: Cache, webhook_id: str, eve
     _rest(settings, cache, "PATCH", f"/v1/notifications/webhooks/{webhook_id}", patch)
 
 
-def ensure_webhook(settings: Settings, cache: Cache, target: str, events: list[str], *,
-                   dry_run: bool) -> tuple[str, str]:  # fmt: skip
+def ensure_webhook(
+    settings: Settings, cache: Cache, target: str, events: list[str], *, dry_run: bool
+) -> tuple[str, str]:
     """Point this app's webhook for `target` at exactly `events`: (action, what to tell).
 
     Idempotent: an equal webhook is left alone; with `dry_run` it only reads.
@@ -258,6 +298,8 @@ def check(settings: Settings, cache: Cache) -> str:
         raise PayPalError("OAuth works, but PAYPAL_WEBHOOK_ID is unset: run hub setup-webhooks")
     found = _rest(settings, cache, "GET", f"/v1/notifications/webhooks/{settings.paypal_webhook_id}")
     if found is None:
-        raise PayPalError(f"OAuth works, but this app has no webhook {settings.paypal_webhook_id}: "
-                          "run hub setup-webhooks and set the id it prints")  # fmt: skip
+        raise PayPalError(
+            f"OAuth works, but this app has no webhook {settings.paypal_webhook_id}: "
+            "run hub setup-webhooks and set the id it prints"
+        )
     return f"{settings.paypal_environment} app; webhook {found['id']} -> {found['url']}"

@@ -32,13 +32,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hub.paypal")
 
-PAYPAL_HOSTS = frozenset({
-    "api.paypal.com", "api-m.paypal.com", "api.sandbox.paypal.com", "api-m.sandbox.paypal.com",
-})  # fmt: skip
+PAYPAL_HOSTS = frozenset(
+    {
+        "api.paypal.com",
+        "api-m.paypal.com",
+        "api.sandbox.paypal.com",
+        "api-m.sandbox.paypal.com",
+    }
+)
 CERT_PATH = "/v1/notifications/certs/"
 _CERT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")  # CERT-360caa42-fca2a594-a5cafa77: no "/", "%", ".."
-SIGNER_NAMES = {"live": "messageverificationcerts.paypal.com",
-                "sandbox": "messageverificationcerts.sandbox.paypal.com"}  # fmt: skip
+SIGNER_NAMES = {
+    "live": "messageverificationcerts.paypal.com",
+    "sandbox": "messageverificationcerts.sandbox.paypal.com",
+}
 FETCH_TIMEOUT_SECONDS = 5
 MAX_CERT_BYTES = 64 * 1024  # PayPal's leaf plus its intermediates is about 5 KiB
 CACHE_SECONDS = 24 * 3600  # PayPal rotates signing certificates rarely; never past not_after
@@ -57,16 +64,24 @@ class CheckedCert:
     not_after: float
 
     def to_cache(self) -> dict[str, object]:
-        return {"n": format(self.n, "x"), "e": self.e, "not_before": self.not_before,
-                "not_after": self.not_after}  # fmt: skip
+        return {
+            "n": format(self.n, "x"),
+            "e": self.e,
+            "not_before": self.not_before,
+            "not_after": self.not_after,
+        }
 
     @classmethod
     def from_cache(cls, stored: object) -> CheckedCert | None:
         if not isinstance(stored, dict):
             return None
         try:
-            return cls(int(stored["n"], 16), int(stored["e"]), float(stored["not_before"]),
-                       float(stored["not_after"]))  # fmt: skip
+            return cls(
+                int(stored["n"], 16),
+                int(stored["e"]),
+                float(stored["not_before"]),
+                float(stored["not_after"]),
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -182,8 +197,9 @@ def check_chain(chain: list[Certificate], roots: list[Certificate], environment:
     if not isinstance(public, _rsa_key_type()):
         raise _bad_cert("the certificate's key is not RSA (SHA256withRSA needs one)")
     numbers = public.public_numbers()
-    return CheckedCert(numbers.n, numbers.e, leaf.not_valid_before_utc.timestamp(),
-                       leaf.not_valid_after_utc.timestamp())  # fmt: skip
+    return CheckedCert(
+        numbers.n, numbers.e, leaf.not_valid_before_utc.timestamp(), leaf.not_valid_after_utc.timestamp()
+    )
 
 
 def _check_leaf_dates(leaf: Certificate) -> None:

@@ -89,11 +89,19 @@ def issue(
         )
     if ca:
         builder = builder.add_extension(
-            x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                          key_encipherment=False, data_encipherment=False, key_agreement=False,
-                          encipher_only=False, decipher_only=False),
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
             critical=True,
-        )  # fmt: skip
+        )
     else:
         builder = builder.add_extension(
             x509.SubjectAlternativeName([x509.DNSName(common_name)]), critical=False
@@ -127,7 +135,7 @@ class DevSigner:
 
         data = text.encode()
         key_end = data.index(b"-----END PRIVATE KEY-----") + len(b"-----END PRIVATE KEY-----")
-        self._key_pem = data[data.index(_KEY_MARK):key_end]
+        self._key_pem = data[data.index(_KEY_MARK) : key_end]
         self.leaf, self.ca = x509.load_pem_x509_certificates(data[key_end:])
         fingerprint = hashlib.sha256(pem(self.leaf)).hexdigest()[:32]
         self.cert_url = DEV_CERT_PREFIX + fingerprint
@@ -139,8 +147,9 @@ class DevSigner:
 
         return load_pem_private_key(self._key_pem, password=None)  # type: ignore[return-value]
 
-    def headers(self, settings: Settings, body: bytes, *, transmission_id: str | None = None,
-                time: str | None = None) -> dict[str, str]:  # fmt: skip
+    def headers(
+        self, settings: Settings, body: bytes, *, transmission_id: str | None = None, time: str | None = None
+    ) -> dict[str, str]:
         """The PAYPAL-* headers PayPal would send with `body`, signed with the development key."""
         transmission_id = transmission_id or secrets.token_hex(16)
         time = time or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from hub.config import Settings
     from hub.context import Context
-    from hub.runtime import Acceptance
+    from hub.services import Acceptance
 
 TOLERANCE_SECONDS = 300
 SCHEME = "v1"  # the only scheme Stripe signs live events with
@@ -169,17 +169,19 @@ def create_checkout_session(
     settings = ctx.settings
     params: dict[str, Any] = {
         "mode": "payment",
-        "line_items": [{
-            "quantity": 1,
-            "price_data": {
-                "currency": currency.lower(),
-                "unit_amount": amount_cents,
-                "product_data": {"name": description},
-            },
-        }],
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": currency.lower(),
+                    "unit_amount": amount_cents,
+                    "product_data": {"name": description},
+                },
+            }
+        ],
         "metadata": {"telegram_chat_id": chat_id, "description": description, "hub_event_id": ctx.event.id},
         "payment_intent_data": {"metadata": {"telegram_chat_id": chat_id}},
-    }  # fmt: skip
+    }
     if settings.stripe_success_url:
         params["success_url"] = settings.stripe_success_url
     if settings.twilio_from_number:  # a phone number lets us text the receipt
@@ -205,9 +207,12 @@ def create_checkout_session(
         return {"ref": fake_id, "id": fake_id, "url": f"http://127.0.0.1/dry-run/checkout/{fake_id}"}
 
     result = ctx.call(
-        "stripe", "checkout.sessions.create", {**params, "idempotency_key": idempotency_key}, send,
+        "stripe",
+        "checkout.sessions.create",
+        {**params, "idempotency_key": idempotency_key},
+        send,
         dry_response=dry_response,
-    )  # fmt: skip
+    )
     return {"url": str(result.response.get("url", "")), "id": str(result.response.get("id", ""))}
 
 

@@ -25,16 +25,28 @@ if TYPE_CHECKING:
     from hub.config import Settings
     from hub.context import Context
     from hub.outbox import CallResult
-    from hub.runtime import Acceptance
+    from hub.services import Acceptance
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Update fields that name the kind of update; the first present one is the event type.
 UPDATE_KINDS = (
-    "message", "edited_message", "channel_post", "edited_channel_post", "callback_query",
-    "inline_query", "chosen_inline_result", "my_chat_member", "chat_member",
-    "chat_join_request", "pre_checkout_query", "shipping_query", "poll", "poll_answer",
-    "message_reaction", "business_message",
-)  # fmt: skip
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "callback_query",
+    "inline_query",
+    "chosen_inline_result",
+    "my_chat_member",
+    "chat_member",
+    "chat_join_request",
+    "pre_checkout_query",
+    "shipping_query",
+    "poll",
+    "poll_answer",
+    "message_reaction",
+    "business_message",
+)
 
 
 LATEST_DATE = 253402300799  # 9999-12-31: any later `date` cannot be a datetime
@@ -346,6 +358,9 @@ def _call(settings: Settings, what: str, fn: Any, *, wait: float = 0) -> Any:
     from integrations import telegram_bot
 
     return telegram_bot.call(
-        settings.telegram_bot_token, settings.telegram_api_url, what, fn,
+        settings.telegram_bot_token,
+        settings.telegram_api_url,
+        what,
+        fn,
         timeout=telegram_bot.CALL_TIMEOUT + wait,
-    )  # fmt: skip
+    )

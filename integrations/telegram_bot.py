@@ -122,8 +122,14 @@ class _Bots:
 _bots = _Bots()
 
 
-def call(token: str, api_url: str, what: str, fn: Callable[[telegram.Bot], Awaitable[T]],
-         *, timeout: float = CALL_TIMEOUT) -> T:  # fmt: skip
+def call(
+    token: str,
+    api_url: str,
+    what: str,
+    fn: Callable[[telegram.Bot], Awaitable[T]],
+    *,
+    timeout: float = CALL_TIMEOUT,
+) -> T:
     """Run `fn(bot)` on hub's loop with an initialised Bot; safe from any thread.
 
     `what` names the call in errors ("sendMessage to chat 42"). Raises TelegramAPIError.

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from hub.config import Settings
     from hub.context import Context
     from hub.outbox import CallResult
-    from hub.runtime import Acceptance
+    from hub.services import Acceptance
 
 log = logging.getLogger("hub.twilio")
 
@@ -179,9 +179,13 @@ def send_text(ctx: Context, address: str, text: str, **options: Any) -> CallResu
         payload["status_callback"] = f"{settings.hub_public_url}/webhooks/twilio/status"
     if is_opted_out(ctx, address):
         entry = ctx.store.add_outbox(
-            "twilio", "messages.create", payload, event_id=ctx.event.id, status=SUPPRESSED,
+            "twilio",
+            "messages.create",
+            payload,
+            event_id=ctx.event.id,
+            status=SUPPRESSED,
             detail="the recipient texted STOP",
-        )  # fmt: skip
+        )
         return CallResult(entry, {}, reused=False)
 
     def send() -> dict[str, Any]:

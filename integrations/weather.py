@@ -173,8 +173,10 @@ def _well_formed(kind: str, data: dict[str, Any]) -> bool:
 # The sample's weather regimes as OpenWeatherMap codes them (id, main, description). Wet
 # weather falls as snow at or below SNOW_AT_C and as rain above: no warm "light snow".
 _SKIES = (
-    (800, "Clear", "clear sky"), (802, "Clouds", "scattered clouds"), (804, "Clouds", "overcast clouds"),
-)  # fmt: skip
+    (800, "Clear", "clear sky"),
+    (802, "Clouds", "scattered clouds"),
+    (804, "Clouds", "overcast clouds"),
+)
 _WET = None  # the fourth regime: rain or snow, by temperature
 _RAIN, _SNOW = (500, "Rain", "light rain"), (600, "Snow", "light snow")
 SNOW_AT_C = 1.0
@@ -201,16 +203,22 @@ def sample_payload(kind: str, city: str) -> dict[str, Any]:
         sky_id, main, description = regime or (_SNOW if temp <= SNOW_AT_C else _RAIN)
         humidity = 45 + (seed >> 24) % 30 + (25 if regime is _WET else 10 if sky_id == 804 else 0)
         feels_like = temp - wind * 0.4 if temp < 10 else temp  # wind chill, roughly
-        slots.append({
-            "dt": dt,
-            "main": {"temp": temp, "feels_like": round(feels_like, 1), "humidity": min(humidity, 97)},
-            "weather": [{"id": sky_id, "main": main, "description": description}],
-            "wind": {"speed": wind},
-            "pop": 0.7 if regime is _WET else 0.2 if sky_id == 804 else 0.05,
-        })  # fmt: skip
+        slots.append(
+            {
+                "dt": dt,
+                "main": {"temp": temp, "feels_like": round(feels_like, 1), "humidity": min(humidity, 97)},
+                "weather": [{"id": sky_id, "main": main, "description": description}],
+                "wind": {"speed": wind},
+                "pop": 0.7 if regime is _WET else 0.2 if sky_id == 804 else 0.05,
+            }
+        )
     if kind == "forecast":
-        return {"cod": "200", "cnt": len(slots), "list": slots,
-                "city": {"name": name, "country": "", "timezone": 0}}  # fmt: skip
+        return {
+            "cod": "200",
+            "cnt": len(slots),
+            "list": slots,
+            "city": {"name": name, "country": "", "timezone": 0},
+        }
     return {**slots[0], "name": name, "sys": {"country": ""}, "timezone": 0, "cod": 200}
 
 

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from hub import create_app
-from hub.runtime import Hub, hub_of
+from hub.services import Hub, hub_of
 from hub.simulate import SignedRequest
 from tests.auxil.fake_telegram import FakeTelegram, fake_telegram
 from tests.auxil.redis import drop_prefix, require_redis, unique_prefix

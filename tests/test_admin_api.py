@@ -63,7 +63,7 @@ def test_outbox_lists_dry_run_calls_with_their_event(make_app, admin_headers):
 
     app = make_app(router=router)
     client = app.test_client()
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     event_id = post(client, stripe_event(hub_of(app).settings, "invoice.paid")).json["event_id"]
     outbox = client.get("/admin/api/outbox", headers=admin_headers).json
@@ -79,7 +79,7 @@ def test_outbox_lists_dry_run_calls_with_their_event(make_app, admin_headers):
 
 def test_a_retried_handler_does_not_repeat_its_outbound_calls(make_app, admin_headers):
     from hub.router import Router
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     router = Router()
     runs = []
@@ -101,7 +101,7 @@ def test_a_retried_handler_does_not_repeat_its_outbound_calls(make_app, admin_he
 
 def test_a_named_effect_is_found_again_even_when_the_call_order_changes(make_app):
     from hub.router import Router
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     router = Router()
     runs = []

@@ -29,13 +29,18 @@ PATH_WITHOUT_HUB = os.pathsep.join(
 def env(tmp_path: Path) -> dict[str, str]:
     """A clean environment: no HUB_* or provider variable from the caller, this test's folder."""
     kept = {k: v for k, v in os.environ.items() if k in ("HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")}
-    return {**kept, "PATH": PATH_WITHOUT_HUB, "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
-            "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    return {
+        **kept,
+        "PATH": PATH_WITHOUT_HUB,
+        "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def run(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(HUB), *args], env=env, cwd=cwd or ROOT, capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+    return subprocess.run(
+        [str(HUB), *args], env=env, cwd=cwd or ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_hub_help_prints_help_only_and_builds_no_app(env, tmp_path):
@@ -103,8 +108,14 @@ def test_serve_on_a_busy_port_says_so_before_any_banner(env):
 @pytest.fixture
 def served(env: dict[str, str]) -> Iterator[list[str]]:
     """`hub serve --port 0` started without `hub` on PATH; yields its banner lines."""
-    process = subprocess.Popen([str(HUB), "serve", "--port", "0"], env=env, cwd=ROOT, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    process = subprocess.Popen(
+        [str(HUB), "serve", "--port", "0"],
+        env=env,
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         banner: list[str] = []
         assert process.stdout is not None

@@ -14,8 +14,17 @@ import pytest
 
 from tests.auxil.fake_lambda import fake_lambda
 
-SDKS = ("stripe", "telegram", "twilio", "googleapiclient", "requests", "httpx", "boto3", "botocore",
-        "paypalserversdk")  # fmt: skip
+SDKS = (
+    "stripe",
+    "telegram",
+    "twilio",
+    "googleapiclient",
+    "requests",
+    "httpx",
+    "boto3",
+    "botocore",
+    "paypalserversdk",
+)
 
 SCRIPT = f"""
 import json, os, sys
@@ -40,8 +49,12 @@ def first_answer(tmp_path, source: str, env: dict[str, str]) -> dict:  # noqa: A
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "AWS_", "REDIS_"))}
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(tmp_path), source],
-        capture_output=True, text=True, timeout=60, check=True, env={**clean, **env},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**clean, **env},
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

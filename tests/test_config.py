@@ -12,7 +12,7 @@ from hub.app import announce
 from hub.cli import main
 from hub.config import load_settings
 from hub.errors import ConfigError
-from hub.runtime import hub_of
+from hub.services import hub_of
 
 
 @pytest.fixture(autouse=True)

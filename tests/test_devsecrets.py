@@ -10,7 +10,7 @@ import pytest
 
 from hub.devsecrets import FILE_NAME
 from hub.errors import ConfigError
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event, telegram_message, twilio_sms
 from tests.conftest import post
 
@@ -22,8 +22,15 @@ NO_SECRETS = {
     "TWILIO_AUTH_TOKEN": "",
     "GOOGLE_CHANNEL_TOKEN": "",
 }
-GENERATED = ("hub_admin_token", "telegram_webhook_secret", "stripe_webhook_secret",
-             "twilio_auth_token", "google_channel_token", "paypal_webhook_id", "hub_secret_key")  # fmt: skip
+GENERATED = (
+    "hub_admin_token",
+    "telegram_webhook_secret",
+    "stripe_webhook_secret",
+    "twilio_auth_token",
+    "google_channel_token",
+    "paypal_webhook_id",
+    "hub_secret_key",
+)
 
 
 def secrets_file(app) -> Path:  # noqa: ANN001

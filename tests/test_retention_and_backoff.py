@@ -9,7 +9,7 @@ import pytest
 
 from hub.cli import main
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event
 from tests.conftest import post
 from tests.store.conftest import Clock

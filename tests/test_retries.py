@@ -39,7 +39,7 @@ def flaky():
 
 
 def deliver(app, event_id="evt_flaky"):
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     hub = hub_of(app)
     response = post(app.test_client(), stripe_event(hub.settings, "invoice.paid", event_id=event_id))
@@ -115,7 +115,7 @@ def test_stuck_processing_event_is_recovered_after_its_lease(make_app, flaky):
     router, state = flaky
     app = make_app({"HUB_LEASE_SECONDS": "60"}, router=router)
     from hub.events import Event
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     hub = hub_of(app)
     clock = Clock()

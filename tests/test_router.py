@@ -5,8 +5,13 @@ from hub.router import DuplicateHandlerError, Router
 
 
 def chat(text: str, channel: str = "telegram") -> Event:
-    return Event("telegram" if channel == "telegram" else "twilio", "message", "1", {},
-                 message=ChatMessage(channel, "42", text))  # fmt: skip
+    return Event(
+        "telegram" if channel == "telegram" else "twilio",
+        "message",
+        "1",
+        {},
+        message=ChatMessage(channel, "42", text),
+    )
 
 
 def test_one_command_handler_serves_telegram_and_sms():

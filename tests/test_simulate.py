@@ -10,7 +10,7 @@ from handlers.calendar import KINDS as CALENDAR_KINDS
 from hub.cli import main
 from hub.faults import FAIL_FIELD, planned_failures
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import build, load_sample, simulate_types, sources, stripe_event, twilio_sms
 from infra.commands import tick
 from tests.auxil.server import serving
@@ -20,8 +20,11 @@ LOCAL = "http://localhost"
 # What a calendar.push sync finds becomes these events (handlers/calendar.py): no webhook.
 EMITTED_BY_HANDLERS = {("google", f"google.calendar.{kind}") for kind in CALENDAR_KINDS}
 # Stripe's `object` for each type's family: a sample of the wrong kind would not be real.
-STRIPE_OBJECTS = {"checkout.session": "checkout.session", "customer.subscription": "subscription",
-                  "invoice": "invoice"}  # fmt: skip
+STRIPE_OBJECTS = {
+    "checkout.session": "checkout.session",
+    "customer.subscription": "subscription",
+    "invoice": "invoice",
+}
 
 
 def invoke(app, *args):

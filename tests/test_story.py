@@ -16,7 +16,7 @@ import time
 import pytest
 import responses
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event, telegram_message
 from tests.conftest import post
 from tests.google.conftest import (
@@ -75,11 +75,16 @@ def pay_and_complete(client, hub) -> tuple[str, str, list[str]]:  # noqa: ANN001
     sent = form(checkout.request.body)
     assert sent["metadata[telegram_chat_id]"] == str(CHAT)
     session = {
-        "id": "cs_test_story", "object": "checkout.session", "mode": "payment",
-        "payment_status": "paid", "status": "complete", "amount_total": 1500, "currency": "eur",
+        "id": "cs_test_story",
+        "object": "checkout.session",
+        "mode": "payment",
+        "payment_status": "paid",
+        "status": "complete",
+        "amount_total": 1500,
+        "currency": "eur",
         "customer_details": {"phone": PHONE, "email": "sam@example.com", "name": "Sam"},
-        "metadata": {k[len("metadata["):-1]: v for k, v in sent.items() if k.startswith("metadata[")},
-    }  # fmt: skip
+        "metadata": {k[len("metadata[") : -1]: v for k, v in sent.items() if k.startswith("metadata[")},
+    }
     delivery = stripe_event(hub.settings, "checkout.session.completed", session, event_id="evt_story_paid")
     answers = [post(client, delivery) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]

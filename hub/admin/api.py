@@ -18,7 +18,7 @@ from hub.admin.timeline import event_detail, handled
 from hub.errors import BadRequestError, ConflictError, NotFoundError
 from hub.events import STATUSES
 from hub.payloads import body_text, json_object
-from hub.runtime import Hub, current_hub
+from hub.services import Hub, current_hub
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
 
@@ -52,8 +52,9 @@ def list_events() -> Response:
     )
     hub = current_hub()
     response = jsonify([{**e.summary(), "handled": handled(hub, e)} for e in events])
-    total = hub.store.count_events(source=request.args.get("source") or None, status=status,
-                                   type=request.args.get("type") or None)  # fmt: skip
+    total = hub.store.count_events(
+        source=request.args.get("source") or None, status=status, type=request.args.get("type") or None
+    )
     response.headers["X-Total-Count"] = str(total)
     return _paged(response, [e.id for e in events])
 

@@ -151,7 +151,7 @@ def require_admin(request: Request, settings: Settings) -> str:
             "the admin interface is disabled: set HUB_ADMIN_TOKEN to enable it",
             code="admin_disabled",
         )
-    from hub.runtime import current_hub
+    from hub.services import current_hub
 
     store = current_hub().store
     offered = bearer_token(request)
@@ -211,7 +211,7 @@ def login_form() -> tuple[str, int]:
 
 @bp.post("/login")
 def login() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
-    from hub.runtime import current_hub
+    from hub.services import current_hub
 
     hub = current_hub()
     settings = hub.settings
@@ -238,7 +238,7 @@ def login() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
 @bp.post("/logout")
 def logout() -> Response:
     """End this session and every other one (copies of its cookie included), everywhere."""
-    from hub.runtime import current_hub
+    from hub.services import current_hub
 
     hub = current_hub()
     if SESSION_KEY in session:
@@ -251,7 +251,7 @@ def logout() -> Response:
 
 def guard_page() -> tuple[str, int] | None:
     """`before_request` for admin pages: a browser without a login gets the login form (401)."""
-    from hub.runtime import current_hub
+    from hub.services import current_hub
 
     try:
         require_admin(request, current_hub().settings)

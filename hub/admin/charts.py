@@ -27,10 +27,16 @@ def per_source(events: list[Event]) -> list[dict[str, Any]]:
     failures = Counter(e.source for e in events if e.status in (FAILED, DEAD))
     top = max(counts.values(), default=1)
     return [
-        {"source": s, "count": n, "failed": failures[s], "width": round(BAR_MAX * n / top, 1),
-         "failed_width": round(BAR_MAX * failures[s] / top, 1), "y": i * 26 + 2}
+        {
+            "source": s,
+            "count": n,
+            "failed": failures[s],
+            "width": round(BAR_MAX * n / top, 1),
+            "failed_width": round(BAR_MAX * failures[s] / top, 1),
+            "y": i * 26 + 2,
+        }
         for i, (s, n) in enumerate(counts.most_common())
-    ]  # fmt: skip
+    ]
 
 
 def hourly(attempts: list[Attempt], now: float) -> dict[str, Any]:
@@ -42,8 +48,10 @@ def hourly(attempts: list[Attempt], now: float) -> dict[str, Any]:
         bucket["x"] = PLOT_LEFT + i * COLUMN
         bucket["attempts_height"] = round(PLOT_HEIGHT * bucket["attempts"] / scale, 1)
         bucket["failures_height"] = round(PLOT_HEIGHT * bucket["failures"] / scale, 1)
-    ticks = [{"value": v, "y": round(PLOT_TOP + PLOT_HEIGHT - PLOT_HEIGHT * v / scale, 1)}
-             for v in (0, scale // 2, scale)]  # fmt: skip
+    ticks = [
+        {"value": v, "y": round(PLOT_TOP + PLOT_HEIGHT - PLOT_HEIGHT * v / scale, 1)}
+        for v in (0, scale // 2, scale)
+    ]
     return {
         "buckets": buckets,
         "ticks": ticks,
@@ -64,4 +72,3 @@ def _nice_ceiling(value: int) -> int:
             if value <= step * magnitude:
                 return step * magnitude
         magnitude *= 10
-

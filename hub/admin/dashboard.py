@@ -25,7 +25,7 @@ from hub.admin.timeline import shown_status, timeline
 from hub.deliveries import DEAD, DELIVERY_STATUSES, FAILED
 from hub.errors import HubError
 from hub.events import STATUSES, iso_time
-from hub.runtime import current_hub
+from hub.services import current_hub
 
 if TYPE_CHECKING:
     from hub.config import Settings
@@ -102,7 +102,7 @@ def _iso(ts: float | None) -> str:
 
 @bp.app_template_filter("utc")
 def _utc(ts: float | None) -> str:
-    """"2026-05-01 14:03:07 UTC": what a page shows before (or without) its script."""
+    """ "2026-05-01 14:03:07 UTC": what a page shows before (or without) its script."""
     return iso_time(ts)[:19].replace("T", " ") + " UTC" if ts else ""
 
 
@@ -226,14 +226,19 @@ def confirm_bulk_replay() -> Response | str:
         count=matched,
         warning=(
             f"{matched} match; the newest {BULK_REPLAY_LIMIT} run now, the rest the next time. "
-            if matched > BULK_REPLAY_LIMIT else ""
-        ) + ("Dry-run: their outbound calls are recorded, not sent." if hub.settings.hub_dry_run else
-             "hub is live: their handlers may send messages or payment requests to real people again."),
+            if matched > BULK_REPLAY_LIMIT
+            else ""
+        )
+        + (
+            "Dry-run: their outbound calls are recorded, not sent."
+            if hub.settings.hub_dry_run
+            else "hub is live: their handlers may send messages or payment requests to real people again."
+        ),
         back=url_for("admin_dashboard.index", **chosen),
         confirm=f"Replay {runs}",
         disabled=matched == 0,
         settings=hub.settings,
-    )  # fmt: skip
+    )
 
 
 @bp.post("/events/replay")
@@ -262,10 +267,13 @@ def outbox_page() -> str:
     duplicates_only = request.args.get("possible_duplicate") == "true"
     after = request.args.get("starting_after") or None
     entries = hub.store.outbox(
-        event_id=wanted["event_id"] or None, limit=OUTBOX_SHOWN,
-        integration=wanted["integration"] or None, status=wanted["status"] or None,
-        possible_duplicate=True if duplicates_only else None, starting_after=after,
-    )  # fmt: skip
+        event_id=wanted["event_id"] or None,
+        limit=OUTBOX_SHOWN,
+        integration=wanted["integration"] or None,
+        status=wanted["status"] or None,
+        possible_duplicate=True if duplicates_only else None,
+        starting_after=after,
+    )
     chosen = {k: v for k, v in wanted.items() if v}
     if duplicates_only:
         chosen["possible_duplicate"] = "true"
@@ -299,9 +307,11 @@ def deliveries_page() -> str:
         flash("That page is gone (the delivery it starts after was purged): the newest deliveries.", "error")
         after = None
     found = hub.store.deliveries(
-        event_id=chosen.get("event_id"), status=chosen.get("status"), limit=DELIVERIES_SHOWN,
+        event_id=chosen.get("event_id"),
+        status=chosen.get("status"),
+        limit=DELIVERIES_SHOWN,
         starting_after=after,
-    )  # fmt: skip
+    )
     next_page = None
     if len(found) == DELIVERIES_SHOWN:
         next_page = url_for("admin_dashboard.deliveries_page", **chosen, starting_after=found[-1].id)
@@ -363,8 +373,11 @@ def not_found(error: HTTPException) -> tuple[Response | str, int]:
     dashboard = request.path == "/admin" or request.path.startswith("/admin/")
     if dashboard and not request.path.startswith("/admin/api") and wants_html(request):
         page = render_template(
-            "admin/error.html", status=status, title=error.name, message=error.description,
+            "admin/error.html",
+            status=status,
+            title=error.name,
+            message=error.description,
             hide_nav=not csrf_token(),
-        )  # fmt: skip
+        )
         return page, status
     return jsonify(error="not_found", message=error.description or error.name), status

@@ -9,10 +9,10 @@ from flask import Blueprint, Response, jsonify, request
 from hub.admin.auth import require_admin
 from hub.deliveries import DELIVERY_STATUSES, HELD, SENT, Delivery
 from hub.errors import BadRequestError, ConflictError, NotFoundError
-from hub.runtime import current_hub
+from hub.services import current_hub
 
 if TYPE_CHECKING:
-    from hub.runtime import Hub
+    from hub.services import Hub
 
 bp = Blueprint("admin_deliveries_api", __name__, url_prefix="/admin/api/deliveries")
 
@@ -61,9 +61,11 @@ CHANNEL_CALLS = {"telegram": "telegram:sendMessage", "sms": "twilio:messages.cre
 
 def _calls(delivery: Delivery) -> list[dict]:
     calls, part = [], 1
-    while (entry := current_hub().store.outbox_by_key(
-        f"{delivery.id}:{CHANNEL_CALLS.get(delivery.channel, '')}:{part}"
-    )) is not None:  # fmt: skip
+    while (
+        entry := current_hub().store.outbox_by_key(
+            f"{delivery.id}:{CHANNEL_CALLS.get(delivery.channel, '')}:{part}"
+        )
+    ) is not None:
         calls.append(entry.summary())
         part += 1
     return calls
@@ -101,12 +103,14 @@ def replay_deliveries() -> Response:
     if status is None:
         raise BadRequestError("give a status to replay (e.g. dead)", code="missing_filter")
     if status in (HELD, SENT):
-        raise BadRequestError(f"{status} deliveries are not replayed; replay their events",
-                              code="bad_status")  # fmt: skip
+        raise BadRequestError(f"{status} deliveries are not replayed; replay their events", code="bad_status")
     hub = current_hub()
     event_id = str(given.get("event_id") or "") or None
-    replayed = sum(1 for d in hub.store.deliveries(event_id=event_id, status=status, limit=MAX_LIMIT)
-                   if hub.store.replay_delivery(d.id) is not None)  # fmt: skip
+    replayed = sum(
+        1
+        for d in hub.store.deliveries(event_id=event_id, status=status, limit=MAX_LIMIT)
+        if hub.store.replay_delivery(d.id) is not None
+    )
     if replayed:
         hub.tasks.enqueue_deliveries()
     return jsonify({"replayed": replayed})

@@ -19,15 +19,19 @@ INTEGRATIONS: dict[str, tuple[tuple[str, bool], ...]] = {
     "Telegram": (("TELEGRAM_BOT_TOKEN", True), ("TELEGRAM_WEBHOOK_SECRET", True)),
     "Stripe": (("STRIPE_API_KEY", True), ("STRIPE_WEBHOOK_SECRET", True)),
     "PayPal": (
-        ("PAYPAL_CLIENT_ID", True), ("PAYPAL_CLIENT_SECRET", True), ("PAYPAL_WEBHOOK_ID", False),
+        ("PAYPAL_CLIENT_ID", True),
+        ("PAYPAL_CLIENT_SECRET", True),
+        ("PAYPAL_WEBHOOK_ID", False),
         ("PAYPAL_ENVIRONMENT", False),
-    ),  # fmt: skip
+    ),
     "Twilio": (("TWILIO_ACCOUNT_SID", True), ("TWILIO_AUTH_TOKEN", True), ("TWILIO_FROM_NUMBER", True)),
     "OpenWeatherMap": (("OPENWEATHER_API_KEY", True),),
     "Google": (
-        ("GOOGLE_SERVICE_ACCOUNT_JSON", True), ("GOOGLE_CHANNEL_TOKEN", True),
-        ("GOOGLE_CALENDAR_ID", False), ("GOOGLE_SHEET_ID", False),
-    ),  # fmt: skip
+        ("GOOGLE_SERVICE_ACCOUNT_JSON", True),
+        ("GOOGLE_CHANNEL_TOKEN", True),
+        ("GOOGLE_CALENDAR_ID", False),
+        ("GOOGLE_SHEET_ID", False),
+    ),
     "Sentry": (("SENTRY_DSN", True),),
     "Hub": (("HUB_PUBLIC_URL", False), ("HUB_TASKS", False), ("HUB_DRY_RUN", False), ("REDIS_URL", True)),
 }

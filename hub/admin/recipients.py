@@ -23,7 +23,7 @@ def _masked(number: str) -> str:
 
 
 def shown_recipient(channel: str, address: str) -> str:
-    """"+••••••4567" for a phone number (an SMS recipient, or any address shaped like one):
+    """ "+••••••4567" for a phone number (an SMS recipient, or any address shaped like one):
     the dashboard is no address book. Telegram chat ids name no person outside Telegram."""
     if channel == "sms" or _PHONE.match(address or ""):
         return _masked(address or "")

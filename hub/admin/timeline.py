@@ -13,7 +13,7 @@ from hub.store.attempts import INTERRUPTED
 
 if TYPE_CHECKING:
     from hub.events import Event
-    from hub.runtime import Hub
+    from hub.services import Hub
     from hub.store import OutboxEntry
     from hub.store.attempts import Attempt
 

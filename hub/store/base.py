@@ -108,9 +108,13 @@ class Store(ABC):
         else:
             due_at = now + claim_lease
             fresh = event.with_changes(
-                status=PROCESSING, attempts=1, lease_until=due_at, next_attempt_at=None,
-                updated_at=now, version=1,
-            )  # fmt: skip
+                status=PROCESSING,
+                attempts=1,
+                lease_until=due_at,
+                next_attempt_at=None,
+                updated_at=now,
+                version=1,
+            )
         for _ in range(_RECORD_TRIES):
             existing_id = self._insert(fresh, due_at=due_at)
             if existing_id is None:
@@ -155,8 +159,9 @@ class Store(ABC):
                 return []
         return [Event.from_record(r) for r in self._select(source, status, type, limit, after=after)]
 
-    def count_events(self, *, source: str | None = None, status: str | None = None,
-                     type: str | None = None) -> int:  # fmt: skip
+    def count_events(
+        self, *, source: str | None = None, status: str | None = None, type: str | None = None
+    ) -> int:
         """How many stored events match the filters (what a listing's "of N" says)."""
         return self._count(source, status, type)
 
@@ -191,9 +196,16 @@ class Store(ABC):
             )
             if self._swap(event.version, claimed, due_at=lease_until):
                 if event.status == PROCESSING:  # an expired lease: that run never finished
-                    self._note_attempt(Attempt(
-                        event.id, event.attempts, event.updated_at or now, None, INTERRUPTED, LEASE_EXPIRED,
-                    ))  # fmt: skip
+                    self._note_attempt(
+                        Attempt(
+                            event.id,
+                            event.attempts,
+                            event.updated_at or now,
+                            None,
+                            INTERRUPTED,
+                            LEASE_EXPIRED,
+                        )
+                    )
                 return claimed
 
     @staticmethod
@@ -223,10 +235,16 @@ class Store(ABC):
         if not self._swap(event.version, finished, due_at=due_at):
             return None
         # A claimed event's updated_at is the moment it was claimed: the attempt's start.
-        self._note_attempt(Attempt(
-            event.id, event.attempts, event.updated_at or finished.updated_at or 0.0,
-            finished.updated_at, changes["status"], changes["last_error"],
-        ))  # fmt: skip
+        self._note_attempt(
+            Attempt(
+                event.id,
+                event.attempts,
+                event.updated_at or finished.updated_at or 0.0,
+                finished.updated_at,
+                changes["status"],
+                changes["last_error"],
+            )
+        )
         return finished
 
     def purge(self) -> int:
@@ -383,8 +401,13 @@ class Store(ABC):
             now = self.clock()
             if delivery.status == SENDING and (delivery.lease_until or 0) > now:
                 return None
-            again = delivery.with_changes(status=PENDING, next_attempt_at=now, lease_until=None,
-                                          updated_at=now, version=delivery.version + 1)  # fmt: skip
+            again = delivery.with_changes(
+                status=PENDING,
+                next_attempt_at=now,
+                lease_until=None,
+                updated_at=now,
+                version=delivery.version + 1,
+            )
             if self._delivery_swap(delivery.version, again):
                 return again
 
@@ -393,7 +416,11 @@ class Store(ABC):
         return Delivery.from_record(record) if record else None
 
     def deliveries(
-        self, *, event_id: str | None = None, status: str | None = None, limit: int = 100,
+        self,
+        *,
+        event_id: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
         starting_after: str | None = None,
     ) -> list[Delivery]:
         """Newest first; `starting_after` (a delivery id) pages on to the ones told before it."""
@@ -470,8 +497,13 @@ class Store(ABC):
 
     @abstractmethod
     def _select(
-        self, source: str | None, status: str | None, type: str | None, limit: int,
-        *, after: Event | None = None,
+        self,
+        source: str | None,
+        status: str | None,
+        type: str | None,
+        limit: int,
+        *,
+        after: Event | None = None,
     ) -> list[dict[str, Any]]:
         """Newest first; with `after`, only events listed after it (older, or tied and later)."""
 

@@ -241,8 +241,13 @@ class RedisStore(Store):
         return swapped == 1
 
     def _select(
-        self, source: str | None, status: str | None, type: str | None, limit: int,
-        *, after: Event | None = None,
+        self,
+        source: str | None,
+        status: str | None,
+        type: str | None,
+        limit: int,
+        *,
+        after: Event | None = None,
     ) -> list[dict[str, Any]]:
         wanted = {k: v for k, v in (("status", status), ("type", type), ("source", source)) if v}
         # Walk the index of the first filter given (the narrowest, usually); check the rest.
@@ -258,8 +263,11 @@ class RedisStore(Store):
             for event_id in ids:
                 pipe.hgetall(self._key("event", event_id))
             for record in pipe.execute():
-                if after is not None and float(record.get("received_at") or 0) == after.received_at \
-                        and record.get("id", "") >= after.id:  # fmt: skip
+                if (
+                    after is not None
+                    and float(record.get("received_at") or 0) == after.received_at
+                    and record.get("id", "") >= after.id
+                ):
                     continue
                 if record and all(record.get(k) == v for k, v in wanted.items()):
                     found.append(record)
@@ -457,8 +465,12 @@ class RedisStore(Store):
         args: list[Any] = [ttl]
         for d in deliveries:
             fields = _flatten(d.to_record())
-            keys += [self._key("dlv", d.id), self._key("dlvs"), self._key("dlvs-of", d.event_id),
-                     self._key("dlvs-held", d.scope)]  # fmt: skip
+            keys += [
+                self._key("dlv", d.id),
+                self._key("dlvs"),
+                self._key("dlvs-of", d.event_id),
+                self._key("dlvs-held", d.scope),
+            ]
             args += [d.id, repr(d.created_at), len(fields), *fields]
         return int(self._delivery_insert_script(keys=keys, args=args))
 
@@ -499,11 +511,18 @@ class RedisStore(Store):
 
     def _delivery_swap(self, expected_version: int, delivery: Delivery) -> bool:
         due_at = delivery.due_at
-        return self._delivery_swap_script(
-            keys=[self._key("dlv", delivery.id), self._key("dlvs-due")],
-            args=[str(expected_version), delivery.id, "" if due_at is None else repr(due_at),
-                  *_flatten(delivery.to_record())],
-        ) == 1  # fmt: skip
+        return (
+            self._delivery_swap_script(
+                keys=[self._key("dlv", delivery.id), self._key("dlvs-due")],
+                args=[
+                    str(expected_version),
+                    delivery.id,
+                    "" if due_at is None else repr(due_at),
+                    *_flatten(delivery.to_record()),
+                ],
+            )
+            == 1
+        )
 
     def _delivery_load(self, delivery_id: str) -> dict[str, Any] | None:
         return self.client.hgetall(self._key("dlv", delivery_id)) or None

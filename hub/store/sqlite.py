@@ -99,10 +99,23 @@ CREATE TABLE IF NOT EXISTS hits (
 """
 
 _EVENT_COLUMNS = (
-    "id", "source", "type", "provider_id", "payload", "message", "received_at", "status",
-    "attempts", "last_error", "next_attempt_at", "lease_until", "updated_at", "body_sha256",
-    "version", "headers",
-)  # fmt: skip
+    "id",
+    "source",
+    "type",
+    "provider_id",
+    "payload",
+    "message",
+    "received_at",
+    "status",
+    "attempts",
+    "last_error",
+    "next_attempt_at",
+    "lease_until",
+    "updated_at",
+    "body_sha256",
+    "version",
+    "headers",
+)
 # Columns added after the first release: (name, definition) for ALTER TABLE on older files.
 _ADDED_EVENT_COLUMNS = (("headers", "TEXT NOT NULL DEFAULT ''"),)
 _ADDED_OUTBOX_COLUMNS = (
@@ -263,8 +276,13 @@ class SQLiteStore(Store):
         )
 
     def _select(
-        self, source: str | None, status: str | None, type: str | None, limit: int,
-        *, after: Event | None = None,
+        self,
+        source: str | None,
+        status: str | None,
+        type: str | None,
+        limit: int,
+        *,
+        after: Event | None = None,
     ) -> list[dict[str, Any]]:
         where, params = _event_filters(source, status, type)
         if after is not None:  # the listing's order: received_at, then rowid, both descending
@@ -301,11 +319,19 @@ class SQLiteStore(Store):
             "INSERT INTO outbox (id, integration, action, payload, event_id, status, created_at,"
             " ref, detail, key, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                entry.id, entry.integration, entry.action, json.dumps(entry.payload),
-                entry.event_id, entry.status, entry.created_at, entry.ref, entry.detail, entry.key,
+                entry.id,
+                entry.integration,
+                entry.action,
+                json.dumps(entry.payload),
+                entry.event_id,
+                entry.status,
+                entry.created_at,
+                entry.ref,
+                entry.detail,
+                entry.key,
                 None if entry.response is None else json.dumps(entry.response),
             ),
-        )  # fmt: skip
+        )
 
     def _outbox_select(
         self, event_id: str | None, limit: int, *, after: str | None = None
@@ -336,8 +362,9 @@ class SQLiteStore(Store):
         return _outbox_entry(rows[0]) if rows else None
 
     def _outbox_report(self, ref: str, status: str, detail: str) -> OutboxEntry | None:
-        self._execute("UPDATE outbox SET provider_status = ?, provider_detail = ? WHERE ref = ?",
-                      (status, detail, ref))  # fmt: skip
+        self._execute(
+            "UPDATE outbox SET provider_status = ?, provider_detail = ? WHERE ref = ?", (status, detail, ref)
+        )
         rows = self._query("SELECT * FROM outbox WHERE ref = ? ORDER BY created_at LIMIT 1", (ref,))
         return _outbox_entry(rows[0]) if rows else None
 
@@ -346,11 +373,15 @@ class SQLiteStore(Store):
             "UPDATE outbox SET status = ?, ref = ?, detail = ?, key = ?, response = ?,"
             " possible_duplicate = ? WHERE id = ?",
             (
-                entry.status, entry.ref, entry.detail, entry.key,
+                entry.status,
+                entry.ref,
+                entry.detail,
+                entry.key,
                 None if entry.response is None else json.dumps(entry.response),
-                int(entry.possible_duplicate), entry.id,
+                int(entry.possible_duplicate),
+                entry.id,
             ),
-        )  # fmt: skip
+        )
 
     def _kv_get(self, namespace: str, key: str) -> dict[str, Any] | None:
         rows = self._query("SELECT value FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
@@ -429,8 +460,10 @@ class SQLiteStore(Store):
 
     def _delivery_insert(self, deliveries: list[Delivery]) -> int:
         columns = (*_DELIVERY_COLUMNS, "due_at")
-        sql = (f"INSERT INTO deliveries ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-               " ON CONFLICT(id) DO NOTHING")  # fmt: skip
+        sql = (
+            f"INSERT INTO deliveries ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            " ON CONFLICT(id) DO NOTHING"
+        )
         rows = [[d.to_record()[c] for c in _DELIVERY_COLUMNS] + [d.due_at] for d in deliveries]
         with self._transaction() as conn:
             before = conn.total_changes
@@ -467,10 +500,13 @@ class SQLiteStore(Store):
         record = delivery.to_record()
         changed = [c for c in _DELIVERY_COLUMNS if c != "id"]
         assignments = ", ".join(f"{c} = ?" for c in changed)
-        return self._execute(
-            f"UPDATE deliveries SET {assignments}, due_at = ? WHERE id = ? AND version = ?",
-            [record[c] for c in changed] + [delivery.due_at, delivery.id, expected_version],
-        ) == 1
+        return (
+            self._execute(
+                f"UPDATE deliveries SET {assignments}, due_at = ? WHERE id = ? AND version = ?",
+                [record[c] for c in changed] + [delivery.due_at, delivery.id, expected_version],
+            )
+            == 1
+        )
 
     def _delivery_load(self, delivery_id: str) -> dict[str, Any] | None:
         rows = self._query("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))

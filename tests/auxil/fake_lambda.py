@@ -31,14 +31,18 @@ class FakeLambda:
     def environ(self, function: str = "hub-dev") -> dict[str, str]:
         """What the Lambda runtime sets for `function`, with keys that only this fake accepts."""
         return {
-            "AWS_LAMBDA_FUNCTION_NAME": function, "AWS_REGION": "eu-west-1",
-            "AWS_ACCESS_KEY_ID": "ASIAFAKEFAKEFAKE", "AWS_SECRET_ACCESS_KEY": self.secret_key,
-            "AWS_SESSION_TOKEN": "session-token", "AWS_ENDPOINT_URL_LAMBDA": self.url,
-        }  # fmt: skip
+            "AWS_LAMBDA_FUNCTION_NAME": function,
+            "AWS_REGION": "eu-west-1",
+            "AWS_ACCESS_KEY_ID": "ASIAFAKEFAKEFAKE",
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_SESSION_TOKEN": "session-token",
+            "AWS_ENDPOINT_URL_LAMBDA": self.url,
+        }
 
 
-def botocore_authorization(method: str, url: str, headers: dict[str, str], body: bytes,
-                           secret_key: str) -> str:  # fmt: skip
+def botocore_authorization(
+    method: str, url: str, headers: dict[str, str], body: bytes, secret_key: str
+) -> str:
     """The Authorization botocore's SigV4Auth gives this request at its own X-Amz-Date.
 
     Only the headers the request says it signed take part, as at AWS: a client's HTTP

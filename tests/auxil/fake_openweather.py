@@ -17,25 +17,59 @@ from urllib.parse import parse_qs, urlsplit
 API_KEY = "test-owm-key-0123456789"
 
 CITIES: dict[str, dict[str, Any]] = {
-    "london": {"name": "London", "country": "GB", "temp": 11.5, "wind": 4.1, "id": 803,
-               "description": "broken clouds"},
-    "oslo": {"name": "Oslo", "country": "NO", "temp": -3.0, "wind": 2.0, "id": 600,
-             "description": "light snow"},
-    "bergen": {"name": "Bergen", "country": "NO", "temp": 6.0, "wind": 19.5, "id": 211,
-               "description": "thunderstorm"},
-    "paris": {"name": "Paris", "country": "FR", "temp": 14.0, "wind": 3.0, "id": 501,
-              "description": "moderate rain"},
-}  # fmt: skip
+    "london": {
+        "name": "London",
+        "country": "GB",
+        "temp": 11.5,
+        "wind": 4.1,
+        "id": 803,
+        "description": "broken clouds",
+    },
+    "oslo": {
+        "name": "Oslo",
+        "country": "NO",
+        "temp": -3.0,
+        "wind": 2.0,
+        "id": 600,
+        "description": "light snow",
+    },
+    "bergen": {
+        "name": "Bergen",
+        "country": "NO",
+        "temp": 6.0,
+        "wind": 19.5,
+        "id": 211,
+        "description": "thunderstorm",
+    },
+    "paris": {
+        "name": "Paris",
+        "country": "FR",
+        "temp": 14.0,
+        "wind": 3.0,
+        "id": 501,
+        "description": "moderate rain",
+    },
+}
 
 
 def current_payload(city: dict[str, Any], dt: int) -> dict[str, Any]:
     return {
-        "weather": [{"id": city["id"], "main": city["description"].split()[-1].title(),
-                     "description": city["description"], "icon": "01d"}],
+        "weather": [
+            {
+                "id": city["id"],
+                "main": city["description"].split()[-1].title(),
+                "description": city["description"],
+                "icon": "01d",
+            }
+        ],
         "main": {"temp": city["temp"], "feels_like": city["temp"] - 2, "humidity": 70},
         "wind": {"speed": city["wind"], "deg": 200},
-        "dt": dt, "timezone": 0, "name": city["name"], "sys": {"country": city["country"]}, "cod": 200,
-    }  # fmt: skip
+        "dt": dt,
+        "timezone": 0,
+        "name": city["name"],
+        "sys": {"country": city["country"]},
+        "cod": 200,
+    }
 
 
 def forecast_payload(city: dict[str, Any], dt: int, count: int) -> dict[str, Any]:
@@ -47,8 +81,12 @@ def forecast_payload(city: dict[str, Any], dt: int, count: int) -> dict[str, Any
         if 500 <= city["id"] < 600:
             slot["rain"] = {"3h": 1.2}
         slots.append(slot)
-    return {"cod": "200", "cnt": count, "list": slots,
-            "city": {"name": city["name"], "country": city["country"], "timezone": 0}}  # fmt: skip
+    return {
+        "cod": "200",
+        "cnt": count,
+        "list": slots,
+        "city": {"name": city["name"], "country": city["country"], "timezone": 0},
+    }
 
 
 class FakeOpenWeather:
@@ -82,7 +120,10 @@ class FakeOpenWeather:
         if path not in ("/data/2.5/weather", "/data/2.5/forecast"):
             return 404, {"cod": "404", "message": "Internal error"}
         if query.get("appid") != self.api_key:
-            return 401, {"cod": 401, "message": "Invalid API key. Please see https://openweathermap.org/faq#error401"}
+            return 401, {
+                "cod": 401,
+                "message": "Invalid API key. Please see https://openweathermap.org/faq#error401",
+            }
         city = self.cities.get(" ".join(query.get("q", "").split(",")[0].split()).casefold())
         if city is None:
             return 404, {"cod": "404", "message": "city not found"}

@@ -54,8 +54,16 @@ class FakeTelegram:
 
     # -- what tests arrange ------------------------------------------------------------
 
-    def fail(self, method: str, status: int, description: str = "", *, times: int = 1,
-             retry_after: int | None = None, chat_id: str | None = None) -> None:  # fmt: skip
+    def fail(
+        self,
+        method: str,
+        status: int,
+        description: str = "",
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+        chat_id: str | None = None,
+    ) -> None:
         """Answer the next `times` calls of `method` (to `chat_id`, if given) with an error
         (429: give `retry_after`)."""
         parameters = {"retry_after": retry_after} if retry_after is not None else {}
@@ -69,9 +77,12 @@ class FakeTelegram:
         update_id = next(self._update_ids)
         chat = {"id": chat_id, "type": "private", "first_name": first_name}
         message = {
-            "message_id": update_id, "date": int(time.time()), "text": text, "chat": chat,
+            "message_id": update_id,
+            "date": int(time.time()),
+            "text": text,
+            "chat": chat,
             "from": {"id": chat_id, "is_bot": False, "first_name": first_name},
-        }  # fmt: skip
+        }
         self.push({"update_id": update_id, "message": message})
         return update_id
 
@@ -96,8 +107,14 @@ class FakeTelegram:
 
     def answer(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:
-            failure = next((f for f in self._failures if f.method in (method, "*")
-                            and f.chat_id in (None, str(params.get("chat_id")))), None)  # fmt: skip
+            failure = next(
+                (
+                    f
+                    for f in self._failures
+                    if f.method in (method, "*") and f.chat_id in (None, str(params.get("chat_id")))
+                ),
+                None,
+            )
             if failure is not None:
                 self._failures.remove(failure)
                 self.calls.append(Call(token, method, params, failure.status))
@@ -119,8 +136,12 @@ class FakeTelegram:
         if method == "sendMessage":
             chat_id = params.get("chat_id")
             chat_id = int(chat_id) if str(chat_id).lstrip("-").isdigit() else chat_id
-            return {"message_id": next(self._message_ids), "date": int(time.time()),
-                    "chat": {"id": chat_id, "type": "private"}, "text": params.get("text", "")}  # fmt: skip
+            return {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "text": params.get("text", ""),
+            }
         if method == "getWebhookInfo":
             return {"url": self.webhook_url, "has_custom_certificate": False, "pending_update_count": 0}
         if method == "deleteWebhook":

@@ -19,9 +19,15 @@ from tests.auxil.unavailable import unavailable
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
@@ -66,8 +72,10 @@ def sized(chromium: Any) -> Iterator[Any]:
         phone = kind == "phone"
         context = chromium.new_context(
             viewport={"width": WIDTHS[kind], "height": 844 if phone else 900},
-            device_scale_factor=2 if phone else 1, is_mobile=phone, has_touch=phone,
-        )  # fmt: skip
+            device_scale_factor=2 if phone else 1,
+            is_mobile=phone,
+            has_touch=phone,
+        )
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)

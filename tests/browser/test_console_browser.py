@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hub.events import Event
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event, telegram_message
 from tests.browser.conftest import WIDTHS, save_screenshot
 from tests.conftest import ADMIN_TOKEN, post

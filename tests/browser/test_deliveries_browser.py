@@ -12,7 +12,7 @@ import pytest
 
 from hub.deliveries import DEAD, FAILED, Delivery
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event
 from tests.browser.conftest import SCREENSHOTS, WIDTHS, save_screenshot
 from tests.browser.test_console_browser import assert_fits, log_in
@@ -36,15 +36,39 @@ def seeded(make_app: Any) -> tuple[Any, str, Delivery]:
     hub = hub_of(app)
     event_id = post(app.test_client(), stripe_event(hub.settings, "invoice.paid")).json["event_id"]
     shipped = "Your order has shipped and arrives on Thursday between 9 and 12."
-    dead = ended(hub, event_id, PHONE, shipped, status=DEAD,
-                 error="TwilioRestException: HTTP 400 error: 21610 Attempt to send to unsubscribed recipient")
-    ended(hub, event_id, "-1001234567890", "Daily digest: 3 new posts", status=FAILED, channel="telegram",
-          error="RetryAfter: Flood control exceeded. Retry in 17 seconds")
-    hub.store.add_outbox("twilio", "messages.create", {"to": "[phone]", "body": "Your code is 1234"},
-                         event_id=event_id, status="sent", ref="SM0001")  # fmt: skip
+    dead = ended(
+        hub,
+        event_id,
+        PHONE,
+        shipped,
+        status=DEAD,
+        error="TwilioRestException: HTTP 400 error: 21610 Attempt to send to unsubscribed recipient",
+    )
+    ended(
+        hub,
+        event_id,
+        "-1001234567890",
+        "Daily digest: 3 new posts",
+        status=FAILED,
+        channel="telegram",
+        error="RetryAfter: Flood control exceeded. Retry in 17 seconds",
+    )
+    hub.store.add_outbox(
+        "twilio",
+        "messages.create",
+        {"to": "[phone]", "body": "Your code is 1234"},
+        event_id=event_id,
+        status="sent",
+        ref="SM0001",
+    )
     hub.store.record_provider_report("SM0001", status="undelivered", detail="30003 unreachable handset")
-    doubled = hub.store.add_outbox("telegram", "sendMessage", {"chat_id": 7, "text": "Payment received"},
-                                   event_id=event_id, status="sending")  # fmt: skip
+    doubled = hub.store.add_outbox(
+        "telegram",
+        "sendMessage",
+        {"chat_id": 7, "text": "Payment received"},
+        event_id=event_id,
+        status="sending",
+    )
     hub.store.finish_outbox(replace(doubled, status="sent", possible_duplicate=True))
     return app, event_id, dead
 

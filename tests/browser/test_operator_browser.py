@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event
 from tests.auxil.fake_openweather import API_KEY, FakeOpenWeather
 from tests.conftest import ADMIN_TOKEN

@@ -56,10 +56,11 @@ class TelegramLike(FakeTelegram):
                     self.rejected += 1
                     self.calls.append(Call(token, method, params, 429))
                 return 429, {
-                    "ok": False, "error_code": 429,
+                    "ok": False,
+                    "error_code": 429,
                     "description": f"Too Many Requests: retry after {self.retry_after}",
                     "parameters": {"retry_after": self.retry_after},
-                }  # fmt: skip
+                }
         return super().answer(token, method, params)
 
     def _admit(self) -> bool:

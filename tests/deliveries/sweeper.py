@@ -8,7 +8,7 @@ import logging
 import time
 
 from hub import create_app
-from hub.runtime import hub_of
+from hub.services import hub_of
 
 if __name__ == "__main__":
     app = create_app()

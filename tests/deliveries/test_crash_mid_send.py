@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event
 from tests.conftest import SECRETS
 from tests.deliveries.fake_bot import TelegramLike, serve
@@ -25,34 +25,49 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "redis"])
-def test_a_send_cut_off_by_sigkill_is_resent_and_flagged(make_app, tmp_path, request, backend, caplog,
-                                                        admin_headers) -> None:  # fmt: skip  # noqa: ANN001
+def test_a_send_cut_off_by_sigkill_is_resent_and_flagged(
+    make_app, tmp_path, request, backend, caplog, admin_headers
+) -> None:  # noqa: ANN001
     run_id = uuid.uuid4().hex[:12]
     store = {}
     if backend == "redis":
         store = request.getfixturevalue("redis_config")
     with serve(TelegramLike()) as bot:
         config = {
-            **SECRETS, **store,
+            **SECRETS,
+            **store,
             "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
-            "HUB_TASKS": "thread", "HUB_DRY_RUN": "0",
-            "TELEGRAM_BOT_TOKEN": "123:crash", "TELEGRAM_API_URL": bot.url,
-        }  # fmt: skip
+            "HUB_TASKS": "thread",
+            "HUB_DRY_RUN": "0",
+            "TELEGRAM_BOT_TOKEN": "123:crash",
+            "TELEGRAM_API_URL": bot.url,
+        }
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "REDIS_URL", "TELEGRAM_"))}
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.deliveries.hub_process"],
-            cwd=ROOT, env={**env, **config}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+            cwd=ROOT,
+            env={**env, **config},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         bot.hold()
         try:
             port = int(process.stdout.readline())
             app = make_app(config)
             hub = hub_of(app)
-            paid = {"id": f"cs_{run_id}", "amount_total": 1500, "currency": "eur", "mode": "payment",
-                    "payment_status": "paid", "metadata": {"telegram_chat_id": "777"}}  # fmt: skip
+            paid = {
+                "id": f"cs_{run_id}",
+                "amount_total": 1500,
+                "currency": "eur",
+                "mode": "payment",
+                "payment_status": "paid",
+                "metadata": {"telegram_chat_id": "777"},
+            }
             signed = stripe_event(hub.settings, "checkout.session.completed", paid, event_id=f"evt_{run_id}")
-            ack = requests.post(f"http://127.0.0.1:{port}{signed.path}", data=signed.body,
-                                headers=signed.headers, timeout=10)  # fmt: skip
+            ack = requests.post(
+                f"http://127.0.0.1:{port}{signed.path}", data=signed.body, headers=signed.headers, timeout=10
+            )
             assert ack.status_code == 200
             assert bot.arrived.wait(30), "the confirmation never reached the Bot API"
             process.kill()  # SIGKILL while sendMessage waits for Telegram's answer

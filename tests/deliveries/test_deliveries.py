@@ -6,7 +6,7 @@ import pytest
 
 from hub.errors import ConfigError
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event
 from tests.conftest import post
 
@@ -69,8 +69,9 @@ def test_the_deliveries_api_lists_replays_and_refuses_clearly(make_app, admin_he
     sent = client.post(f"/admin/api/deliveries/{listed[0]['id']}/replay", headers=admin_headers)
     assert (sent.status_code, sent.json["error"]) == (409, "conflict"), "sent: replay the event instead"
     # (a dead delivery replayed is sent again: tests/faults/test_upstream.py, Twilio timeouts)
-    assert client.post("/admin/api/deliveries/replay", json={"status": "dead"},
-                       headers=admin_headers).json == {"replayed": 0}  # fmt: skip
+    assert client.post(
+        "/admin/api/deliveries/replay", json={"status": "dead"}, headers=admin_headers
+    ).json == {"replayed": 0}
     refused = client.post("/admin/api/deliveries/replay", json={"status": "sent"}, headers=admin_headers)
     assert (refused.status_code, refused.json["error"]) == (400, "bad_status")
 
@@ -110,8 +111,10 @@ def test_subscribers_are_read_in_pages_covering_everyone(make_app, backend) -> N
     assert len(seen) == 1234 and pages >= 3
 
 
-@pytest.mark.parametrize("name, value", [("HUB_TELEGRAM_PER_SECOND", "0"), ("HUB_DELIVERY_CONCURRENCY", "x"),
-                                         ("HUB_TWILIO_MPS", "nan")])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, value",
+    [("HUB_TELEGRAM_PER_SECOND", "0"), ("HUB_DELIVERY_CONCURRENCY", "x"), ("HUB_TWILIO_MPS", "nan")],
+)
 def test_a_bad_limit_setting_stops_start_up_naming_it(make_app, name, value) -> None:  # noqa: ANN001
     with pytest.raises(ConfigError, match=name):
         make_app({name: value})

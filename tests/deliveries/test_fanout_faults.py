@@ -15,7 +15,7 @@ import pytest
 
 from handlers.subscriptions import WEATHER_SUBSCRIPTIONS
 from hub.events import Event
-from hub.runtime import hub_of
+from hub.services import hub_of
 from tests.conftest import SECRETS
 from tests.deliveries.fake_bot import TelegramLike, serve
 from tests.faults.private_redis import PrivateRedis
@@ -27,9 +27,14 @@ RECIPIENTS = 2000
 
 def start_worker(config: dict[str, str]) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "REDIS_URL", "TELEGRAM_"))}
-    worker = subprocess.Popen([sys.executable, "-m", "tests.deliveries.sweeper"], cwd=ROOT,
-                              env={**env, **config}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                              text=True)  # fmt: skip
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.deliveries.sweeper"],
+        cwd=ROOT,
+        env={**env, **config},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert worker.stdout.readline().strip() == "ready"
     return worker
 
@@ -55,17 +60,28 @@ def test_two_thousand_deliveries_survive_a_kill_a_redis_restart_and_429s(make_ap
     try:
         with serve(TelegramLike()) as bot:
             config = {
-                **SECRETS, "REDIS_URL": redis_server.url, "HUB_REDIS_PREFIX": "{fanout}:",
-                "HUB_INSTANCE_PATH": str(tmp_path / "instance"), "HUB_TASKS": "inline", "HUB_DRY_RUN": "0",
-                "TELEGRAM_BOT_TOKEN": "123:fanout", "TELEGRAM_API_URL": bot.url,
+                **SECRETS,
+                "REDIS_URL": redis_server.url,
+                "HUB_REDIS_PREFIX": "{fanout}:",
+                "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
+                "HUB_TASKS": "inline",
+                "HUB_DRY_RUN": "0",
+                "TELEGRAM_BOT_TOKEN": "123:fanout",
+                "TELEGRAM_API_URL": bot.url,
                 "HUB_TELEGRAM_PER_SECOND": "5000",  # the limiter has its own tests; here: faults
-                "HUB_DELIVERY_LEASE_SECONDS": "4", "HUB_DELIVERY_RUN_SECONDS": "2",
-                "HUB_RETRY_BASE_SECONDS": "0.2", "HUB_RETRY_MAX_SECONDS": "1", "HUB_MAX_ATTEMPTS": "20",
-            }  # fmt: skip
+                "HUB_DELIVERY_LEASE_SECONDS": "4",
+                "HUB_DELIVERY_RUN_SECONDS": "2",
+                "HUB_RETRY_BASE_SECONDS": "0.2",
+                "HUB_RETRY_MAX_SECONDS": "1",
+                "HUB_MAX_ATTEMPTS": "20",
+            }
             hub = hub_of(make_app(config))
             for chat in range(1, RECIPIENTS + 1):
-                hub.store.kv_put(WEATHER_SUBSCRIPTIONS, f"telegram:{chat}",
-                                 {"channel": "telegram", "address": str(chat), "city": "oslo"})  # fmt: skip
+                hub.store.kv_put(
+                    WEATHER_SUBSCRIPTIONS,
+                    f"telegram:{chat}",
+                    {"channel": "telegram", "address": str(chat), "city": "oslo"},
+                )
             alert = Event("weather", "weather.alert", "oslo:storm:today", {"city": "oslo", "text": "Storm!"})
             hub.store.record(alert, attention_after=0)  # due now: the worker's sweep runs it
 

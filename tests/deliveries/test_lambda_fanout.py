@@ -9,7 +9,7 @@ import time
 import pytest
 
 from handlers.subscriptions import WEATHER_SUBSCRIPTIONS
-from hub.runtime import hub_of
+from hub.services import hub_of
 from tests.auxil.fake_lambda import fake_lambda
 from tests.deliveries.fake_bot import TelegramLike, serve
 
@@ -36,16 +36,24 @@ def play(app, message: dict) -> float:  # noqa: ANN001
 
 def test_a_fan_out_continues_across_invocations(make_app, on_lambda) -> None:  # noqa: ANN001
     with serve(TelegramLike(latency=0.01)) as bot:
-        app = make_app({
-            "HUB_TASKS": "lambda", "HUB_DRY_RUN": "0", "TELEGRAM_BOT_TOKEN": "123:lambda",
-            "TELEGRAM_API_URL": bot.url, "HUB_TELEGRAM_PER_SECOND": "200",
-            "HUB_DELIVERY_RUN_SECONDS": str(BUDGET),
-        })  # fmt: skip
+        app = make_app(
+            {
+                "HUB_TASKS": "lambda",
+                "HUB_DRY_RUN": "0",
+                "TELEGRAM_BOT_TOKEN": "123:lambda",
+                "TELEGRAM_API_URL": bot.url,
+                "HUB_TELEGRAM_PER_SECOND": "200",
+                "HUB_DELIVERY_RUN_SECONDS": str(BUDGET),
+            }
+        )
         hub = hub_of(app)
         assert not hub.tasks.runs_in_process
         for chat in range(1, RECIPIENTS + 1):
-            hub.store.kv_put(WEATHER_SUBSCRIPTIONS, f"telegram:{chat}",
-                             {"channel": "telegram", "address": str(chat), "city": "bergen"})  # fmt: skip
+            hub.store.kv_put(
+                WEATHER_SUBSCRIPTIONS,
+                f"telegram:{chat}",
+                {"channel": "telegram", "address": str(chat), "city": "bergen"},
+            )
         with app.app_context():
             hub.emit("weather", "weather.alert", "bergen:storm", {"city": "bergen", "text": "Storm"})
         assert [m["task_path"] for m in on_lambda.messages] == ["hub.tasks.process_event"]

@@ -10,7 +10,7 @@ from hub.outbox import Outbox
 @pytest.fixture(params=["sqlite", "redis"])
 def store(request, make_app):  # noqa: ANN001, ANN201
     config = request.getfixturevalue("redis_config") if request.param == "redis" else {}
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     return hub_of(make_app(config)).store
 
@@ -30,13 +30,23 @@ def test_a_live_call_is_sending_while_it_is_made(store) -> None:  # noqa: ANN001
 
 
 def test_a_keyed_provider_call_of_unknown_outcome_is_repeated_with_its_key_unflagged(store) -> None:  # noqa: ANN001
-    store.add_outbox("stripe", "checkout.sessions.create", {"idempotency_key": "ik"}, event_id="evt_1",
-                     status="sending", key="k2")  # fmt: skip  # a run that died mid-call
+    store.add_outbox(
+        "stripe",
+        "checkout.sessions.create",
+        {"idempotency_key": "ik"},
+        event_id="evt_1",
+        status="sending",
+        key="k2",
+    )  # a run that died mid-call
     calls = []
     result = Outbox(store, dry_run=False).call(
-        "stripe", "checkout.sessions.create", {"idempotency_key": "ik"},
-        lambda: calls.append(1) or {"ref": "cs_1"}, event_id="evt_1", key="k2",
-    )  # fmt: skip
+        "stripe",
+        "checkout.sessions.create",
+        {"idempotency_key": "ik"},
+        lambda: calls.append(1) or {"ref": "cs_1"},
+        event_id="evt_1",
+        key="k2",
+    )
     assert calls == [1]
     assert (result.entry.status, result.entry.possible_duplicate) == ("sent", False)
     assert [e.id for e in store.outbox()] == [result.entry.id], "the same entry, not a second one"

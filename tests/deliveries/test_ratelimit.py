@@ -49,8 +49,11 @@ def delivery(address: str, channel: str = "telegram") -> Delivery:
     return Delivery.new("evt_1", "evt_1", channel, address, "hi", {}, now=0.0)
 
 
-SETTINGS = load_settings({"HUB_TELEGRAM_PER_SECOND": "30", "HUB_TWILIO_MPS": "3",
-                          "TWILIO_FROM_NUMBER": "+15550001111"}, ".", environ={})  # fmt: skip
+SETTINGS = load_settings(
+    {"HUB_TELEGRAM_PER_SECOND": "30", "HUB_TWILIO_MPS": "3", "TWILIO_FROM_NUMBER": "+15550001111"},
+    ".",
+    environ={},
+)
 
 
 def test_the_limits_a_send_is_under_come_from_the_settings() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from handlers.subscriptions import WEATHER_SUBSCRIPTIONS
 from hub.events import Event
-from hub.runtime import hub_of
+from hub.services import hub_of
 from tests.conftest import SECRETS
 from tests.deliveries.fake_bot import TelegramLike, serve
 from tests.deliveries.test_fanout_faults import start_worker, stop, wait_until
@@ -24,19 +24,30 @@ def test_two_processes_never_exceed_the_shared_rate(make_app, tmp_path, request,
     store = request.getfixturevalue("redis_config") if backend == "redis" else {}
     with serve(TelegramLike(per_second=LIMIT, latency=0.02)) as bot:
         config = {
-            **SECRETS, **store, "HUB_INSTANCE_PATH": str(tmp_path / "instance"), "HUB_TASKS": "inline",
-            "HUB_DRY_RUN": "0", "TELEGRAM_BOT_TOKEN": "123:rate", "TELEGRAM_API_URL": bot.url,
-            "HUB_TELEGRAM_PER_SECOND": str(LIMIT), "HUB_DELIVERY_RUN_SECONDS": "2",
-        }  # fmt: skip
+            **SECRETS,
+            **store,
+            "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
+            "HUB_TASKS": "inline",
+            "HUB_DRY_RUN": "0",
+            "TELEGRAM_BOT_TOKEN": "123:rate",
+            "TELEGRAM_API_URL": bot.url,
+            "HUB_TELEGRAM_PER_SECOND": str(LIMIT),
+            "HUB_DELIVERY_RUN_SECONDS": "2",
+        }
         hub = hub_of(make_app(config))
         workers = [start_worker(config), start_worker(config)]
         try:
             for chat in range(1, RECIPIENTS + 1):
-                hub.store.kv_put(WEATHER_SUBSCRIPTIONS, f"telegram:{chat}",
-                                 {"channel": "telegram", "address": str(chat), "city": "rome"})  # fmt: skip
+                hub.store.kv_put(
+                    WEATHER_SUBSCRIPTIONS,
+                    f"telegram:{chat}",
+                    {"channel": "telegram", "address": str(chat), "city": "rome"},
+                )
             started = time.monotonic()
-            hub.store.record(Event("weather", "weather.alert", "rome:rain", {"city": "rome", "text": "Rain"}),
-                             attention_after=0)  # fmt: skip
+            hub.store.record(
+                Event("weather", "weather.alert", "rome:rain", {"city": "rome", "text": "Rain"}),
+                attention_after=0,
+            )
             wait_until(lambda: len(bot.delivered()) == RECIPIENTS, 60, "every recipient")
             took = time.monotonic() - started
         finally:

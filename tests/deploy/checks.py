@@ -65,8 +65,11 @@ class Inspector:
         role = iam.get_role(RoleName=role_name)["Role"]
         policy = iam.get_role_policy(RoleName=role_name, PolicyName="zappa-permissions")["PolicyDocument"]
         return [
-            expect(role["AssumeRolePolicyDocument"] == json.loads(ASSUME_POLICY),
-                   "IAM role trusts Lambda and API Gateway", role["AssumeRolePolicyDocument"]),  # fmt: skip
+            expect(
+                role["AssumeRolePolicyDocument"] == json.loads(ASSUME_POLICY),
+                "IAM role trusts Lambda and API Gateway",
+                role["AssumeRolePolicyDocument"],
+            ),
             expect(policy == json.loads(ATTACH_POLICY), "IAM policy zappa-permissions is zappa's"),
             expect(function_role == role["Arn"], "the function runs as that role", function_role),
         ]
@@ -91,18 +94,25 @@ class Inspector:
             FunctionName=self.name, Environment={"Variables": secrets}
         )
 
-    def _function(self, function: dict[str, Any], published_versions: int,
-                  secrets: dict[str, str]) -> list[str]:  # fmt: skip
+    def _function(
+        self, function: dict[str, Any], published_versions: int, secrets: dict[str, str]
+    ) -> list[str]:
         conf = function["Configuration"]
         environment = conf.get("Environment", {}).get("Variables", {})
         packaged = self._packaged_settings()
         baked = packaged["ENVIRONMENT_VARIABLES"]
         built_for = (packaged["API_STAGE"], packaged["BINARY_SUPPORT"])
-        versions = [v["Version"] for v in self._client("lambda").list_versions_by_function(
-            FunctionName=self.name)["Versions"] if v["Version"] != "$LATEST"]  # fmt: skip
+        versions = [
+            v["Version"]
+            for v in self._client("lambda").list_versions_by_function(FunctionName=self.name)["Versions"]
+            if v["Version"] != "$LATEST"
+        ]
         sha = base64.b64encode(hashlib.sha256(self.stage.package.read_bytes()).digest()).decode()
-        c, f, shown = self.config, conf, sorted({**{k: v for k, v in environment.items() if k not in secrets},
-                                                 **baked})  # fmt: skip
+        c, f, shown = (
+            self.config,
+            conf,
+            sorted({**{k: v for k, v in environment.items() if k not in secrets}, **baked}),
+        )
         return [
             expect(f["FunctionArn"].split(":")[3] == self.region, f"function {self.name} in {self.region}"),
             expect(f["Runtime"] == c["runtime"], f"runtime {c['runtime']}", f["Runtime"]),
@@ -110,19 +120,34 @@ class Inspector:
             expect(f["Timeout"] == c["timeout_seconds"], f"timeout {c['timeout_seconds']} s", f["Timeout"]),
             expect(f["Handler"] == "handler.lambda_handler", "handler is zappa's", f["Handler"]),
             expect(f["CodeSha256"] == sha, f"its code is build/{self.stage.package.name}", f["CodeSha256"]),
-            expect(baked == {**c["environment_variables"], "AWS_REGION": self.region},
-                   f"packaged environment: the settings' {', '.join(c['environment_variables'])} "
-                   "and AWS_REGION", baked),  # fmt: skip
-            expect(not [k for k in shown if SECRET_LIKE.search(k)], "no secret-like variable from settings",
-                   shown),  # fmt: skip
-            expect(environment == secrets, "the function's own variables are the ones step 5 set, kept by "
-                   "update" if secrets else "the function has no variables of its own yet",
-                   sorted(environment)),  # fmt: skip
-            expect(built_for == (self.stage.name, c["binary_support"]),
-                   "the package was built for this stage and its binary_support", built_for),
-            expect(len(versions) == published_versions,
-                   f"{published_versions} published version(s) kept (num_retained_versions "
-                   f"{c.get('num_retained_versions')})", versions),  # fmt: skip
+            expect(
+                baked == {**c["environment_variables"], "AWS_REGION": self.region},
+                f"packaged environment: the settings' {', '.join(c['environment_variables'])} and AWS_REGION",
+                baked,
+            ),
+            expect(
+                not [k for k in shown if SECRET_LIKE.search(k)],
+                "no secret-like variable from settings",
+                shown,
+            ),
+            expect(
+                environment == secrets,
+                "the function's own variables are the ones step 5 set, kept by update"
+                if secrets
+                else "the function has no variables of its own yet",
+                sorted(environment),
+            ),
+            expect(
+                built_for == (self.stage.name, c["binary_support"]),
+                "the package was built for this stage and its binary_support",
+                built_for,
+            ),
+            expect(
+                len(versions) == published_versions,
+                f"{published_versions} published version(s) kept (num_retained_versions "
+                f"{c.get('num_retained_versions')})",
+                versions,
+            ),
         ]
 
     def _packaged_settings(self) -> dict[str, Any]:
@@ -144,8 +169,11 @@ class Inspector:
             name: [t["Arn"] for t in events.list_targets_by_rule(Rule=name)["Targets"]] for name in rules
         }
         return [
-            expect(rules == wanted, f"{len(self.config['events'])} schedules plus keep-warm, with their "
-                   "expressions", rules),  # fmt: skip
+            expect(
+                rules == wanted,
+                f"{len(self.config['events'])} schedules plus keep-warm, with their expressions",
+                rules,
+            ),
             expect(all(t == [arn] for t in targets.values()), "each rule targets the function", targets),
         ]
 
@@ -164,9 +192,11 @@ class Inspector:
             wiring = self._http_api_wiring(api_id)
         url = f"https://{api_id}.execute-api.{self.region}.amazonaws.com/{self.stage.name}"
         return [
-            expect(kind == wanted and name == self.name and stages == [self.stage.name],
-                   f"one {wanted.upper()} API, {self.name}, with stage {self.stage.name}",
-                   (kind, name, stages)),  # fmt: skip
+            expect(
+                kind == wanted and name == self.name and stages == [self.stage.name],
+                f"one {wanted.upper()} API, {self.name}, with stage {self.stage.name}",
+                (kind, name, stages),
+            ),
             *wiring,
             expect(url in output, f"the printed URL is {url}", output.strip().splitlines()[-1:]),
         ]
@@ -181,13 +211,17 @@ class Inspector:
         routed = wired and routes == [("$default", f"integrations/{integrations[0][0]}")]
         policy = json.loads(self._client("lambda").get_policy(FunctionName=self.name)["Policy"])
         source = f"arn:aws:execute-api:{self.region}:{arn.split(':')[4]}:{api_id}/*"
-        allowed = [st for st in policy["Statement"]
-                   if st.get("Principal", {}).get("Service") == "apigateway.amazonaws.com"
-                   and st.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn") == source]  # fmt: skip
+        allowed = [
+            st
+            for st in policy["Statement"]
+            if st.get("Principal", {}).get("Service") == "apigateway.amazonaws.com"
+            and st.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn") == source
+        ]
         return [
             expect(routed, "its $default route proxies to the function, payload 2.0", (routes, integrations)),
-            expect(len(allowed) == 1, f"the function lets that API invoke it ({source})",
-                   policy["Statement"]),  # fmt: skip
+            expect(
+                len(allowed) == 1, f"the function lets that API invoke it ({source})", policy["Statement"]
+            ),
         ]
 
     def _apis(self, region: str) -> list[tuple[str, str, str]]:
@@ -214,10 +248,15 @@ class Inspector:
         left = {
             "functions": [f["FunctionName"] for f in self._client("lambda").list_functions()["Functions"]],
             "rules": [r["Name"] for r in self._client("events").list_rules()["Rules"]],
-            "stacks": [s["StackName"] for s in self._client("cloudformation").describe_stacks()["Stacks"]
-                       if s["StackStatus"] != "DELETE_COMPLETE"],
+            "stacks": [
+                s["StackName"]
+                for s in self._client("cloudformation").describe_stacks()["Stacks"]
+                if s["StackStatus"] != "DELETE_COMPLETE"
+            ],
             "apis": self._apis(self.region),
-        }  # fmt: skip
+        }
         left = {kind: names for kind, names in left.items() if names}
-        return [expect(not left, "undeploy removed the function, rules, stack and API", left),
-                *self._nothing_in(ELSEWHERE)]  # fmt: skip
+        return [
+            expect(not left, "undeploy removed the function, rules, stack and API", left),
+            *self._nothing_in(ELSEWHERE),
+        ]

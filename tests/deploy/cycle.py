@@ -39,8 +39,11 @@ SHELL_REGION = "us-east-1"  # what a user's shell may say; the settings say eu-w
 UPDATES = 3
 STEP_TIMEOUT = 300  # seconds; a step takes 2-15 s against the emulator
 # README step 5's variables, with values that are not secrets of anyone's.
-SECRETS = {"HUB_ADMIN_TOKEN": "emulator-admin-token", "TELEGRAM_BOT_TOKEN": "123:emulator",
-           "REDIS_URL": "rediss://emulator.invalid:6379/0"}  # fmt: skip
+SECRETS = {
+    "HUB_ADMIN_TOKEN": "emulator-admin-token",
+    "TELEGRAM_BOT_TOKEN": "123:emulator",
+    "REDIS_URL": "rediss://emulator.invalid:6379/0",
+}
 
 
 def isolated() -> bool:
@@ -53,8 +56,9 @@ def prepare() -> None:
     python = EMULATOR_VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(EMULATOR_VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", MOTO],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", MOTO], check=True
+    )
     if not (ROOT / "build" / f"hub-{STAGE}.zip").exists():
         subprocess.run([sys.executable, "-m", "infra.package", STAGE], check=True, cwd=ROOT)
 
@@ -73,8 +77,10 @@ class Emulator:
     def __enter__(self) -> str:
         self.process = subprocess.Popen(
             [str(EMULATOR_VENV / "bin" / "python"), str(Path(__file__).with_name("emulator.py"))],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         line = self.process.stdout.readline()  # type: ignore[union-attr]
         if not line.startswith("listening on 127.0.0.1:"):
             raise RuntimeError(f"the emulator did not start: {line!r}")
@@ -92,12 +98,18 @@ def aws_environment(endpoint: str, home: Path) -> dict[str, str]:
     """A shell with dummy credentials, every AWS client pointed at the emulator, and a
     default region that disagrees with the settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-        "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": SHELL_REGION,
-        "AWS_CONFIG_FILE": str(home / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-        "HOME": str(home),
-    })  # fmt: skip
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_DEFAULT_REGION": SHELL_REGION,
+            "AWS_CONFIG_FILE": str(home / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
+            "HOME": str(home),
+        }
+    )
     return env
 
 
@@ -110,8 +122,14 @@ class Cycle:
         progress = ["--disable_progress"] if command in ("deploy", "update") else []
         argv = [sys.executable, "-m", "infra.deploy", command, STAGE, "--settings-overlay", str(self.overlay)]
         try:
-            result = subprocess.run([*argv, *progress, *args], cwd=ROOT, env=self.env, capture_output=True,
-                                    text=True, timeout=STEP_TIMEOUT)  # fmt: skip
+            result = subprocess.run(
+                [*argv, *progress, *args],
+                cwd=ROOT,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=STEP_TIMEOUT,
+            )
         except subprocess.TimeoutExpired:
             raise checks.Failed(f"{command} still running after {STEP_TIMEOUT} s") from None
         output = result.stdout + result.stderr
@@ -163,7 +181,7 @@ def run_cycle(api_version: str | None) -> int:
 
 
 def _json_part(output: str) -> str:
-    return output[output.index("{"): output.rindex("}") + 1]
+    return output[output.index("{") : output.rindex("}") + 1]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,9 +81,13 @@ class _HttpApiPart:
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
-    ) -> _HttpApiPart:  # fmt: skip
+    ) -> _HttpApiPart:
         properties = cloudformation_json["Properties"]
         backend = apigatewayv2_backends[account_id][region_name]
         physical_id, api_id = cls.make(backend, properties)
@@ -91,9 +95,13 @@ class _HttpApiPart:
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: _HttpApiPart, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
-    ) -> _HttpApiPart:  # fmt: skip
+        cls,
+        original_resource: _HttpApiPart,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> _HttpApiPart:
         if cloudformation_json["Properties"] != original_resource.properties:
             raise NotImplementedError(f"emulator shim: changing an {cls.cloudformation_type()}")
         return original_resource  # zappa update sends the same template: nothing changes
@@ -114,11 +122,17 @@ class _Api(_HttpApiPart, CloudFormationModel):
     @staticmethod
     def make(backend: Any, p: dict[str, Any]) -> tuple[str, str]:
         api = backend.create_api(
-            api_key_selection_expression=None, cors_configuration=p.get("CorsConfiguration"),
-            description=p.get("Description"), disable_schema_validation=None,
-            disable_execute_api_endpoint=None, name=p["Name"], protocol_type=p["ProtocolType"],
-            route_selection_expression=None, tags={}, version=None,
-        )  # fmt: skip
+            api_key_selection_expression=None,
+            cors_configuration=p.get("CorsConfiguration"),
+            description=p.get("Description"),
+            disable_schema_validation=None,
+            disable_execute_api_endpoint=None,
+            name=p["Name"],
+            protocol_type=p["ProtocolType"],
+            route_selection_expression=None,
+            tags={},
+            version=None,
+        )
         return api.api_id, api.api_id
 
 
@@ -128,16 +142,31 @@ class _Integration(_HttpApiPart, CloudFormationModel):
 
     @staticmethod
     def make(backend: Any, p: dict[str, Any]) -> tuple[str, str]:
-        unset = dict.fromkeys((
-            "connection_id", "connection_type", "content_handling_strategy", "credentials_arn", "description",
-            "integration_method", "integration_subtype", "passthrough_behavior", "request_parameters",
-            "request_templates", "response_parameters", "template_selection_expression", "timeout_in_millis",
-            "tls_config",
-        ))  # fmt: skip
+        unset = dict.fromkeys(
+            (
+                "connection_id",
+                "connection_type",
+                "content_handling_strategy",
+                "credentials_arn",
+                "description",
+                "integration_method",
+                "integration_subtype",
+                "passthrough_behavior",
+                "request_parameters",
+                "request_templates",
+                "response_parameters",
+                "template_selection_expression",
+                "timeout_in_millis",
+                "tls_config",
+            )
+        )
         integration = backend.create_integration(
-            api_id=p["ApiId"], integration_type=p["IntegrationType"], integration_uri=p["IntegrationUri"],
-            payload_format_version=p.get("PayloadFormatVersion"), **unset,
-        )  # fmt: skip
+            api_id=p["ApiId"],
+            integration_type=p["IntegrationType"],
+            integration_uri=p["IntegrationUri"],
+            payload_format_version=p.get("PayloadFormatVersion"),
+            **unset,
+        )
         return integration.id, p["ApiId"]
 
 
@@ -148,12 +177,19 @@ class _Route(_HttpApiPart, CloudFormationModel):
     @staticmethod
     def make(backend: Any, p: dict[str, Any]) -> tuple[str, str]:
         route = backend.create_route(
-            api_id=p["ApiId"], api_key_required=False, authorization_scopes=[],
-            authorization_type=p.get("AuthorizationType"), authorizer_id=None,
-            model_selection_expression=None, operation_name=None, request_models=None,
-            request_parameters=None, route_key=p["RouteKey"], route_response_selection_expression=None,
+            api_id=p["ApiId"],
+            api_key_required=False,
+            authorization_scopes=[],
+            authorization_type=p.get("AuthorizationType"),
+            authorizer_id=None,
+            model_selection_expression=None,
+            operation_name=None,
+            request_models=None,
+            request_parameters=None,
+            route_key=p["RouteKey"],
+            route_response_selection_expression=None,
             target=p.get("Target"),
-        )  # fmt: skip
+        )
         return route.route_id, p["ApiId"]
 
 

@@ -11,7 +11,7 @@ import requests
 import responses
 
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event, telegram_message
 from tests.auxil.fake_openweather import API_KEY as OWM_KEY
 from tests.auxil.fake_openweather import FakeOpenWeather
@@ -59,8 +59,12 @@ def delivery_log(app, admin_headers, event_id):  # noqa: ANN001, ANN201
 def test_telegram_429_is_retried_no_sooner_than_retry_after_and_sent_once(make_app, admin_headers, bot_api):
     api = bot_api
     api.fail("sendMessage", 429, retry_after=30, times=2)
-    config = {**LIVE, "TELEGRAM_BOT_TOKEN": "123456:TEST", "TELEGRAM_API_URL": api.url,
-              "HUB_RETRY_BASE_SECONDS": "1"}  # fmt: skip
+    config = {
+        **LIVE,
+        "TELEGRAM_BOT_TOKEN": "123456:TEST",
+        "TELEGRAM_API_URL": api.url,
+        "HUB_RETRY_BASE_SECONDS": "1",
+    }
     app = make_app(config, router=notify("telegram", "42"))
     clock = Clock()
     hub, event_id = deliver(app, clock)
@@ -91,8 +95,12 @@ def test_telegram_429_is_retried_no_sooner_than_retry_after_and_sent_once(make_a
 @responses.activate
 def test_twilio_timeouts_back_off_then_dead_letter_then_replay_sends_once(make_app, admin_headers) -> None:  # noqa: ANN001
     responses.post(TWILIO_MESSAGES, body=requests.exceptions.ConnectTimeout("connect timed out"))
-    config = {**LIVE, "HUB_MAX_ATTEMPTS": "3", "TWILIO_ACCOUNT_SID": TWILIO_SID,
-              "TWILIO_FROM_NUMBER": "+15550009999"}  # fmt: skip
+    config = {
+        **LIVE,
+        "HUB_MAX_ATTEMPTS": "3",
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_FROM_NUMBER": "+15550009999",
+    }
     app = make_app(config, router=notify("sms", "+15550002222"))
     clock = Clock()
     hub, event_id = deliver(app, clock)
@@ -113,8 +121,9 @@ def test_twilio_timeouts_back_off_then_dead_letter_then_replay_sends_once(make_a
     assert SECRETS["TWILIO_AUTH_TOKEN"] not in str(delivery_log(app, admin_headers, event_id))
     assert len(responses.calls) == 3
 
-    responses.replace(responses.POST, TWILIO_MESSAGES, status=201,
-                      json={"sid": "SM" + "1" * 32, "status": "queued"})  # fmt: skip
+    responses.replace(
+        responses.POST, TWILIO_MESSAGES, status=201, json={"sid": "SM" + "1" * 32, "status": "queued"}
+    )
     replay = app.test_client().post(f"/admin/api/deliveries/{told['id']}/replay", headers=admin_headers)
     assert replay.status_code == 200
     [told] = delivery_log(app, admin_headers, event_id)
@@ -132,9 +141,10 @@ def test_stripe_500s_are_retried_with_one_idempotency_key_then_succeed(make_app,
         responses.post(url, status=500, json={"error": {"type": "api_error", "message": "boom"}})
     router = Router()
     router.add_handler(
-        "stripe", "invoice.paid",
+        "stripe",
+        "invoice.paid",
         lambda event, ctx: create_checkout_session(ctx, 500, "eur", "Test", "42"),
-    )  # fmt: skip
+    )
     app = make_app({**LIVE, "STRIPE_API_KEY": "sk_test_123"}, router=router)
     clock = Clock()
     hub, event_id = deliver(app, clock)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event
 from tests.conftest import SECRETS
 from tests.faults.blocking_hub import build_router
@@ -40,26 +40,32 @@ def test_a_worker_killed_mid_handler_completes_exactly_once_after_the_sweep(
     if backend == "redis":  # the shared test Redis: keys under a prefix of this test's own
         store = request.getfixturevalue("redis_config")
     config = {
-        **SECRETS, **store,
+        **SECRETS,
+        **store,
         "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
         "HUB_TASKS": "thread",  # acknowledge at once, handle in the background: the real shape
         "HUB_LEASE_SECONDS": str(LEASE),
-    }  # fmt: skip
+    }
     folder = tmp_path / "flags"
     folder.mkdir()
     (folder / "block").touch()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "REDIS_URL"))}
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.faults.blocking_hub", str(folder)],
-        cwd=ROOT, env={**env, **config}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env={**env, **config},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         port = int(process.stdout.readline())
         app = make_app(config, router=build_router(folder))
         hub = hub_of(app)
         signed = stripe_event(hub.settings, "invoice.paid", event_id=f"evt_killed_{run_id}")
-        ack = requests.post(f"http://127.0.0.1:{port}{signed.path}", data=signed.body,
-                            headers=signed.headers, timeout=10)  # fmt: skip
+        ack = requests.post(
+            f"http://127.0.0.1:{port}{signed.path}", data=signed.body, headers=signed.headers, timeout=10
+        )
         assert ack.status_code == 200
         wait_for(folder / "started", process)
         process.kill()  # SIGKILL while the handler is blocked

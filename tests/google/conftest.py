@@ -44,10 +44,14 @@ def new_service_account() -> ServiceAccount:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     info = {
-        "type": "service_account", "project_id": "hub-test", "private_key_id": "test-key-1",
-        "private_key": private_pem, "client_email": "hub@hub-test.iam.gserviceaccount.com",
-        "client_id": "1234567890", "token_uri": TOKEN_URI,
-    }  # fmt: skip
+        "type": "service_account",
+        "project_id": "hub-test",
+        "private_key_id": "test-key-1",
+        "private_key": private_pem,
+        "client_email": "hub@hub-test.iam.gserviceaccount.com",
+        "client_id": "1234567890",
+        "token_uri": TOKEN_URI,
+    }
     return ServiceAccount(json.dumps(info), public_pem)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import google_push, telegram_message
 from tests.conftest import SECRETS, post
 
@@ -18,13 +18,20 @@ def chat(app, text: str, chat_id: int = 5) -> str:  # noqa: ANN001
 
 
 def sends(hub) -> list[tuple[str, str]]:  # noqa: ANN001
-    return [(e.payload["chat_id"], e.payload["text"]) for e in reversed(hub.store.outbox())
-            if e.action == "sendMessage"]  # fmt: skip
+    return [
+        (e.payload["chat_id"], e.payload["text"])
+        for e in reversed(hub.store.outbox())
+        if e.action == "sendMessage"
+    ]
 
 
 def channel_answer(channel_id: str, resource_id: str, expires_in: float = 7 * 86400) -> dict:
-    return {"kind": "api#channel", "id": channel_id, "resourceId": resource_id,
-            "expiration": str(int((time.time() + expires_in) * 1000))}  # fmt: skip
+    return {
+        "kind": "api#channel",
+        "id": channel_id,
+        "resourceId": resource_id,
+        "expiration": str(int((time.time() + expires_in) * 1000)),
+    }
 
 
 def test_renew_registers_a_channel_takes_a_baseline_and_later_replaces_it(google_app, wire):
@@ -74,8 +81,14 @@ def test_dry_run_renew_records_the_watch_and_calls_nothing(make_app, wire):
 
 
 def created(event_id: str, summary: str, when: str) -> dict:
-    return {"id": event_id, "status": "confirmed", "summary": summary, "created": when, "updated": when,
-            "start": {"dateTime": "2024-02-12T09:30:00+01:00"}}  # fmt: skip
+    return {
+        "id": event_id,
+        "status": "confirmed",
+        "summary": summary,
+        "created": when,
+        "updated": when,
+        "start": {"dateTime": "2024-02-12T09:30:00+01:00"},
+    }
 
 
 def test_push_syncs_changes_and_announces_each_once(google_app, wire):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from integrations import google
 from tests.google.conftest import ServiceAccount, new_service_account
 

@@ -7,7 +7,7 @@ import pytest
 
 from hub.context import Context
 from hub.events import Event
-from hub.runtime import hub_of
+from hub.services import hub_of
 from integrations import google as google_integration
 from tests.google.conftest import ACCESS_TOKEN, TOKEN_URI
 

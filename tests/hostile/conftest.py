@@ -7,7 +7,7 @@ import pytest
 
 from hub import create_app
 from hub.errors import HubError
-from hub.runtime import hub_of
+from hub.services import hub_of
 from tests.conftest import SECRETS
 
 STRIPE_SECRETS = ("whsec_test_primary", "whsec_test_rotated")

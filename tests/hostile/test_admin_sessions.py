@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from hub.admin.auth import MAX_TOKEN_FAILURES, SESSION_MAX_AGE_SECONDS, THROTTLE_WINDOW_SECONDS
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event
 from tests.conftest import ADMIN_TOKEN, post
 from tests.operator.admin_session import BROWSER, log_in
@@ -140,9 +140,12 @@ def test_wrong_tokens_are_throttled_per_client_across_instances(instances) -> No
     assert int(bearer.headers["Retry-After"]) > 0
 
     assert login_as(first, ADMIN_TOKEN, ELSEWHERE).status_code == 303, "the admin elsewhere logs in"
-    assert second.test_client().get(
-        "/admin/api/events", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, environ_base=ELSEWHERE
-    ).status_code == 200
+    assert (
+        second.test_client()
+        .get("/admin/api/events", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, environ_base=ELSEWHERE)
+        .status_code
+        == 200
+    )
 
     first.extensions["test_clock"].advance(THROTTLE_WINDOW_SECONDS + 1)
     assert login_as(first, ADMIN_TOKEN, GUESSER).status_code == 303, "the window closed"

@@ -37,8 +37,18 @@ def gunicorn(tmp_path: Path) -> Iterator[Callable[..., str]]:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "REDIS_URL"))}
         env.update(SECRETS, HUB_INSTANCE_PATH=str(tmp_path / "instance"), HUB_TASKS="inline")
-        command = [sys.executable, "-m", "gunicorn", "-c", "infra/gunicorn_conf.py", "hub.wsgi:app",
-                   "-b", f"127.0.0.1:{port}", "--no-control-socket", *flags]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "infra/gunicorn_conf.py",
+            "hub.wsgi:app",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+            *flags,
+        ]
         with (tmp_path / "gunicorn.log").open("wb") as log:  # the child keeps its own copy
             started.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log))
         url = f"http://127.0.0.1:{port}"

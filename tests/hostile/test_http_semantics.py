@@ -55,8 +55,9 @@ def test_the_schema_does_not_offer_an_empty_secret_header(make_app) -> None:  # 
     assert ("/webhooks/stripe", "Stripe-Signature") in required
     for (path, name), schema in required.items():
         assert schema.get("minLength", 0) >= 1, f"{path} offers an empty {name}"
-    empty = client.post(PATHS["stripe"], data=b"{}", headers={"Content-Type": "application/json",
-                                                               "Stripe-Signature": ""})  # fmt: skip
+    empty = client.post(
+        PATHS["stripe"], data=b"{}", headers={"Content-Type": "application/json", "Stripe-Signature": ""}
+    )
     assert empty.status_code == 400, "and hub does refuse it"
 
 

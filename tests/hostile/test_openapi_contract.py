@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event
 from tests.conftest import ADMIN_TOKEN, SECRETS, post
 
@@ -85,11 +85,16 @@ def test_insiders_get_only_documented_answers(api_schema) -> None:  # noqa: ANN0
 def test_the_document_describes_every_contract_endpoint(client) -> None:  # noqa: ANN001
     paths = client.get("/openapi.json").json["paths"]
     for path, method in [
-        ("/webhooks/telegram", "post"), ("/webhooks/stripe", "post"), ("/webhooks/twilio/sms", "post"),
-        ("/webhooks/twilio/status", "post"), ("/webhooks/google/calendar", "post"), ("/healthz", "get"),
-        ("/admin/api/events", "get"), ("/admin/api/outbox", "get"),
+        ("/webhooks/telegram", "post"),
+        ("/webhooks/stripe", "post"),
+        ("/webhooks/twilio/sms", "post"),
+        ("/webhooks/twilio/status", "post"),
+        ("/webhooks/google/calendar", "post"),
+        ("/healthz", "get"),
+        ("/admin/api/events", "get"),
+        ("/admin/api/outbox", "get"),
         ("/admin/api/events/{event_id}/replay", "post"),
-    ]:  # fmt: skip
+    ]:
         assert method in paths.get(path, {}), f"{method.upper()} {path} is not documented"
     assert "413" in paths["/webhooks/stripe"]["post"]["responses"]
     assert paths["/admin/api/events"]["get"]["security"] == [{"adminBearer": []}]

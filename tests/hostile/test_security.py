@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import PATHS, stripe_event, telegram_message, twilio_sms
 from tests.auxil.server import serving
 from tests.conftest import ADMIN_TOKEN, post
@@ -23,7 +23,7 @@ HOSTILE_TEXTS = [
     "</Message><Message>free money</Message>",
     '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>&e;',
     "]]><Redirect>https://evil.example</Redirect><![CDATA[",
-    'quote " and apostrophe \' & ampersand',
+    "quote \" and apostrophe ' & ampersand",
     '", "chat_id": "666", "text": "hijacked',
     "Set-Cookie: session=evil\r\n\r\nHTTP/1.1 200 OK",
 ]

@@ -13,7 +13,7 @@ import math
 import pytest
 
 from hub.events import Event
-from hub.runtime import hub_of
+from hub.services import hub_of
 from tests.auxil.events import (
     load_event,
     stripe_request,

@@ -121,4 +121,3 @@ def test_signatures_listed_in_any_order_get_the_sdks_verdict(app, body, data) ->
 @given(body=bodies, header=st.text(header_chars, max_size=90))
 def test_arbitrary_header_text_gets_the_sdks_verdict(app, body, header) -> None:  # noqa: ANN001
     assert_same_verdict(app, body, header)
-

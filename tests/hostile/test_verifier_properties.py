@@ -114,10 +114,12 @@ def test_stripe_signed_with_an_unknown_secret_is_refused(app, event) -> None:  #
 
 SMS = "/webhooks/twilio/sms"
 form_params = st.dictionaries(
-    st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12)
-    .filter(lambda k: k not in ("From", "MessageSid")),
-    text, max_size=5,
-).map(lambda extra: {"From": "+15550001111", "MessageSid": "SM" + "0" * 32, **extra})  # fmt: skip
+    st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12).filter(
+        lambda k: k not in ("From", "MessageSid")
+    ),
+    text,
+    max_size=5,
+).map(lambda extra: {"From": "+15550001111", "MessageSid": "SM" + "0" * 32, **extra})
 
 
 def twilio_form(params: dict[str, str], url: str = "http://localhost" + SMS) -> tuple[bytes, dict[str, str]]:
@@ -195,11 +197,18 @@ def test_twilio_json_a_hash_swapped_for_another_body_is_refused(app, params, oth
 
 def telegram_update(update_id: int, chat_id: int, message: str) -> bytes:
     chat = {"id": chat_id, "type": "private"}
-    return json.dumps({
-        "update_id": update_id,
-        "message": {"message_id": 1, "date": 0, "chat": chat, "text": message,
-                    "from": {"id": chat_id, "is_bot": False, "first_name": "Sam"}},
-    }).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "update_id": update_id,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": chat,
+                "text": message,
+                "from": {"id": chat_id, "is_bot": False, "first_name": "Sam"},
+            },
+        }
+    ).encode()
 
 
 @SETTINGS
@@ -221,8 +230,12 @@ def test_telegram_any_other_secret_token_is_refused(app, token) -> None:  # noqa
 
 
 def google_headers(token: str, channel: str, number: int) -> dict[str, str]:
-    return {"X-Goog-Channel-Token": token, "X-Goog-Channel-ID": channel, "X-Goog-Message-Number": str(number),
-            "X-Goog-Resource-State": "exists"}  # fmt: skip
+    return {
+        "X-Goog-Channel-Token": token,
+        "X-Goog-Channel-ID": channel,
+        "X-Goog-Message-Number": str(number),
+        "X-Goog-Resource-State": "exists",
+    }
 
 
 @SETTINGS
@@ -265,11 +278,14 @@ message_fields = st.fixed_dictionaries(
     },
 )
 valid_messages = st.fixed_dictionaries(
-    {"message_id": st.integers(0, 2**31), "date": st.integers(0, 2**33),
-     "chat": st.fixed_dictionaries({"id": st.integers(-(2**40), 2**40), "type": st.just("private")}),
-     "text": chat_texts},
+    {
+        "message_id": st.integers(0, 2**31),
+        "date": st.integers(0, 2**33),
+        "chat": st.fixed_dictionaries({"id": st.integers(-(2**40), 2**40), "type": st.just("private")}),
+        "text": chat_texts,
+    },
     optional={"from": st.fixed_dictionaries({"id": st.integers(1, 2**40)}), "entities": entities},
-)  # fmt: skip
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

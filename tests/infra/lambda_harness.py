@@ -58,9 +58,13 @@ def _reset_singletons() -> None:
 
 @contextmanager
 def lambda_handler(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str, env: dict[str, str],
-    *, environment_overrides: dict[str, str] | None = None,
-) -> Iterator[Any]:  # fmt: skip
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stage: str,
+    env: dict[str, str],
+    *,
+    environment_overrides: dict[str, str] | None = None,
+) -> Iterator[Any]:
     """Yield a function `invoke(event) -> response` running zappa's handler for `stage`.
 
     `env` is the deploy environment (secrets, database); `environment_overrides` replace
@@ -94,9 +98,8 @@ def lambda_handler(
     finally:
         wsgi = sys.modules.get("hub.wsgi")
         if wsgi is not None:
-            from hub.runtime import hub_of
+            from hub.services import hub_of
 
             hub_of(wsgi.app).tasks.drain()
             hub_of(wsgi.app).store.close()
         _reset_singletons()
-

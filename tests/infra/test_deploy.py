@@ -32,9 +32,13 @@ def _zappa_for(stage: deploy.Stage, tmp_path: Path):  # noqa: ANN202
 def _regions(cli) -> dict[str, str]:  # noqa: ANN001
     zappa = cli.zappa
     clients = {
-        "lambda": zappa.lambda_client, "events": zappa.events_client, "cloudformation": zappa.cf_client,
-        "apigateway": zappa.apigateway_client, "s3": zappa.s3_client, "logs": zappa.logs_client,
-    }  # fmt: skip
+        "lambda": zappa.lambda_client,
+        "events": zappa.events_client,
+        "cloudformation": zappa.cf_client,
+        "apigateway": zappa.apigateway_client,
+        "s3": zappa.s3_client,
+        "logs": zappa.logs_client,
+    }
     return {name: client.meta.region_name for name, client in clients.items()}
 
 
@@ -87,8 +91,10 @@ def test_each_stage_has_one_bucket_on_every_run() -> None:
 
 
 def test_the_bucket_can_be_chosen_by_settings_or_environment(tmp_path) -> None:  # noqa: ANN001
-    settings = {"dev": {"aws_region": "eu-west-1", "s3_bucket": "my-team-hub-dev"},
-                "prod": {"extends": "dev", "s3_bucket": "my-team-hub-prod"}}  # fmt: skip
+    settings = {
+        "dev": {"aws_region": "eu-west-1", "s3_bucket": "my-team-hub-dev"},
+        "prod": {"extends": "dev", "s3_bucket": "my-team-hub-prod"},
+    }
     path = tmp_path / "zappa_settings.json"
     path.write_text(json.dumps(settings))
     dev = deploy.load_stage("dev")
@@ -141,7 +147,7 @@ def test_an_unknown_stage_is_refused(capsys) -> None:  # noqa: ANN001
 
 def test_the_readme_deploys_the_way_the_emulator_cycle_does() -> None:
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Deploy"):]
+    section = readme[readme.index("## Deploy") :]
     section = section[: section.index("\n## ", 1)]
     cycle = (ROOT / "tests" / "deploy" / "cycle.py").read_text()
 

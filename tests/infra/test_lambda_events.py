@@ -50,7 +50,7 @@ def on_lambda(monkeypatch):  # noqa: ANN001, ANN201
 
 
 def _hub():  # noqa: ANN202
-    from hub.runtime import hub_of
+    from hub.services import hub_of
     from hub.wsgi import app
 
     return hub_of(app)
@@ -82,9 +82,7 @@ def test_next_slot_is_a_new_run(invoke) -> None:
 
 def test_sweep_schedule_runs_due_retries(invoke) -> None:
     hub = _hub()
-    recorded = hub.store.record(
-        Event("schedule", "weather.watch", "manual", {}), attention_after=0
-    )
+    recorded = hub.store.record(Event("schedule", "weather.watch", "manual", {}), attention_after=0)
 
     report = invoke(lambda_events.scheduled("infra.schedules.sweep", LAMBDA_NAME))
 
@@ -122,7 +120,9 @@ def test_the_async_invocation_runs_the_event(invoke, env, on_lambda) -> None:
 
 
 @pytest.mark.parametrize("status", [429, 500])
-def test_failed_async_invocation_leaves_the_event_for_the_sweep(invoke, env, on_lambda, status, caplog) -> None:  # noqa: E501
+def test_failed_async_invocation_leaves_the_event_for_the_sweep(
+    invoke, env, on_lambda, status, caplog
+) -> None:  # noqa: E501
     on_lambda.status = status
     signed = stripe_event(load_settings(env, env["HUB_INSTANCE_PATH"], environ={}), "invoice.paid")
 

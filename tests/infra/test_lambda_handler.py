@@ -55,7 +55,7 @@ def _settings(env: dict[str, str]):  # noqa: ANN202
 
 
 def _stored(source: str) -> list:
-    from hub.runtime import hub_of
+    from hub.services import hub_of
     from hub.wsgi import app
 
     return hub_of(app).store.events(source=source, limit=50)

@@ -28,9 +28,19 @@ moments = st.datetimes(datetime(2020, 1, 1), datetime(2035, 1, 1)).map(lambda d:
 
 
 @settings(max_examples=150, deadline=None)
-@given(access_key=keys, secret_key=secrets, token=tokens, region=regions, function=functions,
-       body=st.text(max_size=200), now=moments, spaced=st.sampled_from(["Event", " Event ", "E  v"]))
-def test_the_signature_is_botocores(access_key, secret_key, token, region, function, body, now, spaced) -> None:  # noqa: ANN001, E501
+@given(
+    access_key=keys,
+    secret_key=secrets,
+    token=tokens,
+    region=regions,
+    function=functions,
+    body=st.text(max_size=200),
+    now=moments,
+    spaced=st.sampled_from(["Event", " Event ", "E  v"]),
+)
+def test_the_signature_is_botocores(
+    access_key, secret_key, token, region, function, body, now, spaced
+) -> None:  # noqa: ANN001, E501
     host = f"lambda.{region}.amazonaws.com"
     path = f"/2015-03-31/functions/{function}/invocations"
     data = body.encode()

@@ -65,13 +65,20 @@ def test_an_oversized_package_fails_and_names_what_to_exclude(tmp_path) -> None:
 def test_timestamp_pyc_and_local_secrets_are_refused(tmp_path) -> None:  # noqa: ANN001
     source = tmp_path / "m.py"
     source.write_text("x = 1\n")
-    stamped = py_compile.compile(str(source), cfile=str(tmp_path / "m.pyc"),
-                                 invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)  # fmt: skip
-    hashed = py_compile.compile(str(source), cfile=str(tmp_path / "h.pyc"),
-                                invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)  # fmt: skip
-    files = {**_required(), "a/__pycache__/m.cpython-311.pyc": Path(stamped).read_bytes(),
-             "b/__pycache__/h.cpython-311.pyc": Path(hashed).read_bytes(),
-             "instance/dev-secrets.json": b"{}"}  # fmt: skip
+    stamped = py_compile.compile(
+        str(source), cfile=str(tmp_path / "m.pyc"), invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP
+    )
+    hashed = py_compile.compile(
+        str(source),
+        cfile=str(tmp_path / "h.pyc"),
+        invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
+    )
+    files = {
+        **_required(),
+        "a/__pycache__/m.cpython-311.pyc": Path(stamped).read_bytes(),
+        "b/__pycache__/h.cpython-311.pyc": Path(hashed).read_bytes(),
+        "instance/dev-secrets.json": b"{}",
+    }
 
     problems = " ".join(package_size.measure(_zip(tmp_path, files)).problems)
 

@@ -12,7 +12,7 @@ import responses
 import respx
 
 from hub.cli import main
-from hub.runtime import hub_of
+from hub.services import hub_of
 
 TOKEN = "123456:test-bot-token-abcdef"
 URL = "https://abc123def4.execute-api.eu-west-1.amazonaws.com/prod"
@@ -26,7 +26,9 @@ LIVE = {
     "TWILIO_FROM_NUMBER": "+15550001234",
 }
 TG = f"https://api.telegram.org/bot{TOKEN}"
-TWILIO_NUMBERS = f"https://api.twilio.com/2010-04-01/Accounts/{LIVE['TWILIO_ACCOUNT_SID']}/IncomingPhoneNumbers"
+TWILIO_NUMBERS = (
+    f"https://api.twilio.com/2010-04-01/Accounts/{LIVE['TWILIO_ACCOUNT_SID']}/IncomingPhoneNumbers"
+)
 
 
 def invoke(app, *args):  # noqa: ANN001, ANN201
@@ -47,26 +49,47 @@ def telegram(request):  # noqa: ANN001, ANN201
         mock.state = {"url": ""}
         mock.post(f"{TG}/getWebhookInfo").mock(
             side_effect=lambda req: _ok(
-                {"url": mock.state["url"], "has_custom_certificate": False, "pending_update_count": 0,
-                 "allowed_updates": ["message", "edited_message", "callback_query", "pre_checkout_query"]}
+                {
+                    "url": mock.state["url"],
+                    "has_custom_certificate": False,
+                    "pending_update_count": 0,
+                    "allowed_updates": ["message", "edited_message", "callback_query", "pre_checkout_query"],
+                }
             )
-        )  # fmt: skip
+        )
         mock.set_webhook = mock.post(f"{TG}/setWebhook").mock(_ok(True))
         yield mock
 
 
 def _stripe_and_twilio(rsps: responses.RequestsMock, *, endpoints: list[dict], sms_url: str = "") -> None:
-    rsps.get("https://api.stripe.com/v1/webhook_endpoints", json={"object": "list", "data": endpoints,
-             "has_more": False, "url": "/v1/webhook_endpoints"})  # fmt: skip
-    rsps.post("https://api.stripe.com/v1/webhook_endpoints",
-              json={"id": "we_new", "object": "webhook_endpoint", "url": f"{URL}/webhooks/stripe",
-                    "enabled_events": ["checkout.session.completed"],
-                    "secret": "whsec_created_secret"})  # fmt: skip
-    number = {"sid": "PN" + "b" * 32, "phone_number": LIVE["TWILIO_FROM_NUMBER"], "sms_url": sms_url,
-              "sms_method": "POST", "account_sid": LIVE["TWILIO_ACCOUNT_SID"]}  # fmt: skip
-    rsps.get(re.compile(re.escape(TWILIO_NUMBERS) + r"\.json.*"),
-             json={"incoming_phone_numbers": [number], "meta": {"key": "incoming_phone_numbers",
-                   "next_page_url": None}})  # fmt: skip
+    rsps.get(
+        "https://api.stripe.com/v1/webhook_endpoints",
+        json={"object": "list", "data": endpoints, "has_more": False, "url": "/v1/webhook_endpoints"},
+    )
+    rsps.post(
+        "https://api.stripe.com/v1/webhook_endpoints",
+        json={
+            "id": "we_new",
+            "object": "webhook_endpoint",
+            "url": f"{URL}/webhooks/stripe",
+            "enabled_events": ["checkout.session.completed"],
+            "secret": "whsec_created_secret",
+        },
+    )
+    number = {
+        "sid": "PN" + "b" * 32,
+        "phone_number": LIVE["TWILIO_FROM_NUMBER"],
+        "sms_url": sms_url,
+        "sms_method": "POST",
+        "account_sid": LIVE["TWILIO_ACCOUNT_SID"],
+    }
+    rsps.get(
+        re.compile(re.escape(TWILIO_NUMBERS) + r"\.json.*"),
+        json={
+            "incoming_phone_numbers": [number],
+            "meta": {"key": "incoming_phone_numbers", "next_page_url": None},
+        },
+    )
     updated = {**number, "sms_url": f"{URL}/webhooks/twilio/sms"}
     rsps.post(f"{TWILIO_NUMBERS}/{number['sid']}.json", json=updated)
 
@@ -103,8 +126,12 @@ def handled_stripe_types(app) -> list[str]:
 def test_second_run_changes_nothing_at_stripe_and_twilio(make_app, telegram) -> None:
     app = make_app(LIVE)
     telegram.state["url"] = f"{URL}/webhooks/telegram"
-    existing = {"id": "we_1", "object": "webhook_endpoint", "url": f"{URL}/webhooks/stripe",
-                "enabled_events": handled_stripe_types(app)}  # fmt: skip
+    existing = {
+        "id": "we_1",
+        "object": "webhook_endpoint",
+        "url": f"{URL}/webhooks/stripe",
+        "enabled_events": handled_stripe_types(app),
+    }
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         _stripe_and_twilio(rsps, endpoints=[existing], sms_url=f"{URL}/webhooks/twilio/sms")
         result = invoke(app, "setup-webhooks", "--url", URL)
@@ -160,10 +187,15 @@ def test_doctor_reports_each_provider_and_fails_on_a_refused_key(make_app, teleg
     app = make_app({**LIVE, "REDIS_URL": "", "HUB_TASKS": "inline", "OPENWEATHER_API_KEY": "owm-bad-key"})
     with responses.RequestsMock() as rsps:
         rsps.get("https://api.stripe.com/v1/account", json={"id": "acct_123", "object": "account"})
-        rsps.get(f"https://api.twilio.com/2010-04-01/Accounts/{LIVE['TWILIO_ACCOUNT_SID']}.json",
-                 json={"sid": LIVE["TWILIO_ACCOUNT_SID"], "status": "active"})  # fmt: skip
-        rsps.get(re.compile(r"https://api\.openweathermap\.org/data/2\.5/weather.*"), status=401,
-                 json={"cod": 401, "message": "Invalid API key"})  # fmt: skip
+        rsps.get(
+            f"https://api.twilio.com/2010-04-01/Accounts/{LIVE['TWILIO_ACCOUNT_SID']}.json",
+            json={"sid": LIVE["TWILIO_ACCOUNT_SID"], "status": "active"},
+        )
+        rsps.get(
+            re.compile(r"https://api\.openweathermap\.org/data/2\.5/weather.*"),
+            status=401,
+            json={"cod": 401, "message": "Invalid API key"},
+        )
         result = invoke(app, "doctor")
 
     assert result.exit_code == 1

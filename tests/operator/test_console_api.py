@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event, telegram_message
 from tests.conftest import post
 
@@ -88,13 +88,15 @@ def test_an_event_no_handler_took_says_so(app, client, admin_headers):
 
 def test_bulk_replay_runs_the_events_matching_a_filter(app, client, admin_headers):
     hub = hub_of(app)
-    declined = [post(client, stripe_event(hub.settings, "invoice.payment_failed")).json["event_id"]
-                for _ in range(2)]  # fmt: skip
+    declined = [
+        post(client, stripe_event(hub.settings, "invoice.payment_failed")).json["event_id"] for _ in range(2)
+    ]
     paid = post(client, stripe_event(hub.settings, "invoice.paid")).json["event_id"]
     assert {hub.store.get(i).status for i in declined} == {"failed", "done"}  # only the first run fails
 
-    answer = client.post("/admin/api/events/replay", json={"type": "invoice.payment_failed"},
-                         headers=admin_headers)  # fmt: skip
+    answer = client.post(
+        "/admin/api/events/replay", json={"type": "invoice.payment_failed"}, headers=admin_headers
+    )
     assert answer.status_code == 200 and answer.json["replayed"] == 2 and answer.json["matched"] == 2
     assert [hub.store.get(i).attempts for i in declined] == [2, 2]
     assert hub.store.get(paid).attempts == 1, "events outside the filter are left alone"
@@ -162,8 +164,10 @@ def test_outbox_pages_and_filters_by_integration_status_event_and_duplicate(app,
 
     everything = client.get("/admin/api/outbox", headers=admin_headers).json
     assert len(everything) == 3
-    assert [e["integration"] for e in client.get("/admin/api/outbox?integration=twilio",
-                                                 headers=admin_headers).json] == ["twilio"]  # fmt: skip
+    assert [
+        e["integration"]
+        for e in client.get("/admin/api/outbox?integration=twilio", headers=admin_headers).json
+    ] == ["twilio"]
     assert len(client.get("/admin/api/outbox?status=recorded", headers=admin_headers).json) == 2
     of_paid = client.get(f"/admin/api/outbox?event_id={paid}", headers=admin_headers).json
     assert [e["payload"]["text"] for e in of_paid] == ["Thanks, invoice paid"]

@@ -10,7 +10,7 @@ import pytest
 
 from hub.deliveries import DEAD, FAILED, Delivery
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event
 from tests.conftest import post
 from tests.operator.admin_session import BROWSER, log_in
@@ -57,8 +57,9 @@ def rows(page):
 def test_the_deliveries_page_lists_masks_filters_and_pages(app, client):
     hub = hub_of(app)
     paid = post(client, stripe_event(hub.settings, "invoice.paid")).json["event_id"]
-    dead = ended(hub, paid, PHONE, "Your order shipped", status=DEAD,
-                 error=f"21610: unsubscribed recipient {PHONE}")  # fmt: skip
+    dead = ended(
+        hub, paid, PHONE, "Your order shipped", status=DEAD, error=f"21610: unsubscribed recipient {PHONE}"
+    )
     log_in(client)
 
     page = html(client, "/admin/deliveries")
@@ -94,23 +95,34 @@ def test_the_deliveries_page_lists_masks_filters_and_pages(app, client):
 def test_replay_from_the_page_sends_a_dead_delivery_and_says_why_a_sent_one_is_refused(app, client):
     hub = hub_of(app)
     paid = post(client, stripe_event(hub.settings, "invoice.paid")).json["event_id"]
-    dead = ended(hub, paid, "2002", "Your order shipped", status=DEAD, error="Forbidden: bot was blocked",
-                 channel="telegram")  # fmt: skip
+    dead = ended(
+        hub,
+        paid,
+        "2002",
+        "Your order shipped",
+        status=DEAD,
+        error="Forbidden: bot was blocked",
+        channel="telegram",
+    )
     csrf = log_in(client)
 
     no_token = client.post(f"/admin/deliveries/{dead.id}/replay", headers=BROWSER)
     assert no_token.status_code in (400, 403) and hub.store.get_delivery(dead.id).status == DEAD
 
     back = f"/admin/events/{paid}"
-    done = client.post(f"/admin/deliveries/{dead.id}/replay", data={"csrf_token": csrf, "back": back},
-                       headers=BROWSER)  # fmt: skip
+    done = client.post(
+        f"/admin/deliveries/{dead.id}/replay", data={"csrf_token": csrf, "back": back}, headers=BROWSER
+    )
     assert done.status_code == 303 and done.headers["Location"].endswith(back)
     replayed = hub.store.get_delivery(dead.id)
     assert (replayed.status, replayed.attempts) == ("sent", 2), "dry-run: recorded by a delivery run"
     assert "Replayed: the delivery to 2002 is due now." in html(client, back)
 
-    sent = client.post(f"/admin/deliveries/{dead.id}/replay", data={"csrf_token": csrf,
-                       "back": "https://evil.example/"}, headers=BROWSER)  # fmt: skip
+    sent = client.post(
+        f"/admin/deliveries/{dead.id}/replay",
+        data={"csrf_token": csrf, "back": "https://evil.example/"},
+        headers=BROWSER,
+    )
     assert sent.status_code == 303 and sent.headers["Location"].endswith(f"/admin/deliveries?event_id={paid}")
     refused = html(client, "/admin/deliveries")
     assert "Not replayed: the delivery was sent; replay its event to tell again." in refused
@@ -137,7 +149,7 @@ def test_the_event_page_lists_its_deliveries(app, client):
     dead = ended(hub, paid, PHONE, "Your order shipped", status=DEAD, error="undeliverable")
     log_in(client)
     page = html(client, f"/admin/events/{paid}")
-    section = page[page.index('id="deliveries"'):]
+    section = page[page.index('id="deliveries"') :]
     assert rows(section) == [dead.id, hub.store.deliveries(event_id=paid)[1].id]
     assert "Thanks for paying" in section and "+••••••4567" in section and PHONE not in page
     assert f'name="back" value="/admin/events/{paid}"' in section, "a replay comes back to the event"
@@ -147,18 +159,20 @@ def test_the_event_page_lists_its_deliveries(app, client):
 
 def test_the_outbox_flags_possible_duplicates_and_shows_the_provider_report_apart(app, client):
     hub = hub_of(app)
-    hub.store.add_outbox("twilio", "messages.create", {"to": PHONE, "body": "hi"}, event_id=None,
-                         status="sent", ref="SM1")  # fmt: skip
+    hub.store.add_outbox(
+        "twilio", "messages.create", {"to": PHONE, "body": "hi"}, event_id=None, status="sent", ref="SM1"
+    )
     hub.store.record_provider_report("SM1", status="undelivered", detail="30003 unreachable")
     from dataclasses import replace
 
-    doubled = hub.store.add_outbox("telegram", "sendMessage", {"chat_id": 7, "text": "paid"}, event_id=None,
-                                   status="sending")  # fmt: skip
+    doubled = hub.store.add_outbox(
+        "telegram", "sendMessage", {"chat_id": 7, "text": "paid"}, event_id=None, status="sending"
+    )
     hub.store.finish_outbox(replace(doubled, status="sent", possible_duplicate=True))
     log_in(client)
     page = html(client, "/admin/outbox")
     assert "<th>Status</th><th>Delivery report</th>" in page
-    twilio = page[page.index("messages.create"):]
+    twilio = page[page.index("messages.create") :]
     twilio = twilio[: twilio.index("</tr>")]
     assert 'badge-sent">sent<' in twilio and 'badge-undelivered">undelivered<' in twilio, "two fields"
     assert 'class="badge badge-duplicate"' in page and "possible duplicate" in page
@@ -178,15 +192,16 @@ def test_the_api_document_describes_every_deliveries_endpoint(app, client):
 def test_a_call_left_sending_by_a_dead_run_shows_its_outcome_unknown(app, client):
     hub = hub_of(app)
     paid = post(client, stripe_event(hub.settings, "invoice.paid")).json["event_id"]
-    hub.store.add_outbox("telegram", "sendMessage", {"chat_id": 9, "text": "in flight"},
-                         event_id=paid, status="sending")  # fmt: skip
+    hub.store.add_outbox(
+        "telegram", "sendMessage", {"chat_id": 9, "text": "in flight"}, event_id=paid, status="sending"
+    )
     log_in(client)
     assert "outcome unknown" not in html(client, "/admin/outbox"), "a call in flight is no doubt yet"
     started = hub.store.clock()
     hub.store.clock = lambda: started + 3600  # an hour on, its run long dead
     for path in ("/admin/outbox", f"/admin/events/{paid}"):
         row = html(client, path)
-        row = row[row.index("in flight") - 900: row.index("in flight")]
+        row = row[row.index("in flight") - 900 : row.index("in flight")]
         assert 'class="badge badge-unknown"' in row and "outcome unknown" in row, path
     event_page = html(client, f"/admin/events/{paid}")
     assert event_page.count(">outcome unknown<") == 2, "in its attempt and among its outbound calls"

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event, telegram_message, twilio_sms
 from tests.conftest import post
 
@@ -36,8 +36,10 @@ def router():
     def paid(event, ctx):
         s = ctx.settings
         handler_log.warning("calling stripe with %s for %s", s.stripe_api_key, PHONE)
-        raise RuntimeError(f"refused: {s.stripe_api_key} {s.telegram_bot_token} {s.twilio_auth_token} "
-                           f"{s.openweather_api_key} {s.stripe_webhook_secret[0]}")  # fmt: skip
+        raise RuntimeError(
+            f"refused: {s.stripe_api_key} {s.telegram_bot_token} {s.twilio_auth_token} "
+            f"{s.openweather_api_key} {s.stripe_webhook_secret[0]}"
+        )
 
     @router.command("hello")
     def hello(event, ctx):
@@ -67,8 +69,12 @@ def test_every_stage_is_one_line_carrying_the_event_id(make_app, router, caplog)
     assert [s for s, e in seen if e == told] == ["received", "handled", "duplicate"]
     assert [s for s, e in seen if e == failing] == ["received", "failed", "retried", "dead"]
     dead = next(r for r in caplog.records if getattr(r, "stage", "") == "dead")
-    assert (dead.levelno, dead.source, dead.event_type, dead.attempts) == (logging.ERROR, "stripe",
-                                                                           "invoice.paid", 2)  # fmt: skip
+    assert (dead.levelno, dead.source, dead.event_type, dead.attempts) == (
+        logging.ERROR,
+        "stripe",
+        "invoice.paid",
+        2,
+    )
     assert "RuntimeError" in dead.error
 
 
@@ -101,8 +107,12 @@ def test_secrets_never_reach_the_logs(make_app, router, caplog, capsys):
     post(client, telegram_message(settings, "/hello"))
     # Bad requests: wrong secrets, bad signatures, junk bodies, wrong admin tokens.
     right_secret = PLANTED["TELEGRAM_WEBHOOK_SECRET"]
-    client.post("/webhooks/telegram", data=b"{", content_type="application/json",
-                headers={"X-Telegram-Bot-Api-Secret-Token": right_secret})  # fmt: skip
+    client.post(
+        "/webhooks/telegram",
+        data=b"{",
+        content_type="application/json",
+        headers={"X-Telegram-Bot-Api-Secret-Token": right_secret},
+    )
     client.post("/webhooks/telegram", data=b"{}", headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
     client.post("/webhooks/stripe", data=b"{}", headers={"Stripe-Signature": "t=1,v1=00"})
     client.post("/webhooks/twilio/sms", data={"From": PHONE}, headers={"X-Twilio-Signature": "bad"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from tests.operator.admin_session import BROWSER, log_in
 
 
@@ -35,8 +35,9 @@ def app(make_app, router):
 
 
 def say(client, csrf, channel, text):
-    return client.post("/admin/playground/send", json={"channel": channel, "text": text},
-                       headers={"X-CSRF-Token": csrf})  # fmt: skip
+    return client.post(
+        "/admin/playground/send", json={"channel": channel, "text": text}, headers={"X-CSRF-Token": csrf}
+    )
 
 
 def test_a_telegram_message_goes_through_the_webhook_and_is_answered(app, client):
@@ -80,8 +81,9 @@ def test_bad_input_is_a_clear_400(client):
     assert say(client, csrf, "fax", "/help").json["error"] == "bad_channel"
     assert say(client, csrf, "telegram", "   ").json["error"] == "bad_text"
     assert say(client, csrf, "telegram", "x" * 1001).status_code == 400
-    response = client.post("/admin/playground/send", data="[1]", content_type="application/json",
-                           headers={"X-CSRF-Token": csrf})  # fmt: skip
+    response = client.post(
+        "/admin/playground/send", data="[1]", content_type="application/json", headers={"X-CSRF-Token": csrf}
+    )
     assert response.status_code == 400
 
 
@@ -97,8 +99,11 @@ def test_the_page_works_without_javascript(client):
     csrf = log_in(client)
     html = client.get("/admin/playground", headers=BROWSER).get_data(as_text=True)
     assert 'data-channel="telegram"' in html and 'data-channel="sms"' in html
-    response = client.post("/admin/playground/send", headers=BROWSER,
-                           data={"channel": "telegram", "text": "/help", "csrf_token": csrf})  # fmt: skip
+    response = client.post(
+        "/admin/playground/send",
+        headers=BROWSER,
+        data={"channel": "telegram", "text": "/help", "csrf_token": csrf},
+    )
     assert response.status_code == 200
     assert "Commands for telegram" in response.get_data(as_text=True)
 
@@ -142,10 +147,19 @@ def test_the_conversation_is_rebuilt_from_the_event_log(app, client):
 def test_only_web_links_become_link_buttons():
     from hub.playground import buttons
 
-    markup = {"inline_keyboard": [[{"text": "Pay", "url": "https://checkout.stripe.com/c/1"},
-                                   {"text": "Evil", "url": "javascript:alert(1)"}], "not a row"]}  # fmt: skip
-    assert buttons(markup) == [[{"text": "Pay", "url": "https://checkout.stripe.com/c/1"},
-                                {"text": "Evil", "callback": ""}]]  # fmt: skip
-    assert buttons({"keyboard": [["Yes", {"text": "No"}]]}) == [[{"text": "Yes", "send": "Yes"},
-                                                                 {"text": "No", "send": "No"}]]  # fmt: skip
+    markup = {
+        "inline_keyboard": [
+            [
+                {"text": "Pay", "url": "https://checkout.stripe.com/c/1"},
+                {"text": "Evil", "url": "javascript:alert(1)"},
+            ],
+            "not a row",
+        ]
+    }
+    assert buttons(markup) == [
+        [{"text": "Pay", "url": "https://checkout.stripe.com/c/1"}, {"text": "Evil", "callback": ""}]
+    ]
+    assert buttons({"keyboard": [["Yes", {"text": "No"}]]}) == [
+        [{"text": "Yes", "send": "Yes"}, {"text": "No", "send": "No"}]
+    ]
     assert buttons(None) == [] and buttons({"remove_keyboard": True}) == []

@@ -10,7 +10,7 @@ import sentry_sdk
 
 from hub.observability import Scrubber, sentry_enabled
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event, twilio_sms
 from tests.conftest import post
 from tests.operator.sentry_transport import MemoryTransport, reset_sentry
@@ -54,8 +54,17 @@ def failing_router():
 
 
 def sentry_app(make_app, transport, router, **config):
-    return make_app({"SENTRY_DSN": DSN, "SENTRY_TRANSPORT": transport, "SENTRY_TRACES_SAMPLE_RATE": "1.0",
-                     "HUB_MAX_ATTEMPTS": "2", **PLANTED, **config}, router=router)  # fmt: skip
+    return make_app(
+        {
+            "SENTRY_DSN": DSN,
+            "SENTRY_TRANSPORT": transport,
+            "SENTRY_TRACES_SAMPLE_RATE": "1.0",
+            "HUB_MAX_ATTEMPTS": "2",
+            **PLANTED,
+            **config,
+        },
+        router=router,
+    )
 
 
 def test_sentry_stays_off_without_a_dsn(make_app, failing_router):
@@ -66,8 +75,9 @@ def test_sentry_stays_off_without_a_dsn(make_app, failing_router):
     assert response.status_code == 200  # failing handler, no Sentry, still acknowledged
 
 
-def test_each_failed_attempt_is_reported_once_with_the_event_tags(make_app, transport, failing_router,
-                                                                   admin_headers):  # fmt: skip
+def test_each_failed_attempt_is_reported_once_with_the_event_tags(
+    make_app, transport, failing_router, admin_headers
+):
     app = sentry_app(make_app, transport, failing_router)
     client = app.test_client()
     response = post(client, stripe_event(hub_of(app).settings, "invoice.paid", event_id="evt_sentry_1"))
@@ -120,13 +130,21 @@ def test_nothing_secret_or_personal_is_sent(make_app, transport, failing_router)
     logging.getLogger("hub.test").warning("breadcrumb with %s and %s", PLANTED["STRIPE_API_KEY"], PHONE)
     post(client, stripe_event(settings, "invoice.paid"))
     post(client, twilio_sms(settings, "http://localhost", "HELLO", sender=PHONE))
-    client.post("/webhooks/stripe", data=b"{}", headers={"Stripe-Signature": "t=1,v1=bad",
-                                                          "Content-Type": "application/json"})  # fmt: skip
+    client.post(
+        "/webhooks/stripe",
+        data=b"{}",
+        headers={"Stripe-Signature": "t=1,v1=bad", "Content-Type": "application/json"},
+    )
 
     sent = transport.raw()
     assert len(transport.errors()) == 2, "both failures were reported"
-    configured = [*PLANTED.values(), settings.stripe_webhook_secret[0], settings.twilio_auth_token,
-                  settings.hub_admin_token, settings.telegram_webhook_secret]  # fmt: skip
+    configured = [
+        *PLANTED.values(),
+        settings.stripe_webhook_secret[0],
+        settings.twilio_auth_token,
+        settings.hub_admin_token,
+        settings.telegram_webhook_secret,
+    ]
     for value in [*configured, PHONE, PHONE.lstrip("+"), EMAIL, STRANGER_KEY, STRANGER_BOT]:
         assert value not in sent
     assert "%2B447700900123" not in sent, "form-encoded phone numbers too"
@@ -138,15 +156,19 @@ def test_scrubber_filters_secret_keys_and_shapes_but_keeps_ids():
     event = {
         "event_id": "0123456789abcdef0123456789abcdef",
         "contexts": {"trace": {"trace_id": "abcdef0123456789abcdef0123456789"}},
-        "request": {"headers": {"X-Telegram-Bot-Api-Secret-Token": "anything", "Authorization": "Bearer x"},
-                    "data": {"Body": "call me on +1 (555) 010-9999", "api_key": "v"}},
+        "request": {
+            "headers": {"X-Telegram-Bot-Api-Secret-Token": "anything", "Authorization": "Bearer x"},
+            "data": {"Body": "call me on +1 (555) 010-9999", "api_key": "v"},
+        },
         "extra": {"note": "configured-secret-value / bob@example.org / Bearer abc.def"},
-    }  # fmt: skip
+    }
     cleaned = scrubber.before_send(event, {})
     assert cleaned["event_id"] == event["event_id"]
     assert cleaned["contexts"]["trace"]["trace_id"] == event["contexts"]["trace"]["trace_id"]
-    assert cleaned["request"]["headers"] == {"X-Telegram-Bot-Api-Secret-Token": "[Filtered]",
-                                             "Authorization": "[Filtered]"}  # fmt: skip
+    assert cleaned["request"]["headers"] == {
+        "X-Telegram-Bot-Api-Secret-Token": "[Filtered]",
+        "Authorization": "[Filtered]",
+    }
     assert cleaned["request"]["data"] == {"Body": "call me on [phone]", "api_key": "[Filtered]"}
     assert cleaned["extra"]["note"] == "*** / [email] / Bearer [token]"
     crumb = scrubber.before_breadcrumb({"message": "sent to +15550001111"}, {})
@@ -173,8 +195,9 @@ def test_a_second_app_in_the_process_keeps_the_first_apps_secrets_out_of_reports
     """Sentry has one client per process: a second create_app must not replace it with a
     scrubber that knows only the second app's secrets."""
     first = sentry_app(make_app, transport, failing_router)
-    second = make_app({"SENTRY_DSN": DSN, "SENTRY_TRANSPORT": transport,
-                       "HUB_INSTANCE_PATH": str(tmp_path / "second")})  # fmt: skip
+    second = make_app(
+        {"SENTRY_DSN": DSN, "SENTRY_TRANSPORT": transport, "HUB_INSTANCE_PATH": str(tmp_path / "second")}
+    )
     client = sentry_sdk.get_client()
     assert client.is_active()
     post(first.test_client(), stripe_event(hub_of(first).settings, "invoice.paid"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hub.cli import main
 from hub.deliveries import Delivery
-from hub.runtime import hub_of
+from hub.services import hub_of
 
 
 def invoke(app, *args):
@@ -20,8 +20,9 @@ def test_sweep_prints_the_deliveries_it_sent(make_app):
 
     # Two due deliveries whose runner never came (a crashed process left them pending).
     told = hub.store.clock() - 10
-    hub.store.add_deliveries([Delivery.new("evt_a", "evt_a", "telegram", str(chat), "hi", {}, now=told + chat)
-                              for chat in (1, 2)])  # fmt: skip
+    hub.store.add_deliveries(
+        [Delivery.new("evt_a", "evt_a", "telegram", str(chat), "hi", {}, now=told + chat) for chat in (1, 2)]
+    )
     hub.store.release_deliveries("evt_a")
     swept = invoke(app, "sweep")
     assert swept.exit_code == 0, swept.output

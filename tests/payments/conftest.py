@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from tests.payments.wire import LIVE
 
 

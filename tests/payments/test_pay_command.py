@@ -39,7 +39,10 @@ def test_dry_run_answers_with_a_link_button_and_records_the_session(client, hub)
     assert entry.status == "recorded"
     assert entry.payload["metadata"]["telegram_chat_id"] == "42"
     assert entry.payload["line_items"][0]["price_data"] == {
-        "currency": "eur", "unit_amount": 1500, "product_data": {"name": "concert ticket"}}  # fmt: skip
+        "currency": "eur",
+        "unit_amount": 1500,
+        "product_data": {"name": "concert ticket"},
+    }
 
 
 @pytest.mark.parametrize(
@@ -62,7 +65,7 @@ def test_bad_amounts_get_a_clear_answer_and_no_session(client, hub, text, expect
 
 def test_comma_decimals_and_configured_currency(make_app):
     app = make_app({"HUB_CURRENCY": "usd"})
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     hub = hub_of(app)
     answer = pay(app.test_client(), hub, "/pay 15,5")
@@ -71,7 +74,7 @@ def test_comma_decimals_and_configured_currency(make_app):
 
 
 def test_zero_decimal_currency_takes_whole_amounts_only(make_app):
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     app = make_app({"HUB_CURRENCY": "JPY"})
     hub = hub_of(app)
@@ -168,8 +171,9 @@ def test_stripe_rate_limit_and_timeouts_are_explained(live):
 @responses.activate
 def test_a_wrong_api_key_is_not_blamed_on_the_payer(live):
     client, hub = live
-    responses.post(STRIPE_SESSIONS, status=401,
-                   json=stripe_error("Invalid API Key provided: sk_test_****6789"))  # fmt: skip
+    responses.post(
+        STRIPE_SESSIONS, status=401, json=stripe_error("Invalid API Key provided: sk_test_****6789")
+    )
     answer = pay(client, hub, "/pay 15")
     assert answer["text"] == "Payments are not working right now; the operator has been told."
     assert "sk_test" not in answer["text"]
@@ -177,7 +181,7 @@ def test_a_wrong_api_key_is_not_blamed_on_the_payer(live):
 
 @responses.activate
 def test_success_url_is_sent_when_configured(make_app):
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     app = make_app({**LIVE, "STRIPE_SUCCESS_URL": "https://shop.example.com/thanks"})
     responses.post(STRIPE_SESSIONS, json=session_json())
@@ -186,7 +190,7 @@ def test_success_url_is_sent_when_configured(make_app):
 
 
 def test_live_without_a_stripe_key_says_payments_are_not_set_up(make_app):
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     app = make_app({**LIVE, "STRIPE_API_KEY": ""})
     with responses.RequestsMock():  # nothing may reach Stripe

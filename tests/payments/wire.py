@@ -33,9 +33,13 @@ LIVE = {
 
 def session_json(session_id: str = "cs_test_a1", **extra: Any) -> dict[str, Any]:
     return {
-        "id": session_id, "object": "checkout.session", "mode": "payment", "status": "open",
-        "url": f"https://checkout.stripe.com/c/pay/{session_id}", **extra,
-    }  # fmt: skip
+        "id": session_id,
+        "object": "checkout.session",
+        "mode": "payment",
+        "status": "open",
+        "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+        **extra,
+    }
 
 
 def stripe_error(message: str, *, type: str = "invalid_request_error", **extra: Any) -> dict[str, Any]:
@@ -43,13 +47,23 @@ def stripe_error(message: str, *, type: str = "invalid_request_error", **extra: 
 
 
 def message_json(sid: str = "SM" + "a" * 32, status: str = "queued") -> dict[str, Any]:
-    return {"sid": sid, "status": status, "to": "+15550001111", "from": LIVE["TWILIO_FROM_NUMBER"],
-            "body": "", "account_sid": LIVE["TWILIO_ACCOUNT_SID"]}  # fmt: skip
+    return {
+        "sid": sid,
+        "status": status,
+        "to": "+15550001111",
+        "from": LIVE["TWILIO_FROM_NUMBER"],
+        "body": "",
+        "account_sid": LIVE["TWILIO_ACCOUNT_SID"],
+    }
 
 
 def twilio_error(code: int, message: str, status: int = 400) -> dict[str, Any]:
-    return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status}  # fmt: skip
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
 def form(body: bytes | str | None) -> dict[str, str]:
@@ -66,8 +80,12 @@ def telegram_api() -> Iterator[list[dict[str, Any]]]:
     def send_message(request: httpx.Request) -> httpx.Response:
         params = _params(request)
         sent.append(params)
-        message = {"message_id": len(sent), "date": int(time.time()), "text": params.get("text", ""),
-                   "chat": {"id": int(params["chat_id"]), "type": "private"}}  # fmt: skip
+        message = {
+            "message_id": len(sent),
+            "date": int(time.time()),
+            "text": params.get("text", ""),
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+        }
         return httpx.Response(200, json={"ok": True, "result": message})
 
     me = {"id": 123456, "is_bot": True, "first_name": "hub", "username": "hub_test_bot"}
@@ -91,12 +109,22 @@ def signed_stripe(settings: Settings, event: dict[str, Any]) -> SignedRequest:
     from integrations.stripe import signature_header
 
     body = json.dumps(event)
-    return SignedRequest("/webhooks/stripe", body.encode(), {
-        "Content-Type": "application/json",
-        "Stripe-Signature": signature_header(body, settings.stripe_webhook_secret[0]),
-    })  # fmt: skip
+    return SignedRequest(
+        "/webhooks/stripe",
+        body.encode(),
+        {
+            "Content-Type": "application/json",
+            "Stripe-Signature": signature_header(body, settings.stripe_webhook_secret[0]),
+        },
+    )
 
 
 def stripe_event_body(type: str, obj: dict[str, Any], *, event_id: str, created: int) -> dict[str, Any]:
-    return {"id": event_id, "object": "event", "type": type, "created": created, "livemode": False,
-            "data": {"object": obj}}  # fmt: skip
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": type,
+        "created": created,
+        "livemode": False,
+        "data": {"object": obj},
+    }

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hub import create_app
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import SignedRequest
 from integrations.paypal_certs import SIGNER_NAMES
 from integrations.paypal_dev import issue, new_key, pem
@@ -34,14 +34,24 @@ def cached_paypal(folder: Path) -> Iterator[tuple[dict[str, str], object]]:
     leaf = issue(leaf_key, SIGNER_NAMES["sandbox"], issuer=(intermediate_key, intermediate))
     (folder / "roots.pem").write_bytes(pem(root))
     with fake_paypal(pem(leaf, intermediate)) as fake:
-        env = {"HUB_DRY_RUN": "0", "REDIS_URL": REDIS_TEST_URL, "HUB_REDIS_PREFIX": unique_prefix(),
-               "PAYPAL_CLIENT_ID": CLIENT_ID, "PAYPAL_CLIENT_SECRET": CLIENT_SECRET,
-               "PAYPAL_WEBHOOK_ID": WEBHOOK_ID, "PAYPAL_API_URL": fake.url,
-               "PAYPAL_CA_BUNDLE": str(folder / "roots.pem")}  # fmt: skip
+        env = {
+            "HUB_DRY_RUN": "0",
+            "REDIS_URL": REDIS_TEST_URL,
+            "HUB_REDIS_PREFIX": unique_prefix(),
+            "PAYPAL_CLIENT_ID": CLIENT_ID,
+            "PAYPAL_CLIENT_SECRET": CLIENT_SECRET,
+            "PAYPAL_WEBHOOK_ID": WEBHOOK_ID,
+            "PAYPAL_API_URL": fake.url,
+            "PAYPAL_CA_BUNDLE": str(folder / "roots.pem"),
+        }
 
         def signed() -> SignedRequest:
-            resource = {"id": "2GG279541U471931P", "status": "DECLINED", "custom_id": "bench",
-                        "amount": {"currency_code": "EUR", "value": "15.00"}}  # fmt: skip
+            resource = {
+                "id": "2GG279541U471931P",
+                "status": "DECLINED",
+                "custom_id": "bench",
+                "amount": {"currency_code": "EUR", "value": "15.00"},
+            }
             return delivery(paypal_body("PAYMENT.CAPTURE.DENIED", resource), leaf_key)
 
         warm = create_app({**env, "HUB_INSTANCE_PATH": str(folder / "warm"), "HUB_TASKS": "inline"})

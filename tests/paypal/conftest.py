@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import SignedRequest, load_sample
 from integrations.paypal_certs import SIGNER_NAMES
 from integrations.paypal_dev import issue, new_key, pem, sign
@@ -58,9 +58,14 @@ def paypal(pki: Pki) -> Iterator[FakePayPal]:
 
 @pytest.fixture
 def live_config(paypal: FakePayPal, roots_file: Path) -> dict[str, str]:
-    return {**LIVE, "PAYPAL_CLIENT_ID": CLIENT_ID, "PAYPAL_CLIENT_SECRET": CLIENT_SECRET,
-            "PAYPAL_WEBHOOK_ID": WEBHOOK_ID, "PAYPAL_API_URL": paypal.url,
-            "PAYPAL_CA_BUNDLE": str(roots_file)}  # fmt: skip
+    return {
+        **LIVE,
+        "PAYPAL_CLIENT_ID": CLIENT_ID,
+        "PAYPAL_CLIENT_SECRET": CLIENT_SECRET,
+        "PAYPAL_WEBHOOK_ID": WEBHOOK_ID,
+        "PAYPAL_API_URL": paypal.url,
+        "PAYPAL_CA_BUNDLE": str(roots_file),
+    }
 
 
 @pytest.fixture
@@ -89,22 +94,32 @@ def paypal_body(type: str, resource: dict[str, Any] | None = None, *, event_id: 
     return json.dumps(event).encode()
 
 
-def delivery(body: bytes, key: Any, *, webhook_id: str = WEBHOOK_ID, cert_url: str = CERT_URL,
-             time: str = "", algorithm: str = "SHA256withRSA") -> SignedRequest:  # fmt: skip
+def delivery(
+    body: bytes,
+    key: Any,
+    *,
+    webhook_id: str = WEBHOOK_ID,
+    cert_url: str = CERT_URL,
+    time: str = "",
+    algorithm: str = "SHA256withRSA",
+) -> SignedRequest:
     """A delivery of `body` as PayPal makes it, signed with `key` for `webhook_id`."""
     transmission_id = secrets.token_hex(16)
     time = time or now_text()
-    return SignedRequest("/webhooks/paypal", body, {
-        "Content-Type": "application/json",
-        "PAYPAL-TRANSMISSION-ID": transmission_id,
-        "PAYPAL-TRANSMISSION-TIME": time,
-        "PAYPAL-TRANSMISSION-SIG": sign(key, transmission_id, time, webhook_id, body),
-        "PAYPAL-CERT-URL": cert_url,
-        "PAYPAL-AUTH-ALGO": algorithm,
-    })  # fmt: skip
+    return SignedRequest(
+        "/webhooks/paypal",
+        body,
+        {
+            "Content-Type": "application/json",
+            "PAYPAL-TRANSMISSION-ID": transmission_id,
+            "PAYPAL-TRANSMISSION-TIME": time,
+            "PAYPAL-TRANSMISSION-SIG": sign(key, transmission_id, time, webhook_id, body),
+            "PAYPAL-CERT-URL": cert_url,
+            "PAYPAL-AUTH-ALGO": algorithm,
+        },
+    )
 
 
 def signed(pki: Pki, type: str, resource: dict[str, Any] | None = None, **kwargs: Any) -> SignedRequest:
     event_id = kwargs.pop("event_id", "")
     return delivery(paypal_body(type, resource, event_id=event_id), pki.leaf_key, **kwargs)
-

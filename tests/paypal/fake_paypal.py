@@ -53,10 +53,14 @@ def _app(fake: FakePayPal) -> Flask:
     @app.before_request
     def record() -> Response | None:
         with fake.lock:
-            fake.requests.append({
-                "method": request.method, "path": request.path,
-                "headers": dict(request.headers), "json": request.get_json(silent=True),
-            })  # fmt: skip
+            fake.requests.append(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "headers": dict(request.headers),
+                    "json": request.get_json(silent=True),
+                }
+            )
         if request.path.startswith(("/v1/oauth2/", "/v1/notifications/certs/")):
             return None
         if not fake._token or request.headers.get("Authorization") != f"Bearer {fake._token}":
@@ -71,8 +75,12 @@ def _app(fake: FakePayPal) -> Flask:
         with fake.lock:
             fake.tokens_issued += 1
             fake._token = fake._token or "A21AA" + secrets.token_hex(16)
-        return jsonify(access_token=fake._token, token_type="Bearer", expires_in=TOKEN_SECONDS,
-                       scope="https://uri.paypal.com/services/payments/payment")  # fmt: skip
+        return jsonify(
+            access_token=fake._token,
+            token_type="Bearer",
+            expires_in=TOKEN_SECONDS,
+            scope="https://uri.paypal.com/services/payments/payment",
+        )
 
     @app.post("/v2/checkout/orders")
     def create_order() -> Any:
@@ -80,8 +88,13 @@ def _app(fake: FakePayPal) -> Flask:
             order_id = secrets.token_hex(8).upper()
             body = request.get_json()
             fake.orders[order_id] = {"id": order_id, "status": "CREATED", "request": body}
-            links = [{"href": f"https://www.sandbox.paypal.com/checkoutnow?token={order_id}",
-                      "rel": "approve", "method": "GET"}]  # fmt: skip
+            links = [
+                {
+                    "href": f"https://www.sandbox.paypal.com/checkoutnow?token={order_id}",
+                    "rel": "approve",
+                    "method": "GET",
+                }
+            ]
             return 201, {"id": order_id, "status": "CREATED", "links": links}
 
         return _idempotent("create", make)
@@ -92,6 +105,7 @@ def _app(fake: FakePayPal) -> Flask:
             if fake.capture_outages > 0:
                 fake.capture_outages -= 1
                 return _error(503, "SERVICE_UNAVAILABLE", "Service Unavailable")
+
         def make() -> tuple[int, dict[str, Any]]:
             if fake.capture_refusal is not None:
                 return 422, fake.capture_refusal
@@ -145,8 +159,12 @@ def _app(fake: FakePayPal) -> Flask:
 
 
 def _issue(issue: str, description: str) -> dict[str, Any]:
-    return {"name": "UNPROCESSABLE_ENTITY", "message": "The requested action could not be performed.",
-            "debug_id": "f0f0f0", "details": [{"issue": issue, "description": description}]}  # fmt: skip
+    return {
+        "name": "UNPROCESSABLE_ENTITY",
+        "message": "The requested action could not be performed.",
+        "debug_id": "f0f0f0",
+        "details": [{"issue": issue, "description": description}],
+    }
 
 
 def _error(status: int, name: str, message: str) -> tuple[Response, int]:

@@ -30,13 +30,20 @@ def test_a_cached_certificate_ack_imports_no_sdk_and_no_x509(tmp_path) -> None: 
     with cached_paypal(tmp_path) as (env, signed):
         request = signed()
         path = tmp_path / "request.json"
-        path.write_text(json.dumps({"path": request.path, "headers": request.headers,
-                                    "body": request.body.decode("latin-1")}))  # fmt: skip
+        path.write_text(
+            json.dumps(
+                {"path": request.path, "headers": request.headers, "body": request.body.decode("latin-1")}
+            )
+        )
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "PAYPAL_", "REDIS_"))}
         done = subprocess.run(
-            [sys.executable, "-c", SCRIPT, str(path)], capture_output=True, text=True, timeout=60, check=True,
+            [sys.executable, "-c", SCRIPT, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
             env={**clean, **env, "HUB_INSTANCE_PATH": str(tmp_path / "cold"), "HUB_TASKS": "thread"},
-        )  # fmt: skip
+        )
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert answer["status"] == 200 and answer["body"]["duplicate"] is False
     assert answer["loaded"] == []

@@ -12,7 +12,7 @@ import pytest
 import requests
 import responses
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import paypal_event, telegram_message
 from tests.auxil.server import serving
 from tests.conftest import post
@@ -54,8 +54,9 @@ def test_pay_offers_stripe_and_paypal_buttons_and_the_order_carries_the_chat(liv
     assert create["headers"]["Paypal-Request-Id"] == f"hub-{event.id}-order"
 
 
-def test_the_oauth_token_is_fetched_once_and_shared_through_the_cache(make_app, live_config, redis_config,
-                                                                       paypal, chat):  # fmt: skip
+def test_the_oauth_token_is_fetched_once_and_shared_through_the_cache(
+    make_app, live_config, redis_config, paypal, chat
+):
     config = {**live_config, **redis_config, "STRIPE_API_KEY": ""}
     first, second = make_app(config), make_app(config)
     for app in (first, second, first):
@@ -126,13 +127,15 @@ def test_a_completed_capture_is_confirmed_once(live, pki, chat):
 
 
 @pytest.mark.parametrize("store", ["sqlite", "redis"])
-def test_24_concurrent_duplicates_give_one_capture_and_one_confirmation(make_app, live_config, pki, paypal,
-                                                                        chat, request, store):  # fmt: skip
+def test_24_concurrent_duplicates_give_one_capture_and_one_confirmation(
+    make_app, live_config, pki, paypal, chat, request, store
+):
     on_redis = request.getfixturevalue("redis_config") if store == "redis" else {}
     app = make_app({**live_config, **on_redis})
     approvals = [signed(pki, "CHECKOUT.ORDER.APPROVED", event_id="WH-RACE-APPROVED") for _ in range(24)]
     completions = [signed(pki, "PAYMENT.CAPTURE.COMPLETED", event_id="WH-RACE-DONE") for _ in range(24)]
     with serving(app) as base, ThreadPoolExecutor(max_workers=24) as pool:
+
         def send(request):  # noqa: ANN001, ANN202
             return requests.post(request.url(base), data=request.body, headers=request.headers, timeout=30)
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import pytest
 
 from hub.cli import main
-from hub.runtime import hub_of
+from hub.services import hub_of
 from tests.paypal.conftest import WEBHOOK_ID
 
 URL = "https://abc123def4.execute-api.eu-west-1.amazonaws.com/prod"
 TARGET = f"{URL}/webhooks/paypal"
-HANDLED = ["CHECKOUT.ORDER.APPROVED", "PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.DENIED",
-           "PAYMENT.CAPTURE.REFUNDED"]  # fmt: skip
+HANDLED = [
+    "CHECKOUT.ORDER.APPROVED",
+    "PAYMENT.CAPTURE.COMPLETED",
+    "PAYMENT.CAPTURE.DENIED",
+    "PAYMENT.CAPTURE.REFUNDED",
+]
 
 
 @pytest.fixture

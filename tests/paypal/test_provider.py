@@ -18,8 +18,15 @@ def resolve(reference: str) -> object:
 
 def test_every_reference_resolves_to_a_callable():
     simulate = PAYPAL["simulate"]
-    references = [PAYPAL["verifier"], PAYPAL["responder"], PAYPAL["webhook_setup"], PAYPAL["doctor_check"],
-                  *PAYPAL["asks"].values(), simulate["sign"], simulate["dev_signer"]]  # fmt: skip
+    references = [
+        PAYPAL["verifier"],
+        PAYPAL["responder"],
+        PAYPAL["webhook_setup"],
+        PAYPAL["doctor_check"],
+        *PAYPAL["asks"].values(),
+        simulate["sign"],
+        simulate["dev_signer"],
+    ]
     for reference in references:
         assert callable(resolve(reference)), reference
     importlib.import_module(PAYPAL["handlers"])

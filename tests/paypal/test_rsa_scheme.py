@@ -23,8 +23,10 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 @pytest.fixture(scope="module")
 def keys() -> list[rsa.RSAPrivateKey]:
     # PayPal signs with 2048-bit keys; odd sizes test the block length arithmetic.
-    return [rsa.generate_private_key(public_exponent=e, key_size=bits)
-            for bits, e in ((2048, 65537), (1032, 3), (3072, 65537))]  # fmt: skip
+    return [
+        rsa.generate_private_key(public_exponent=e, key_size=bits)
+        for bits, e in ((2048, 65537), (1032, 3), (3072, 65537))
+    ]
 
 
 def openssl(key: rsa.RSAPrivateKey, message: bytes, signature: bytes) -> bool:
@@ -52,8 +54,13 @@ def test_valid_signatures_pass_both(keys, index, message) -> None:  # noqa: ANN0
 
 
 @SETTINGS
-@given(index=st.integers(0, 2), message=st.binary(min_size=1, max_size=300), position=st.integers(0, 10**6),
-       byte=st.integers(0, 255), in_signature=st.booleans())  # fmt: skip
+@given(
+    index=st.integers(0, 2),
+    message=st.binary(min_size=1, max_size=300),
+    position=st.integers(0, 10**6),
+    byte=st.integers(0, 255),
+    in_signature=st.booleans(),
+)
 def test_any_changed_byte_fails_both(keys, index, message, position, byte, in_signature) -> None:  # noqa: ANN001
     key = keys[index]
     signature = sign(key, message)

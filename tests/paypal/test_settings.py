@@ -5,18 +5,21 @@ from __future__ import annotations
 import pytest
 
 from hub.errors import ConfigError
-from hub.runtime import hub_of
+from hub.services import hub_of
 from integrations.paypal_certs import SIGNER_NAMES
 from integrations.paypal_dev import issue, new_key, pem
 from tests.conftest import post
 from tests.paypal.conftest import delivery, paypal_body
 
 
-@pytest.mark.parametrize("name, value, hint", [
-    ("PAYPAL_ENVIRONMENT", "production", "sandbox or live"),
-    ("PAYPAL_API_URL", "api-m.paypal.com", "https://"),
-    ("PAYPAL_CA_BUNDLE", "/nonexistent/roots.pem", "readable PEM file"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, value, hint",
+    [
+        ("PAYPAL_ENVIRONMENT", "production", "sandbox or live"),
+        ("PAYPAL_API_URL", "api-m.paypal.com", "https://"),
+        ("PAYPAL_CA_BUNDLE", "/nonexistent/roots.pem", "readable PEM file"),
+    ],
+)
 def test_a_malformed_value_stops_start_up_naming_it(make_app, name, value, hint):
     with pytest.raises(ConfigError) as raised:
         make_app({name: value})

@@ -11,7 +11,7 @@ import datetime as dt
 
 import pytest
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import paypal_event
 from integrations.paypal import HEADERS
 from integrations.paypal_certs import SIGNER_NAMES
@@ -38,8 +38,9 @@ def test_a_signed_delivery_is_stored_once_under_its_event_id(live, pki, paypal):
     assert paypal.cert_fetches == 1, "the checked certificate is cached by URL"
 
 
-def test_the_cached_certificate_is_shared_through_the_cache(make_app, live_config, redis_config, pki, paypal,
-                                                             chat):
+def test_the_cached_certificate_is_shared_through_the_cache(
+    make_app, live_config, redis_config, pki, paypal, chat
+):
     config = {**live_config, **redis_config}
     first, second = make_app(config), make_app(config)  # two instances, one Redis
     assert post(first.test_client(), signed(pki, "PAYMENT.CAPTURE.DENIED")).status_code == 200
@@ -56,27 +57,33 @@ def test_tampered_body(live, pki):
 
 def test_signed_for_another_webhook_id(live, pki):
     client, hub = live
-    rejected(post(client, signed(pki, "PAYMENT.CAPTURE.COMPLETED", webhook_id="WH-SOMEONE-ELSES")),
-             "bad_signature", hub)  # fmt: skip
+    rejected(
+        post(client, signed(pki, "PAYMENT.CAPTURE.COMPLETED", webhook_id="WH-SOMEONE-ELSES")),
+        "bad_signature",
+        hub,
+    )
 
 
-@pytest.mark.parametrize("url", [
-    "https://evil.example.com/v1/notifications/certs/CERT-1",
-    "https://api.sandbox.paypal.com.evil.example.com/v1/notifications/certs/CERT-1",
-    "http://api.sandbox.paypal.com/v1/notifications/certs/CERT-1",
-    "https://user@api.sandbox.paypal.com/v1/notifications/certs/CERT-1",
-    "https://api.sandbox.paypal.com:8443/v1/notifications/certs/CERT-1",
-    "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-1?x=1",
-    "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-1#x",
-    "https://api.sandbox.paypal.com/v1/other/CERT-1",
-    "https://api.sandbox.paypal.com/v1/notifications/certs/../../oauth2/token",
-    "https://api.sandbox.paypal.com/v1/notifications/certs/%2e%2e/%2e%2e/oauth2/token",
-    "https://api.sandbox.paypal.com/v1/notifications/certs/a/b",
-    "https://api.sandbox.paypal.com/v1/notifications/certs/",
-    "https://API.sandbox.paypal.com/v1/notifications/certs/CERT-1",
-    "https://www.paypal.com/v1/notifications/certs/CERT-1",
-    "hub-dev:paypal-cert/0123456789abcdef",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example.com/v1/notifications/certs/CERT-1",
+        "https://api.sandbox.paypal.com.evil.example.com/v1/notifications/certs/CERT-1",
+        "http://api.sandbox.paypal.com/v1/notifications/certs/CERT-1",
+        "https://user@api.sandbox.paypal.com/v1/notifications/certs/CERT-1",
+        "https://api.sandbox.paypal.com:8443/v1/notifications/certs/CERT-1",
+        "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-1?x=1",
+        "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-1#x",
+        "https://api.sandbox.paypal.com/v1/other/CERT-1",
+        "https://api.sandbox.paypal.com/v1/notifications/certs/../../oauth2/token",
+        "https://api.sandbox.paypal.com/v1/notifications/certs/%2e%2e/%2e%2e/oauth2/token",
+        "https://api.sandbox.paypal.com/v1/notifications/certs/a/b",
+        "https://api.sandbox.paypal.com/v1/notifications/certs/",
+        "https://API.sandbox.paypal.com/v1/notifications/certs/CERT-1",
+        "https://www.paypal.com/v1/notifications/certs/CERT-1",
+        "hub-dev:paypal-cert/0123456789abcdef",
+    ],
+)
 def test_foreign_certificate_urls_are_refused_before_any_fetch(live, pki, paypal, url):
     client, hub = live
     rejected(post(client, signed(pki, "PAYMENT.CAPTURE.COMPLETED", cert_url=url)), "foreign_cert_url", hub)
@@ -105,8 +112,11 @@ def test_an_expired_certificate(live, pki, paypal):
     client, hub = live
     key = new_key()
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
-    _served(paypal, issue(key, SIGNER_NAMES["sandbox"], issuer=pki.intermediate, not_before=long_ago),
-            pki.intermediate[1])  # fmt: skip
+    _served(
+        paypal,
+        issue(key, SIGNER_NAMES["sandbox"], issuer=pki.intermediate, not_before=long_ago),
+        pki.intermediate[1],
+    )
     rejected(post(client, delivery(paypal_body("PAYMENT.CAPTURE.COMPLETED"), key)), "bad_certificate", hub)
 
 
@@ -154,8 +164,17 @@ def test_a_malformed_signature(live, pki, value):
     rejected(post(client, request), "missing_signature" if not value else "bad_signature", hub)
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"id": "WH-1"}', b'{"id": 1, "event_type": "X"}',
-                                  b'{"id": "WH-1", "event_type": "X", "n": NaN}', b"\xff\xfe"])  # fmt: skip
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"id": "WH-1"}',
+        b'{"id": 1, "event_type": "X"}',
+        b'{"id": "WH-1", "event_type": "X", "n": NaN}',
+        b"\xff\xfe",
+    ],
+)
 def test_a_signed_bad_payload(live, pki, body):
     client, hub = live
     rejected(post(client, delivery(body, pki.leaf_key)), "bad_payload", hub)
@@ -210,8 +229,9 @@ def test_a_live_hub_refuses_the_development_certificate(make_app, live_config, p
 
     signer = dev_signer(hub_of(dry).settings)
     paypal.cert_pem = pem(signer.leaf, signer.ca)
-    request = delivery(paypal_body("PAYMENT.CAPTURE.DENIED"), signer.key,
-                       webhook_id=live_hub.settings.paypal_webhook_id)  # fmt: skip
+    request = delivery(
+        paypal_body("PAYMENT.CAPTURE.DENIED"), signer.key, webhook_id=live_hub.settings.paypal_webhook_id
+    )
     rejected(post(live_app.test_client(), request), "bad_certificate", live_hub)
 
 
@@ -239,5 +259,5 @@ def test_the_development_certificate_is_made_once_and_kept_private(make_app, hub
 def _issuer_names(text: str) -> str:
     from cryptography import x509
 
-    certs = x509.load_pem_x509_certificates(text[text.index("-----BEGIN CERTIFICATE-----"):].encode())
+    certs = x509.load_pem_x509_certificates(text[text.index("-----BEGIN CERTIFICATE-----") :].encode())
     return " ".join(c.issuer.rfc4514_string() for c in certs)

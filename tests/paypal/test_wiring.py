@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.cli import main
-from hub.runtime import hub_of
+from hub.services import hub_of
 from tests.auxil.server import serving
 from tests.paypal.fake_paypal import CLIENT_SECRET
 
@@ -30,8 +30,13 @@ def test_in_dry_run_the_webhook_id_is_a_development_value(client, admin_headers)
 def test_openapi_describes_the_paypal_webhook(client):
     operation = client.get("/openapi.json").json["paths"]["/webhooks/paypal"]["post"]
     headers = {p["name"] for p in operation["parameters"] if p["required"]}
-    assert headers == {"PAYPAL-TRANSMISSION-ID", "PAYPAL-TRANSMISSION-TIME", "PAYPAL-TRANSMISSION-SIG",
-                       "PAYPAL-CERT-URL", "PAYPAL-AUTH-ALGO"}  # fmt: skip
+    assert headers == {
+        "PAYPAL-TRANSMISSION-ID",
+        "PAYPAL-TRANSMISSION-TIME",
+        "PAYPAL-TRANSMISSION-SIG",
+        "PAYPAL-CERT-URL",
+        "PAYPAL-AUTH-ALGO",
+    }
     assert {"200", "400", "503"} <= set(operation["responses"])
 
 
@@ -64,9 +69,11 @@ def test_the_playground_sends_paypal_events_about_its_chat(make_app):
     app = make_app()
     client = app.test_client()
     csrf = log_in(client)
+
     def say(text):  # noqa: ANN001, ANN202
-        return client.post("/admin/playground/send", json={"channel": "paypal", "text": text},
-                           headers={"X-CSRF-Token": csrf})  # fmt: skip
+        return client.post(
+            "/admin/playground/send", json={"channel": "paypal", "text": text}, headers={"X-CSRF-Token": csrf}
+        )
 
     result = say("payment.capture.completed").json
     assert result["webhook_status"] == 200 and result["event"]["status"] == "done"

@@ -6,7 +6,7 @@ import pytest
 import responses
 
 from handlers.sms import OPT_IN_WORDS, OPT_OUT_WORDS
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event, telegram_message, twilio_form, twilio_sms
 from tests.conftest import post
 from tests.payments.wire import LIVE, TWILIO_MESSAGES, message_json
@@ -48,8 +48,13 @@ def test_keywords_match_the_whole_message_on_sms_only(client, hub):
 
 def test_an_opted_out_payer_gets_no_receipt_until_start(client, hub):
     def pay(event_id):
-        session = {"id": "cs_1", "payment_status": "paid", "amount_total": 500, "currency": "eur",
-                   "customer_details": {"phone": PHONE}}  # fmt: skip
+        session = {
+            "id": "cs_1",
+            "payment_status": "paid",
+            "amount_total": 500,
+            "currency": "eur",
+            "customer_details": {"phone": PHONE},
+        }
         post(client, stripe_event(hub.settings, "checkout.session.completed", session, event_id=event_id))
         return [e.status for e in hub.store.outbox() if e.payload.get("to") == PHONE]
 
@@ -66,8 +71,13 @@ def live(make_app):
 
 
 def report(client, hub, status, error_code="", sid=SID):
-    params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": LIVE["TWILIO_ACCOUNT_SID"],
-              "To": PHONE, "From": LIVE["TWILIO_FROM_NUMBER"]}  # fmt: skip
+    params = {
+        "MessageSid": sid,
+        "MessageStatus": status,
+        "AccountSid": LIVE["TWILIO_ACCOUNT_SID"],
+        "To": PHONE,
+        "From": LIVE["TWILIO_FROM_NUMBER"],
+    }
     if error_code:
         params["ErrorCode"] = error_code
     response = post(client, twilio_form(hub.settings, "http://localhost", "twilio-status", params))

@@ -6,7 +6,7 @@ import pytest
 import requests
 import responses
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import telegram_message, twilio_sms
 from tests.conftest import post
 from tests.payments.wire import (
@@ -57,13 +57,16 @@ def test_others_are_refused_politely(live):
     assert hub.store.outbox() == []
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("/sms", "Write /sms <+number> <text>"),
-    (f"/sms {NUMBER}", "Write /sms <+number> <text>"),
-    ("/sms 07700900123 hi", "07700900123 is not a phone number in international form"),
-    ("/sms +0123456789 hi", "is not a phone number"),
-    ("/sms +44abc hi", "is not a phone number"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("/sms", "Write /sms <+number> <text>"),
+        (f"/sms {NUMBER}", "Write /sms <+number> <text>"),
+        ("/sms 07700900123 hi", "07700900123 is not a phone number in international form"),
+        ("/sms +0123456789 hi", "is not a phone number"),
+        ("/sms +44abc hi", "is not a phone number"),
+    ],
+)
 def test_bad_input_gets_advice(live, text, expected):
     client, hub = live
     assert expected in command(client, hub, text)
@@ -81,11 +84,14 @@ def test_an_invalid_number_is_reported_not_retried(live):
 
 
 @responses.activate
-@pytest.mark.parametrize("failure", [
-    {"status": 503, "json": twilio_error(20503, "Service Unavailable", 503)},
-    {"status": 429, "json": twilio_error(20429, "Too Many Requests", 429)},
-    {"body": requests.exceptions.ReadTimeout("read timed out")},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"status": 503, "json": twilio_error(20503, "Service Unavailable", 503)},
+        {"status": 429, "json": twilio_error(20429, "Too Many Requests", 429)},
+        {"body": requests.exceptions.ReadTimeout("read timed out")},
+    ],
+)
 def test_twilio_trouble_is_retried_and_the_admin_hears_once_it_is_sent(live, failure):
     client, hub = live
     responses.post(TWILIO_MESSAGES, **failure)

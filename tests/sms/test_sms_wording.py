@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import telegram_message, twilio_sms
 from tests.conftest import post
 

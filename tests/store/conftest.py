@@ -111,10 +111,22 @@ def store(open_store: Callable[..., Store]) -> Store:
     return open_store()
 
 
-def stripe_like(provider_id: str = "evt_1", *, at: float = START, body: bytes | None = None,
-                type: str = "invoice.paid", source: str = "stripe") -> Event:  # fmt: skip
+def stripe_like(
+    provider_id: str = "evt_1",
+    *,
+    at: float = START,
+    body: bytes | None = None,
+    type: str = "invoice.paid",
+    source: str = "stripe",
+) -> Event:
     """An event as the Stripe verifier makes it: payload, provider id and body digest."""
     payload = {"id": provider_id, "type": type, "data": {"object": {"amount": 1200}}}
     raw = body if body is not None else repr(payload).encode()
-    return Event(source=source, type=type, provider_id=provider_id, payload=payload,
-                 received_at=at, body_sha256=body_digest(raw))  # fmt: skip
+    return Event(
+        source=source,
+        type=type,
+        provider_id=provider_id,
+        payload=payload,
+        received_at=at,
+        body_sha256=body_digest(raw),
+    )

@@ -124,26 +124,67 @@ class LocalCluster:
             folder.mkdir(parents=True, exist_ok=True)
             listen = ["--port", str(port)]
             if self.tls:
-                listen = ["--port", "0", "--tls-port", str(port), "--tls-cluster", "yes",
-                          "--tls-cert-file", str(self.tls.cert), "--tls-key-file", str(self.tls.key),
-                          "--tls-ca-cert-file", str(self.tls.ca), "--tls-auth-clients", "no"]  # fmt: skip
+                listen = [
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    str(port),
+                    "--tls-cluster",
+                    "yes",
+                    "--tls-cert-file",
+                    str(self.tls.cert),
+                    "--tls-key-file",
+                    str(self.tls.key),
+                    "--tls-ca-cert-file",
+                    str(self.tls.ca),
+                    "--tls-auth-clients",
+                    "no",
+                ]
             self.processes[port] = subprocess.Popen(
-                [self.binary, *listen, "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                 "--cluster-config-file", str(folder / "nodes.conf"), "--cluster-node-timeout", "5000",
-                 "--dir", str(folder), "--save", "", "--appendonly", "no", "--daemonize", "no",
-                 "--logfile", str(folder / "redis.log")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+                [
+                    self.binary,
+                    *listen,
+                    "--bind",
+                    "127.0.0.1",
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    str(folder / "nodes.conf"),
+                    "--cluster-node-timeout",
+                    "5000",
+                    "--dir",
+                    str(folder),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "no",
+                    "--logfile",
+                    str(folder / "redis.log"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         for port in self.ports:
             self._wait_for(port)
         if len(self.ports) == 1:
             self._ask(self.ports[0], "CLUSTER", "ADDSLOTSRANGE", 0, SLOTS - 1)
         else:
             subprocess.run(
-                ["redis-cli", *self._cli_tls(), "--cluster", "create",
-                 *(f"127.0.0.1:{port}" for port in self.ports), "--cluster-yes"],
-                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60,
-            )  # fmt: skip
+                [
+                    "redis-cli",
+                    *self._cli_tls(),
+                    "--cluster",
+                    "create",
+                    *(f"127.0.0.1:{port}" for port in self.ports),
+                    "--cluster-yes",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                timeout=60,
+            )
         self.wait_until_settled()
 
     def stop(self) -> None:
@@ -220,15 +261,30 @@ def make_tls_files(folder: Path) -> Tls:
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = _certificate("hub test CA", ca_key.public_key(), ca_key, "hub test CA", [
-        (x509.BasicConstraints(ca=True, path_length=None), True),
-        (x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False),
-    ])  # fmt: skip
-    cert = _certificate("127.0.0.1", key.public_key(), ca_key, "hub test CA", [
-        (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False),
-        (x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False),
-        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), False),
-    ])  # fmt: skip
+    ca = _certificate(
+        "hub test CA",
+        ca_key.public_key(),
+        ca_key,
+        "hub test CA",
+        [
+            (x509.BasicConstraints(ca=True, path_length=None), True),
+            (x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False),
+        ],
+    )
+    cert = _certificate(
+        "127.0.0.1",
+        key.public_key(),
+        ca_key,
+        "hub test CA",
+        [
+            (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False),
+            (x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False),
+            (
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                False,
+            ),
+        ],
+    )
     files = Tls(ca=folder / "ca.pem", cert=folder / "server.pem", key=folder / "server.key")
     files.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))

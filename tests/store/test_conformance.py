@@ -59,8 +59,15 @@ def test_same_provider_id_from_another_source_is_a_different_event(store: Store)
 def test_a_stored_event_reads_back_exactly(store: Store, clock: Clock) -> None:
     """Floats, None, empty strings and chat messages survive the backend's encoding."""
     message = ChatMessage(channel="telegram", address="1001", text="/weather Oslo", sender="Sam")
-    event = Event(source="telegram", type="message", provider_id="77", payload={"n": 1.5, "none": None},
-                  received_at=START + 0.123456789, message=message, body_sha256="")  # fmt: skip
+    event = Event(
+        source="telegram",
+        type="message",
+        provider_id="77",
+        payload={"n": 1.5, "none": None},
+        received_at=START + 0.123456789,
+        message=message,
+        body_sha256="",
+    )
     stored = store.record(event).event
     quiet = store.record(stripe_like("evt_quiet", at=START + 1 / 3)).event
 
@@ -271,9 +278,15 @@ def test_purge_forgets_old_outbox_entries(open_store: Callable[..., Store], cloc
 
 
 def test_outbox_lists_newest_first_and_filters_by_event(store: Store, clock: Clock) -> None:
-    first = store.add_outbox("telegram", "send_message", {"text": "hi", "n": 1.5}, event_id="evt_1",
-                             status="recorded", key="evt_1:telegram:send_message:1",
-                             response={"message_id": 7})  # fmt: skip
+    first = store.add_outbox(
+        "telegram",
+        "send_message",
+        {"text": "hi", "n": 1.5},
+        event_id="evt_1",
+        status="recorded",
+        key="evt_1:telegram:send_message:1",
+        response={"message_id": 7},
+    )
     clock.advance(1)
     second = store.add_outbox("twilio", "send_sms", {"to": "+1"}, event_id="evt_2", status="sent", ref="SM1")
     clock.advance(1)
@@ -301,8 +314,16 @@ def test_outbox_update_changes_only_status_and_detail(store: Store, clock: Clock
     """Every other field reads back identically: exact float times, empty lists and dicts."""
     clock.advance(0.123456789)
     payload = {"to": "+1", "media": [], "opts": {}, "nested": {"ids": [1, 2.5], "none": None}, "n": 1.0}
-    entry = store.add_outbox("twilio", "send_sms", payload, event_id="evt_1", status="sent", ref="SM1",
-                             key="k", response={"sid": "SM1", "price": None, "tags": []})  # fmt: skip
+    entry = store.add_outbox(
+        "twilio",
+        "send_sms",
+        payload,
+        event_id="evt_1",
+        status="sent",
+        ref="SM1",
+        key="k",
+        response={"sid": "SM1", "price": None, "tags": []},
+    )
 
     updated = store.update_outbox("SM1", status="delivered", detail="ok")
 
@@ -378,8 +399,14 @@ def test_filters_reach_past_the_newest_events(store: Store) -> None:
 
 def test_unicode_and_whole_number_times_read_back(store: Store) -> None:
     message = ChatMessage(channel="sms", address="+4790000000", text="Været i Tromsø ✓")
-    event = Event(source="twilio", type="sms.received", provider_id="SM1", payload={"Body": "Været ✓"},
-                  received_at=1_700_000_000, message=message)  # fmt: skip
+    event = Event(
+        source="twilio",
+        type="sms.received",
+        provider_id="SM1",
+        payload={"Body": "Været ✓"},
+        received_at=1_700_000_000,
+        message=message,
+    )
 
     stored = store.record(event).event
 

@@ -100,8 +100,13 @@ def test_counts_follow_the_filters(store):
 
 def test_outbox_pages_and_filters(store, clock):
     for n in range(5):
-        store.add_outbox("telegram" if n % 2 else "twilio", "send", {"n": n}, event_id="evt_x",
-                         status="recorded" if n < 4 else "sent")  # fmt: skip
+        store.add_outbox(
+            "telegram" if n % 2 else "twilio",
+            "send",
+            {"n": n},
+            event_id="evt_x",
+            status="recorded" if n < 4 else "sent",
+        )
         clock.advance(1)
     everything = store.outbox()
     assert [e.payload["n"] for e in everything] == [4, 3, 2, 1, 0]
@@ -109,8 +114,9 @@ def test_outbox_pages_and_filters(store, clock):
     assert [e.payload["n"] for e in page] == [2, 1]
     assert [e.payload["n"] for e in store.outbox(integration="telegram")] == [3, 1]
     assert [e.payload["n"] for e in store.outbox(integration="twilio", status="recorded")] == [2, 0]
-    assert [e.payload["n"] for e in store.outbox(integration="twilio", limit=1,
-                                                 starting_after=everything[0].id)] == [2]  # fmt: skip
+    assert [
+        e.payload["n"] for e in store.outbox(integration="twilio", limit=1, starting_after=everything[0].id)
+    ] == [2]
     assert store.outbox(possible_duplicate=True) == [], "entries without the flag are no duplicates"
     assert len(store.outbox(possible_duplicate=False)) == 5
     older = store.outbox(event_id="evt_x", limit=1, starting_after=everything[2].id)

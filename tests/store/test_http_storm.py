@@ -18,7 +18,7 @@ import requests
 from flask import Flask
 
 from hub.events import DONE, Event
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import SignedRequest, stripe_event
 from hub.store import Store
 from tests.auxil.redis import unique_prefix

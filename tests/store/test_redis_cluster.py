@@ -16,7 +16,7 @@ import requests
 from flask import Flask
 
 from hub.events import DONE, Event
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import google_push, stripe_event, telegram_message, twilio_sms
 from tests.auxil.redis import unique_prefix
 from tests.auxil.server import serving
@@ -190,8 +190,21 @@ def test_every_key_hub_writes_carries_the_prefixs_hash_tag(
     strays = sorted(key for key in written if not key.startswith(prefix))
     assert not strays, f"keys outside the prefix {prefix!r}: {strays}"
     kinds = {key[len(prefix) :].split(":")[0] for key in written}
-    assert {"dedup", "event", "events", "due", "by", "outbox", "outbox-of", "kv", "cache", "attempts",
-            "dlv", "dlvs", "dlvs-of"} <= kinds, kinds  # fmt: skip
+    assert {
+        "dedup",
+        "event",
+        "events",
+        "due",
+        "by",
+        "outbox",
+        "outbox-of",
+        "kv",
+        "cache",
+        "attempts",
+        "dlv",
+        "dlvs",
+        "dlvs-of",
+    } <= kinds, kinds
     assert {redis_cluster.slot_of(key) for key in written} == {redis_cluster.slot_of(prefix)}
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event
 from hub.store.redis import RedisStore
 from tests.conftest import post

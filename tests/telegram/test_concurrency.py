@@ -10,7 +10,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import telegram_message
 from tests.auxil.server import serving
 

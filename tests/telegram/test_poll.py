@@ -13,7 +13,7 @@ import pytest
 
 from hub.cli import main
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from tests.conftest import SECRETS
 from tests.telegram.conftest import TOKEN
 
@@ -51,8 +51,12 @@ def test_a_redelivered_update_is_skipped(live_app, fake):
     update_id = fake.push_message("/start")
     app = live_app()
     assert invoke(app, "--max-updates", "1").exit_code == 0
-    fake.push({"update_id": update_id, "message": {
-        "message_id": 1, "date": 0, "text": "/start", "chat": {"id": 42, "type": "private"}}})  # fmt: skip
+    fake.push(
+        {
+            "update_id": update_id,
+            "message": {"message_id": 1, "date": 0, "text": "/start", "chat": {"id": 42, "type": "private"}},
+        }
+    )
 
     result = invoke(app, "--max-updates", "1")
 
@@ -97,13 +101,24 @@ def test_a_second_poller_is_reported_clearly(live_app, fake):
 
 @pytest.mark.slow
 def test_ctrl_c_stops_polling_cleanly(fake, tmp_path):
-    env = {**os.environ, **SECRETS, "HUB_INSTANCE_PATH": str(tmp_path / "instance"), "HUB_DRY_RUN": "0",
-           "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": fake.url, "HUB_TASKS": "inline"}  # fmt: skip
+    env = {
+        **os.environ,
+        **SECRETS,
+        "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
+        "HUB_DRY_RUN": "0",
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": fake.url,
+        "HUB_TASKS": "inline",
+    }
     code = "from hub.cli import main; main()"
     process = subprocess.Popen(
-        [sys.executable, "-c", code, "poll", "--timeout", "2"], env=env, cwd=Path(__file__).parents[2],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "-c", code, "poll", "--timeout", "2"],
+        env=env,
+        cwd=Path(__file__).parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         assert "polling Telegram" in process.stdout.readline()

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from hub.router import Router
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import stripe_event, telegram_message
 from integrations.telegram import send_message_params, split_text
 from tests.conftest import post
@@ -179,8 +179,10 @@ def test_a_rejected_token_is_named_but_never_shown(live_app, fake):
 
 
 def test_dry_run_records_and_sends_nothing(make_app, fake):
-    app = make_app({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": fake.url},
-                   router=replying(("a", {}), ("b", {"reply_markup": PAY_BUTTON})))  # fmt: skip
+    app = make_app(
+        {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": fake.url},
+        router=replying(("a", {}), ("b", {"reply_markup": PAY_BUTTON})),
+    )
     send(app, chat_id=7)
     [entry] = hub_of(app).store.outbox()
     assert (entry.action, entry.status) == ("sendMessage", "recorded")

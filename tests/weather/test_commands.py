@@ -6,15 +6,21 @@ import pytest
 import responses
 from responses import matchers
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import telegram_message, twilio_sms
 from tests.auxil.fake_openweather import current_payload, forecast_payload
 from tests.conftest import post
 
 OWM = "https://api.openweathermap.org/data/2.5"
 KEY = "owm-secret-key-123456"
-LONDON = {"name": "London", "country": "GB", "temp": 11.4, "wind": 4.1, "id": 803,
-          "description": "broken clouds"}  # fmt: skip
+LONDON = {
+    "name": "London",
+    "country": "GB",
+    "temp": 11.4,
+    "wind": 4.1,
+    "id": 803,
+    "description": "broken clouds",
+}
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import requests
 import responses
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import SignedRequest, telegram_message, twilio_sms
 from infra.schedules import tick
 from tests.auxil.server import serving
@@ -65,9 +65,12 @@ def test_storm_alert_reaches_each_subscriber_once(weather_app, owm, bot_api):
     responses.add_passthru(owm.url)  # OpenWeatherMap is the local fake; only Twilio is mocked
     responses.post(TWILIO_MESSAGES, status=201, json=message_json("SM" + "c" * 32))
     app = weather_app(
-        HUB_DRY_RUN="0", TELEGRAM_BOT_TOKEN="123:ABC", TELEGRAM_API_URL=bot_api.url,
-        TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_FROM_NUMBER="+15550002222",
-    )  # fmt: skip
+        HUB_DRY_RUN="0",
+        TELEGRAM_BOT_TOKEN="123:ABC",
+        TELEGRAM_API_URL=bot_api.url,
+        TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+        TWILIO_FROM_NUMBER="+15550002222",
+    )
     client, hub = app.test_client(), hub_of(app)
     # GIVEN two subscribers to Bergen (a thunderstorm with gale winds), one by SMS, and one to London
     for chat_id, city in ((7, "Bergen"), (9, "London")):

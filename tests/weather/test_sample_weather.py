@@ -5,15 +5,22 @@ from __future__ import annotations
 import pytest
 
 from handlers.subscriptions import STORM_WIND, find_alerts
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import telegram_message
 from integrations import weather
 from integrations.weather import SNOW_AT_C, sample_payload
 from tests.conftest import post
 
 CITIES = [f"{prefix}{n}" for prefix in ("Town ", "Porto ", "Nord") for n in range(120)] + [
-    "Paris", "London", "Oslo", "Lima", "Reykjavik", "Cairo", "New York", "São Paulo",
-]  # fmt: skip
+    "Paris",
+    "London",
+    "Oslo",
+    "Lima",
+    "Reykjavik",
+    "Cairo",
+    "New York",
+    "São Paulo",
+]
 HOURS = (0, 6, 12, 15, 21)
 SAMPLE_NOTE = "(sample data: OPENWEATHER_API_KEY is not set)"
 

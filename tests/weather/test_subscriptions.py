@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import telegram_message, twilio_sms
 from tests.conftest import post
 

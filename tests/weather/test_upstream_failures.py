@@ -6,7 +6,7 @@ import pytest
 import requests
 import responses
 
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import telegram_message
 from tests.conftest import post
 

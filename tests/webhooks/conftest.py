@@ -9,7 +9,7 @@ from flask import Flask
 
 from hub.events import Event
 from hub.router import Router
-from hub.runtime import Hub, hub_of
+from hub.services import Hub, hub_of
 from tests.conftest import SECRETS
 
 SOURCES = ("telegram", "stripe", "twilio", "google")

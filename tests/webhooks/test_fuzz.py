@@ -22,19 +22,34 @@ FUZZ = settings(
 )
 
 # Header values as a WSGI server hands them over: latin-1, no line breaks.
-header_text = st.text(st.characters(min_codepoint=32, max_codepoint=255, exclude_characters="\x7f"),
-                      max_size=40)  # fmt: skip
+header_text = st.text(
+    st.characters(min_codepoint=32, max_codepoint=255, exclude_characters="\x7f"), max_size=40
+)
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 json_values = st.recursive(
     scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
-HEADERS = ["Content-Type", "X-Telegram-Bot-Api-Secret-Token", "Stripe-Signature", "X-Twilio-Signature",
-           "X-Goog-Channel-Token", "X-Goog-Channel-ID", "X-Goog-Message-Number", "X-Forwarded-Proto",
-           "X-Forwarded-Host", "Transfer-Encoding"]  # fmt: skip
-CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain",
-                 "multipart/form-data; boundary=x", "application/json; charset=latin-1"]  # fmt: skip
+HEADERS = [
+    "Content-Type",
+    "X-Telegram-Bot-Api-Secret-Token",
+    "Stripe-Signature",
+    "X-Twilio-Signature",
+    "X-Goog-Channel-Token",
+    "X-Goog-Channel-ID",
+    "X-Goog-Message-Number",
+    "X-Forwarded-Proto",
+    "X-Forwarded-Host",
+    "Transfer-Encoding",
+]
+CONTENT_TYPES = [
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "text/plain",
+    "multipart/form-data; boundary=x",
+    "application/json; charset=latin-1",
+]
 # Values shaped like the real ones too, so parsers past the first check get exercised.
 shaped = st.builds("t={},v1={}".format, st.integers(), header_text) | st.integers().map(str)
 headers = st.dictionaries(
@@ -44,25 +59,37 @@ headers = st.dictionaries(
 message_like = st.fixed_dictionaries(
     {},
     optional={
-        "message_id": scalars, "date": scalars, "text": scalars | st.just("/help"),
+        "message_id": scalars,
+        "date": scalars,
+        "text": scalars | st.just("/help"),
         "chat": st.fixed_dictionaries({}, optional={"id": scalars, "type": scalars}) | json_values,
         "from": st.fixed_dictionaries({}, optional={"id": scalars, "first_name": scalars}) | json_values,
         "entities": json_values,
     },
-)  # fmt: skip
+)
 updates = st.fixed_dictionaries(
     {"update_id": st.integers() | scalars},
-    optional={"message": message_like, "edited_message": message_like, "callback_query": json_values,
-              "my_chat_member": json_values, "poll": json_values},
-)  # fmt: skip
+    optional={
+        "message": message_like,
+        "edited_message": message_like,
+        "callback_query": json_values,
+        "my_chat_member": json_values,
+        "poll": json_values,
+    },
+)
 stripe_events = st.fixed_dictionaries(
     {}, optional={"id": scalars, "type": scalars, "object": st.just("event"), "data": json_values}
 )
 form_params = st.dictionaries(st.text(min_size=1, max_size=10), st.text(max_size=30), max_size=6)
 twilio_params = st.fixed_dictionaries(
-    {}, optional={"From": st.text(max_size=15), "MessageSid": st.text(max_size=34),
-                  "MessageStatus": st.text(max_size=10), "Body": st.text(max_size=60)},
-).flatmap(lambda fixed: form_params.map(lambda extra: {**extra, **fixed}))  # fmt: skip
+    {},
+    optional={
+        "From": st.text(max_size=15),
+        "MessageSid": st.text(max_size=34),
+        "MessageStatus": st.text(max_size=10),
+        "Body": st.text(max_size=60),
+    },
+).flatmap(lambda fixed: form_params.map(lambda extra: {**extra, **fixed}))
 
 
 @pytest.fixture

@@ -105,7 +105,7 @@ DISABLED = {
 @pytest.mark.parametrize("source", SOURCES)
 def test_with_dry_run_off_a_source_without_its_secret_is_503(make_app, spy_router, runs, source):
     app = make_app(DISABLED, router=spy_router)
-    from hub.runtime import hub_of
+    from hub.services import hub_of
 
     response = post(app.test_client(), valid_requests()[source])
 

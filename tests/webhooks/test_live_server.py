@@ -13,7 +13,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from hub.payloads import MAX_BODY_BYTES
-from hub.runtime import hub_of
+from hub.services import hub_of
 from hub.simulate import SignedRequest
 from tests.auxil.events import load_event, telegram_request, twilio_request
 from tests.conftest import SECRETS

@@ -31,8 +31,11 @@ def test_help_is_answered_with_a_send_message_method_in_the_response(client, hub
     assert "/help" in body["text"] and "/start" in body["text"]
     [event] = hub.store.events()
     assert (event.source, event.type, event.provider_id, event.status) == (
-        "telegram", "message", "918273645", "done",
-    )  # fmt: skip
+        "telegram",
+        "message",
+        "918273645",
+        "done",
+    )
     assert hub.store.outbox() == []  # the reply rode in the response: nothing was sent
 
 

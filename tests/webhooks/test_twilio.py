@@ -94,7 +94,8 @@ REFUSED = {
     "signed for another host": lambda: twilio_request(TOKEN, sms(), signed_base="https://other.example"),
     "signed for another scheme": lambda: twilio_request(TOKEN, sms(), signed_base="https://localhost"),
     "garbage signature": lambda: SignedRequest(
-        "/webhooks/twilio/sms", b"From=%2B1&MessageSid=SM1",
+        "/webhooks/twilio/sms",
+        b"From=%2B1&MessageSid=SM1",
         {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "éé=="},
     ),
 }
@@ -120,8 +121,9 @@ def test_the_query_string_is_part_of_the_signed_url(spy_app, spy_hub, runs):
 class TestPublicUrl:
     """With HUB_PUBLIC_URL set, the signature is checked against it, not the request's URL."""
 
-    @pytest.mark.parametrize("public", ["https://x.example.com/prod", "https://x.example.com/prod/",
-                                        "https://hub.example.org"])  # fmt: skip
+    @pytest.mark.parametrize(
+        "public", ["https://x.example.com/prod", "https://x.example.com/prod/", "https://hub.example.org"]
+    )
     def test_a_request_signed_for_the_public_url_passes(self, make_app, public):
         app = make_app({"HUB_PUBLIC_URL": public})
 
