@@ -18,7 +18,9 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
+from hub.admin.recipients import shown_recipient, without_phones
 from hub.admin.timeline import handled, shown_status
+from hub.deliveries import DELIVERY_STATUSES
 from hub.faults import MAX_PLANNED_FAILURES
 from hub.logs import LOGGER_TREES
 from hub.services import current_hub, hub_of
@@ -189,6 +191,28 @@ def events(source: str | None, status: str | None, limit: int, as_json: bool) ->
         click.echo(f"{row}  {e.summary()['received_at']}")
 
 
+@main.command()
+@click.option("--status", type=click.Choice(DELIVERY_STATUSES), help="Only this status.")
+@click.option("--event", "event_id", help="Only the deliveries this event's handlers told.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the admin API's view) instead of a table.")
+@with_appcontext
+def deliveries(status: str | None, event_id: str | None, limit: int, as_json: bool) -> None:
+    """List recent deliveries (messages handlers told), newest first; phone numbers masked."""
+    found = current_hub().store.deliveries(event_id=event_id, status=status, limit=limit)
+    if as_json:
+        click.echo(json.dumps([d.summary() for d in found], indent=2))
+        return
+    if not found:
+        click.echo("no deliveries" + (" match" if status or event_id else " yet"))
+        return
+    click.echo(f"{'ID':<37} {'CHANNEL':<8} {'RECIPIENT':<16} {'STATUS':<8} {'TRIES':>5}  LAST ERROR")
+    for d in found:
+        to = _cut(shown_recipient(d.channel, d.address), 16)
+        error = _cut(without_phones(d.last_error).replace("\n", " "), 60)
+        click.echo(f"{d.id:<37} {d.channel:<8} {to:<16} {d.status:<8} {d.attempts:>5}  {error}".rstrip())
+
+
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -219,6 +243,12 @@ def sweep(limit: int) -> None:
     click.echo(
         f"ran {report.ran}: {report.done} done, {report.failed} failed (will retry), "
         f"{report.dead} dead; purged {report.purged} old event(s)"
+    )
+    sent = report.deliveries
+    click.echo(
+        f"deliveries: {sent.sent} sent, {sent.failed} failed (will retry), {sent.dead} dead, "
+        f"{sent.skipped} skipped, {sent.lost} lost to another runner, {sent.deferred} deferred"
+        + ("; more are due: sweep again" if sent.more else "")
     )
 
 

@@ -404,6 +404,98 @@ for _listing, _extra in (
     }
 
 
+# Deliveries (hub.admin.deliveries_api): the messages handlers tell, each sent on its own.
+_DELIVERY_STATUS = {"enum": ["held", "pending", "sending", "sent", "failed", "dead", "skipped"]}
+_REPLAYABLE = {"enum": ["pending", "sending", "failed", "dead", "skipped"]}  # held and sent: 400
+_DELIVERY_ID = {"name": "delivery_id", "in": "path", "required": True, "schema": _STR}
+_DELIVERY_409 = _error(
+    "The delivery is held (its run has not succeeded), already sent (replay its "
+    "event), or being sent right now."
+)
+SCHEMAS["Delivery"] = {
+    "type": "object",
+    "required": ["id", "event_id", "channel", "address", "text", "status", "attempts", "created_at"],
+    "properties": {
+        "id": _STR,
+        "event_id": _STR,
+        "channel": {"type": "string", "description": "telegram or sms"},
+        "address": _STR,
+        "text": _STR,
+        "status": _DELIVERY_STATUS,
+        "attempts": {"type": "integer", "minimum": 0},
+        "next_attempt_at": _NULLABLE_STR,
+        "last_error": _NULLABLE_STR,
+        "outbox_id": _NULLABLE_STR,
+        "ref": {**_NULLABLE_STR, "description": "the provider's message id"},
+        "created_at": _STR,
+        "updated_at": _NULLABLE_STR,
+        "options": {"type": "object", "description": "one delivery only"},
+        "outbox": {**_list("OutboxEntry"), "description": "one delivery only: the calls that sent it"},
+    },
+}
+_DELIVERY = {"$ref": "#/components/schemas/Delivery"}
+_DELIVERY_FILTER = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["status"],
+    "properties": {"status": _REPLAYABLE, "event_id": _STR},
+}
+OPERATIONS.update(
+    {
+        ("/admin/api/deliveries", "get"): {
+            "summary": "Deliveries, newest first.",
+            "security": _ADMIN,
+            "parameters": [
+                {"name": "event_id", "in": "query", "schema": _STR},
+                {"name": "status", "in": "query", "schema": _DELIVERY_STATUS},
+                _LIMIT,
+            ],
+            "responses": _answers(
+                {"200": _json("Deliveries.", _list("Delivery"))}, "400", "401", "429", "503"
+            ),
+        },
+        ("/admin/api/deliveries/<delivery_id>", "get"): {
+            "summary": "One delivery with its options and the outbox calls that sent it.",
+            "security": _ADMIN,
+            "parameters": [_DELIVERY_ID],
+            "responses": _answers({"200": _json("The delivery.", _DELIVERY)}, "401", "404", "429", "503"),
+        },
+        ("/admin/api/deliveries/<delivery_id>/replay", "post"): {
+            "summary": "Make a delivery that was not sent (failed, dead, skipped) due now; attempts go on.",
+            "security": _ADMIN,
+            "parameters": [_DELIVERY_ID],
+            "responses": {
+                **_answers({"200": _json("The delivery, due.", _DELIVERY)}, "401", "404", "429", "503"),
+                "409": _DELIVERY_409,
+            },
+        },
+        ("/admin/api/deliveries/replay", "post"): {
+            "summary": "Replay the deliveries (up to 500) with a status, optionally of one event.",
+            "description": "The filter may also come as query parameters of the same names "
+            "(`?status=dead`); held and sent deliveries are not replayed (400).",
+            "security": _ADMIN,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _DELIVERY_FILTER}}},
+            "responses": _answers(
+                {
+                    "200": _json(
+                        "How many were made due.",
+                        {
+                            "type": "object",
+                            "required": ["replayed"],
+                            "properties": {"replayed": {"type": "integer", "minimum": 0}},
+                        },
+                    )
+                },
+                "400",
+                "401",
+                "429",
+                "503",
+            ),
+        },
+    }
+)
+
+
 def _path(rule: str) -> str:
     return rule.replace("<", "{").replace(">", "}")
 

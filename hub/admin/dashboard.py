@@ -18,13 +18,18 @@ from werkzeug.exceptions import HTTPException
 from hub.admin.api import BULK_REPLAY_LIMIT, replay_matching
 from hub.admin.auth import csrf_token, guard_page, secure_headers, wants_html
 from hub.admin.charts import hourly, per_source
+from hub.admin.deliveries_api import replay_one
 from hub.admin.integrations import integration_table, mask  # noqa: F401 - mask: the module's old home
+from hub.admin.recipients import shown_recipient, without_phones
 from hub.admin.timeline import shown_status, timeline
+from hub.deliveries import DEAD, DELIVERY_STATUSES, FAILED
+from hub.errors import HubError
 from hub.events import STATUSES, iso_time
 from hub.services import current_hub
 
 if TYPE_CHECKING:
     from hub.config import Settings
+    from hub.store.base import OutboxEntry
 
 bp = Blueprint("admin_dashboard", __name__, url_prefix="/admin")
 bp.before_request(guard_page)
@@ -32,16 +37,18 @@ bp.after_request(secure_headers)
 
 EVENTS_SHOWN = 50
 OUTBOX_SHOWN = 50
+DELIVERIES_SHOWN = 50
+REPLAYABLE = (FAILED, DEAD)  # offered a replay button (a skipped recipient opted out: left alone)
 STATS_WINDOW = 1000  # the newest events (matching the filters) the charts count
 SOURCES_WINDOW = 200  # the newest events whose sources the filter offers (besides the chosen one)
 FILTERS = ("source", "type", "status")
 
 
 def without_secrets(text: str, settings: Settings) -> str:
-    """A stored payload or error as shown: configured secret values masked."""
+    """A stored payload or error as shown: configured secret values and phone numbers masked."""
     for secret in sorted(settings.secret_values(), key=len, reverse=True):
         text = text.replace(secret, "••••••")
-    return text
+    return without_phones(text)
 
 
 def _filters(source: Any = None) -> dict[str, str]:
@@ -50,6 +57,13 @@ def _filters(source: Any = None) -> dict[str, str]:
     if chosen["status"] and chosen["status"] not in STATUSES:
         chosen["status"] = ""
     return chosen
+
+
+def in_doubt(entry: OutboxEntry, settings: Settings, now: float) -> bool:
+    """A call still `sending` after any lease would have run out: the run making it died,
+    and nobody knows whether it went out (until a retry makes it again, flagged)."""
+    lease = max(settings.hub_lease_seconds, settings.hub_delivery_lease_seconds)
+    return entry.status == "sending" and now - entry.created_at > lease
 
 
 def _chosen(filters: dict[str, str]) -> dict[str, str]:
@@ -66,6 +80,9 @@ def _helpers() -> dict[str, Any]:
         ),
         "shown_status": lambda event: shown_status(hub, event),
         "iso_time": iso_time,
+        "recipient": shown_recipient,
+        "in_doubt": lambda entry: in_doubt(entry, hub.settings, hub.store.clock()),
+        "replayable": REPLAYABLE,
         "settings": hub.settings,
     }
 
@@ -145,6 +162,7 @@ def event_page(event_id: str) -> str:
     outbox = hub.store.outbox(event_id=event.id, limit=200)
     steps = timeline(hub.store.history(event), outbox)
     attempt_of_call = {call.id: step.attempt.attempt for step in steps for call in step.calls}
+    deliveries = hub.store.deliveries(event_id=event.id, limit=DELIVERIES_SHOWN + 1)
     return render_template(
         "admin/event.html",
         event=event,
@@ -152,6 +170,8 @@ def event_page(event_id: str) -> str:
         attempt_of_call=attempt_of_call,
         payload=without_secrets(json.dumps(event.payload, indent=2, sort_keys=True), hub.settings),
         outbox=outbox,
+        deliveries=deliveries[:DELIVERIES_SHOWN],
+        more_deliveries=len(deliveries) > DELIVERIES_SHOWN,
         **_helpers(),
     )
 
@@ -273,6 +293,76 @@ def outbox_page() -> str:
         outbox_statuses=sorted({e.status for e in known} | ({wanted["status"]} - {""})),
         **_helpers(),
     )
+
+
+@bp.get("/deliveries")
+def deliveries_page() -> str:
+    hub = current_hub()
+    wanted = {k: request.args.get(k, "").strip() for k in ("status", "event_id")}
+    if wanted["status"] not in DELIVERY_STATUSES:
+        wanted["status"] = ""
+    chosen = {k: v for k, v in wanted.items() if v}
+    after = request.args.get("starting_after") or None
+    if after and hub.store.get_delivery(after) is None:
+        flash("That page is gone (the delivery it starts after was purged): the newest deliveries.", "error")
+        after = None
+    found = hub.store.deliveries(
+        event_id=chosen.get("event_id"),
+        status=chosen.get("status"),
+        limit=DELIVERIES_SHOWN,
+        starting_after=after,
+    )
+    next_page = None
+    if len(found) == DELIVERIES_SHOWN:
+        next_page = url_for("admin_dashboard.deliveries_page", **chosen, starting_after=found[-1].id)
+    return render_template(
+        "admin/deliveries.html",
+        deliveries=found,
+        wanted=wanted,
+        chosen=chosen,
+        statuses=DELIVERY_STATUSES,
+        paged=bool(after),
+        next_page=next_page,
+        back=request.full_path.rstrip("?"),
+        **_helpers(),
+    )
+
+
+def _back(default: str) -> str:
+    """Where a form asked to return: a dashboard path only (never another site)."""
+    back = request.form.get("back", "")
+    return back if back.startswith("/admin") and not back.startswith("//") else default
+
+
+@bp.post("/deliveries/<delivery_id>/replay")
+def replay_delivery(delivery_id: str) -> Response | str:
+    hub = current_hub()
+    delivery = hub.store.get_delivery(delivery_id)
+    if delivery is None:
+        abort(404, f"There is no delivery {delivery_id}: it may have been purged after the retention window.")
+    back = _back(url_for("admin_dashboard.deliveries_page", event_id=delivery.event_id))
+    to = shown_recipient(delivery.channel, delivery.address)
+    if not hub.settings.hub_dry_run and request.form.get("confirmed") != "yes":
+        # Live, this sends a message to a real person (again, if its outcome was unknown).
+        return render_template(
+            "admin/confirm.html",
+            title="Send this delivery again?",
+            action=url_for("admin_dashboard.replay_delivery", delivery_id=delivery_id),
+            fields={"back": back},
+            question=f"Send the {delivery.channel} message to {to} "
+            f"({delivery.status}, {delivery.attempts} attempt{'s' if delivery.attempts != 1 else ''}) now?",
+            warning="hub is live: the message goes to a real person.",
+            back=back,
+            confirm="Send again",
+            settings=hub.settings,
+        )
+    try:
+        replay_one(hub, delivery_id)
+    except HubError as refused:  # sent, held or being sent: the API's 409, said in words
+        flash(f"Not replayed: {refused.message}.", "error")
+    else:
+        flash(f"Replayed: the delivery to {to} is due now.", "ok")
+    return redirect(back, code=303)
 
 
 @bp.app_errorhandler(404)

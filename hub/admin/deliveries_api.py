@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, Response, jsonify, request
 
 from hub.admin.api import MAX_LIMIT, limit_arg
@@ -9,6 +11,9 @@ from hub.admin.auth import require_admin
 from hub.deliveries import DELIVERY_STATUSES, HELD, SENT, Delivery
 from hub.errors import BadRequestError, ConflictError, NotFoundError
 from hub.services import current_hub
+
+if TYPE_CHECKING:
+    from hub.services import Hub
 
 bp = Blueprint("admin_deliveries_api", __name__, url_prefix="/admin/api/deliveries")
 
@@ -62,7 +67,11 @@ def _calls(delivery: Delivery) -> list[dict]:
 def replay_delivery(delivery_id: str) -> Response:
     """Make a delivery that was not sent (dead, failed, skipped) due now and start a delivery
     run (its attempts go on counting)."""
-    hub = current_hub()
+    return jsonify(replay_one(current_hub(), delivery_id).summary())
+
+
+def replay_one(hub: Hub, delivery_id: str) -> Delivery:
+    """The replay both the API and the dashboard's button make; refusals are HubErrors."""
     delivery = hub.store.get_delivery(delivery_id)
     if delivery is None:
         raise NotFoundError(f"no delivery {delivery_id}; list them at /admin/api/deliveries")
@@ -73,7 +82,7 @@ def replay_delivery(delivery_id: str) -> Response:
     if hub.store.replay_delivery(delivery_id) is None:
         raise ConflictError("the delivery is being sent right now; try again when it finishes")
     hub.tasks.enqueue_deliveries()
-    return jsonify(hub.store.get_delivery(delivery_id).summary())
+    return hub.store.get_delivery(delivery_id) or delivery
 
 
 @bp.post("/replay")

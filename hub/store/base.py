@@ -416,12 +416,23 @@ class Store(ABC):
         return Delivery.from_record(record) if record else None
 
     def deliveries(
-        self, *, event_id: str | None = None, status: str | None = None, limit: int = 100
+        self,
+        *,
+        event_id: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        starting_after: str | None = None,
     ) -> list[Delivery]:
-        """Newest first."""
+        """Newest first; `starting_after` (a delivery id) pages on to the ones told before it."""
         if limit <= 0:
             return []
-        return [Delivery.from_record(r) for r in self._delivery_select(event_id, status, limit)]
+        before = None
+        if starting_after:
+            after = self.get_delivery(starting_after)
+            if after is None:
+                return []
+            before = after.created_at  # strictly increasing per run (`Tells`): a fine cursor
+        return [Delivery.from_record(r) for r in self._delivery_select(event_id, status, limit, before)]
 
     # -- small keyed state (subscriptions, sync tokens, channel ids) ----------------------------
 
@@ -579,8 +590,9 @@ class Store(ABC):
 
     @abstractmethod
     def _delivery_select(
-        self, event_id: str | None, status: str | None, limit: int
-    ) -> list[dict[str, Any]]: ...
+        self, event_id: str | None, status: str | None, limit: int, before: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Newest first; with `before`, only the ones created before that moment."""
 
     @abstractmethod
     def _delivery_delete_before(self, cutoff: float) -> int: ...

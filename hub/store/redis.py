@@ -517,11 +517,13 @@ class RedisStore(Store):
     def _delivery_load(self, delivery_id: str) -> dict[str, Any] | None:
         return self.client.hgetall(self._key("dlv", delivery_id)) or None
 
-    def _delivery_select(self, event_id: str | None, status: str | None, limit: int) -> list[dict[str, Any]]:
+    def _delivery_select(
+        self, event_id: str | None, status: str | None, limit: int, before: float | None = None
+    ) -> list[dict[str, Any]]:
         index = self._key("dlvs-of", event_id) if event_id else self._key("dlvs")
         found: list[dict[str, Any]] = []
-        start = 0
-        while ids := self.client.zrevrange(index, start, start + _SCAN_BATCH - 1):
+        start, newest = 0, "+inf" if before is None else f"({before!r}"
+        while ids := self.client.zrevrangebyscore(index, newest, "-inf", start, _SCAN_BATCH):
             start += _SCAN_BATCH
             pipe = self.client.pipeline(transaction=False)
             for delivery_id in ids:

@@ -512,12 +512,17 @@ class SQLiteStore(Store):
         rows = self._query("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
         return dict(rows[0]) if rows else None
 
-    def _delivery_select(self, event_id: str | None, status: str | None, limit: int) -> list[dict[str, Any]]:
+    def _delivery_select(
+        self, event_id: str | None, status: str | None, limit: int, before: float | None = None
+    ) -> list[dict[str, Any]]:
         where, params = [], []
         for column, value in (("event_id", event_id), ("status", status)):
             if value:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if before is not None:
+            where.append("created_at < ?")
+            params.append(before)
         sql = "SELECT * FROM deliveries" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
         return [dict(r) for r in self._query(sql, [*params, limit])]
