@@ -139,35 +139,51 @@ def run_once(pkg: Path, runtime: Path, event: dict, env: dict[str, str]) -> dict
     return run_driver(DRIVER, pkg, runtime, event, env, "cold start")
 
 
+BENCH_SECRETS = {"TELEGRAM_WEBHOOK_SECRET": "bench-telegram-secret", "STRIPE_WEBHOOK_SECRET": "whsec_bench"}
+
+
+def built_package(stage: str) -> Path | None:
+    """The stage's package, its venv byte-compiled as deployed; None (said) when not built."""
+    hub_zip = BUILD / f"hub-{stage}.zip"
+    if not hub_zip.exists() or not VENV.exists():
+        print(f"build first: python -m infra.package {stage}", file=sys.stderr)
+        return None
+    byte_compile(VENV)
+    return hub_zip
+
+
+def lambda_env(stage: str) -> dict[str, str]:
+    """What the Lambda runtime sets for the function, plus hub's bench secrets (inline tasks)."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "AWS_LAMBDA_FUNCTION_NAME": f"hub-{stage}",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_REGION": "eu-west-1",
+        **BENCH_SECRETS,
+        "HUB_ADMIN_TOKEN": "bench-admin-token",
+        "HUB_TASKS": "inline",
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--stage", default="dev")
     args = parser.parse_args()
-    hub_zip = BUILD / f"hub-{args.stage}.zip"
-    if not hub_zip.exists() or not VENV.exists():
-        print(f"build first: python -m infra.package {args.stage}", file=sys.stderr)
+    hub_zip = built_package(args.stage)
+    if hub_zip is None:
         return 2
-    byte_compile(VENV)
     from hub.config import load_settings
     from hub.simulate import stripe_event, telegram_message
 
-    secrets = {"TELEGRAM_WEBHOOK_SECRET": "bench-telegram-secret", "STRIPE_WEBHOOK_SECRET": "whsec_bench"}
+    secrets = BENCH_SECRETS
     from tests.paypal.cached import cached_paypal
 
     with tempfile.TemporaryDirectory() as tmp, fake_lambda() as fake, cached_paypal(Path(tmp)) as paypal:
         work = Path(tmp)
         paypal_env, paypal_delivery = paypal
         settings = load_settings(secrets, work, environ={})
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "AWS_LAMBDA_FUNCTION_NAME": f"hub-{args.stage}",
-            "AWS_DEFAULT_REGION": "eu-west-1",
-            "AWS_REGION": "eu-west-1",
-            **secrets,
-            "HUB_ADMIN_TOKEN": "bench-admin-token",
-            "HUB_TASKS": "inline",
-        }
+        env = lambda_env(args.stage)
         # Placeholders for the local fake endpoint; nothing here can reach AWS.
         lambda_mode = {**fake.environ(f"hub-{args.stage}"), "HUB_TASKS": "lambda"}
         runtime = runtime_dir(work / "runtime")

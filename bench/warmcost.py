@@ -29,9 +29,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.coldstart import bare_package, run_driver, runtime_dir, unzip  # noqa: E402
+from bench.coldstart import (  # noqa: E402
+    BENCH_SECRETS,
+    bare_package,
+    built_package,
+    lambda_env,
+    run_driver,
+    runtime_dir,
+    unzip,
+)
 from infra import lambda_events  # noqa: E402
-from infra.package import BUILD, VENV, byte_compile  # noqa: E402
 from tests.auxil.fake_lambda import fake_lambda  # noqa: E402
 
 DRIVER = """
@@ -74,27 +81,17 @@ def main() -> int:
     parser.add_argument("--redis", help="store in this Redis instead of SQLite")
     parser.add_argument("--stage", default="dev")
     args = parser.parse_args()
-    hub_zip = BUILD / f"hub-{args.stage}.zip"
-    if not hub_zip.exists() or not VENV.exists():
-        print(f"build first: python -m infra.package {args.stage}", file=sys.stderr)
+    hub_zip = built_package(args.stage)
+    if hub_zip is None:
         return 2
-    byte_compile(VENV)
     from hub.config import load_settings
     from hub.simulate import stripe_event, telegram_message
 
-    secrets = {"TELEGRAM_WEBHOOK_SECRET": "bench-telegram-secret", "STRIPE_WEBHOOK_SECRET": "whsec_bench"}
+    secrets = BENCH_SECRETS
     with tempfile.TemporaryDirectory() as tmp, fake_lambda() as fake:
         work = Path(tmp)
         settings = load_settings(secrets, work, environ={})
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "AWS_LAMBDA_FUNCTION_NAME": f"hub-{args.stage}",
-            "AWS_DEFAULT_REGION": "eu-west-1",
-            "AWS_REGION": "eu-west-1",
-            **secrets,
-            "HUB_ADMIN_TOKEN": "bench-admin-token",
-            "HUB_TASKS": "inline",
-        }
+        env = lambda_env(args.stage)
         if args.redis:
             env["REDIS_URL"] = args.redis
         # Placeholders for the local fake endpoint; nothing here can reach AWS.
