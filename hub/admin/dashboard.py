@@ -8,6 +8,7 @@ works without JavaScript; the script only adds live refresh and local times.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -112,16 +113,30 @@ def _breakable(text: str) -> Markup:
     return Markup(str(escape(text)).replace(".", ".<wbr>").replace("_", "_<wbr>"))
 
 
+def _cursor(find: Callable[[str], object] | None, item: str, items: str) -> str | None:
+    """`?starting_after=`: the last item of the page before. One that `find` no longer finds
+    (purged meanwhile) says so and pages from the newest instead."""
+    after = request.args.get("starting_after") or None
+    if after and find is not None and find(after) is None:
+        flash(f"That page is gone (the {item} it starts after was purged): the newest {items}.", "error")
+        return None
+    return after
+
+
+def _next_page(endpoint: str, shown: list[Any], page_size: int, chosen: dict[str, str]) -> str | None:
+    """The link to the page after a full one, keeping the filters."""
+    if len(shown) < page_size:
+        return None
+    return url_for(endpoint, **chosen, starting_after=shown[-1].id)
+
+
 @bp.get("")
 def index() -> str:
     hub = current_hub()
     filters = _filters()
     chosen = _chosen(filters)
     query = {"source": chosen.get("source"), "type": chosen.get("type"), "status": chosen.get("status")}
-    after = request.args.get("starting_after") or None
-    if after and hub.store.get(after) is None:
-        flash("That page is gone (the event it starts after was purged): the newest events.", "error")
-        after = None
+    after = _cursor(hub.store.get, "event", "events")
     # The charts describe the newest matching events, whatever page the table shows.
     recent = hub.store.events(**query, limit=STATS_WINDOW)
     events = recent[:EVENTS_SHOWN]
@@ -129,9 +144,7 @@ def index() -> str:
         events = hub.store.events(**query, limit=EVENTS_SHOWN, starting_after=after)
     total = hub.store.count_events(**query)
     poll = url_for("admin_api.list_events") + "?" + urlencode({**chosen, "limit": EVENTS_SHOWN})
-    next_page = None
-    if len(events) == EVENTS_SHOWN:
-        next_page = url_for("admin_dashboard.index", **chosen, starting_after=events[-1].id)
+    next_page = _next_page("admin_dashboard.index", events, EVENTS_SHOWN, chosen)
     everything = hub.store.events(limit=SOURCES_WINDOW) if chosen else recent
     sources = sorted({e.source for e in everything} | ({filters["source"]} - {""}))
     return render_template(
@@ -265,7 +278,7 @@ def outbox_page() -> str:
     hub = current_hub()
     wanted = {k: request.args.get(k, "").strip() for k in ("integration", "status", "event_id")}
     duplicates_only = request.args.get("possible_duplicate") == "true"
-    after = request.args.get("starting_after") or None
+    after = _cursor(None, "call", "calls")
     entries = hub.store.outbox(
         event_id=wanted["event_id"] or None,
         limit=OUTBOX_SHOWN,
@@ -277,9 +290,7 @@ def outbox_page() -> str:
     chosen = {k: v for k, v in wanted.items() if v}
     if duplicates_only:
         chosen["possible_duplicate"] = "true"
-    next_page = None
-    if len(entries) == OUTBOX_SHOWN:
-        next_page = url_for("admin_dashboard.outbox_page", **chosen, starting_after=entries[-1].id)
+    next_page = _next_page("admin_dashboard.outbox_page", entries, OUTBOX_SHOWN, chosen)
     known = hub.store.outbox(limit=500)
     return render_template(
         "admin/outbox.html",
@@ -302,19 +313,14 @@ def deliveries_page() -> str:
     if wanted["status"] not in DELIVERY_STATUSES:
         wanted["status"] = ""
     chosen = {k: v for k, v in wanted.items() if v}
-    after = request.args.get("starting_after") or None
-    if after and hub.store.get_delivery(after) is None:
-        flash("That page is gone (the delivery it starts after was purged): the newest deliveries.", "error")
-        after = None
+    after = _cursor(hub.store.get_delivery, "delivery", "deliveries")
     found = hub.store.deliveries(
         event_id=chosen.get("event_id"),
         status=chosen.get("status"),
         limit=DELIVERIES_SHOWN,
         starting_after=after,
     )
-    next_page = None
-    if len(found) == DELIVERIES_SHOWN:
-        next_page = url_for("admin_dashboard.deliveries_page", **chosen, starting_after=found[-1].id)
+    next_page = _next_page("admin_dashboard.deliveries_page", found, DELIVERIES_SHOWN, chosen)
     return render_template(
         "admin/deliveries.html",
         deliveries=found,
