@@ -5,12 +5,8 @@ After the lease, the sweep sends again, and the outbox says it may have arrived 
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
@@ -19,9 +15,9 @@ from hub.services import hub_of
 from hub.simulate import stripe_event
 from tests.conftest import SECRETS
 from tests.deliveries.fake_bot import TelegramLike, serve
+from tests.deliveries.test_fanout_faults import spawn
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "redis"])
@@ -42,15 +38,7 @@ def test_a_send_cut_off_by_sigkill_is_resent_and_flagged(
             "TELEGRAM_BOT_TOKEN": "123:crash",
             "TELEGRAM_API_URL": bot.url,
         }
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "REDIS_URL", "TELEGRAM_"))}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.deliveries.hub_process"],
-            cwd=ROOT,
-            env={**env, **config},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        process = spawn("tests.deliveries.hub_process", config)
         bot.hold()
         try:
             port = int(process.stdout.readline())

@@ -25,16 +25,22 @@ ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 2000
 
 
-def start_worker(config: dict[str, str]) -> subprocess.Popen:
+def spawn(module: str, config: dict[str, str]) -> subprocess.Popen:
+    """Run `module` in a child process configured by `config` alone (none of this process's
+    HUB_/Redis/Telegram settings leak in); its first line of output tells it is up."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "REDIS_URL", "TELEGRAM_"))}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "tests.deliveries.sweeper"],
+    return subprocess.Popen(
+        [sys.executable, "-m", module],
         cwd=ROOT,
         env={**env, **config},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+
+def start_worker(config: dict[str, str]) -> subprocess.Popen:
+    worker = spawn("tests.deliveries.sweeper", config)
     assert worker.stdout.readline().strip() == "ready"
     return worker
 
