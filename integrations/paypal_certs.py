@@ -102,7 +102,7 @@ def check_url(url: str) -> None:
         parts, port = None, None
     if (
         parts is None
-        or parts.scheme != "https"
+        or not url.startswith("https://")  # urlsplit lowercases the scheme; PayPal sends it so
         or parts.hostname not in PAYPAL_HOSTS
         or parts.netloc != parts.hostname  # no userinfo, no port, no upper case
         or port is not None

@@ -80,6 +80,9 @@ def test_signed_for_another_webhook_id(live, pki):
         "https://api.sandbox.paypal.com/v1/notifications/certs/a/b",
         "https://api.sandbox.paypal.com/v1/notifications/certs/",
         "https://API.sandbox.paypal.com/v1/notifications/certs/CERT-1",
+        # The same URL to a browser, but not the text PayPal sends: one spelling, one cache key.
+        "hTtps://api.sandbox.paypal.com/v1/notifications/certs/CERT-1",
+        "HTTPS://api.sandbox.paypal.com/v1/notifications/certs/CERT-1",
         "https://www.paypal.com/v1/notifications/certs/CERT-1",
         "hub-dev:paypal-cert/0123456789abcdef",
     ],
