@@ -33,7 +33,7 @@ class Intake:
 
 
 INTAKES = {
-    "telegram": Intake("integrations.telegram", "verify", "respond", "TELEGRAM_WEBHOOK_SECRET", 1),
+    "telegram": Intake("integrations.telegram_webhook", "verify", "respond", "TELEGRAM_WEBHOOK_SECRET", 1),
     "stripe": Intake("integrations.stripe", "verify", "respond", "STRIPE_WEBHOOK_SECRET"),
     "paypal": Intake("integrations.paypal", "verify", "respond", "PAYPAL_WEBHOOK_ID"),
     "twilio_sms": Intake("integrations.twilio", "verify_sms", "respond_sms", "TWILIO_AUTH_TOKEN", 5),
