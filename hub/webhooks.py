@@ -38,7 +38,9 @@ INTAKES = {
     "paypal": Intake("integrations.paypal", "verify", "respond", "PAYPAL_WEBHOOK_ID"),
     "twilio_sms": Intake("integrations.twilio", "verify_sms", "respond_sms", "TWILIO_AUTH_TOKEN", 5),
     "twilio_status": Intake("integrations.twilio", "verify_status", "respond_status", "TWILIO_AUTH_TOKEN"),
-    "google_calendar": Intake("integrations.google", "verify_calendar", "respond", "GOOGLE_CHANNEL_TOKEN"),
+    "google_calendar": Intake(
+        "integrations.google_webhook", "verify_calendar", "respond", "GOOGLE_CHANNEL_TOKEN"
+    ),
 }
 
 
