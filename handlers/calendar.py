@@ -23,7 +23,8 @@ from handlers import router
 from handlers.subscriptions import CALENDAR_SUBSCRIPTIONS
 from hub.context import Context
 from hub.events import Event
-from integrations import google
+from integrations import google_calendar
+from integrations.google_api import GoogleNotConfiguredError
 
 log = logging.getLogger("hub.calendar")
 
@@ -40,17 +41,19 @@ def renew(event: Event, ctx: Context) -> None:
     if channel and channel.get("dry_run") and not ctx.settings.hub_dry_run:
         channel = None
     # A channel pointing at an old public URL (the hub moved) is replaced like an expiring one.
-    moved = channel and channel.get("address", "") != ctx.settings.hub_public_url + google.WEBHOOK_PATH
+    moved = (
+        channel and channel.get("address", "") != ctx.settings.hub_public_url + google_calendar.WEBHOOK_PATH
+    )
     if channel and not moved and int(channel.get("expiration") or 0) / 1000 - time.time() > RENEW_BEFORE:
         return
     try:
-        fresh = google.watch_calendar(ctx)
-    except google.GoogleNotConfiguredError as exc:
+        fresh = google_calendar.watch_calendar(ctx)
+    except GoogleNotConfiguredError as exc:
         log.warning("calendar channel not renewed: %s", exc)
         return
     ctx.store.kv_put(STATE, "channel", {**fresh, "dry_run": ctx.settings.hub_dry_run})
     if channel:
-        google.stop_channel(ctx, channel)
+        google_calendar.stop_channel(ctx, channel)
     if ctx.settings.google_service_account_json and not _sync_token(ctx):
         _full_sync(ctx)  # a baseline, so the first push already has something to compare with
 
@@ -66,7 +69,7 @@ def push(event: Event, ctx: Context) -> None:
         return
     try:
         sync(ctx)
-    except google.GoogleNotConfiguredError as exc:
+    except GoogleNotConfiguredError as exc:
         log.warning("calendar not synced: %s", exc)
 
 
@@ -77,8 +80,8 @@ def sync(ctx: Context) -> int:
         _full_sync(ctx)
         return 0
     try:
-        items, next_token = google.list_events(ctx.settings, syncToken=token)
-    except google.SyncTokenExpiredError:
+        items, next_token = google_calendar.list_events(ctx, syncToken=token)
+    except google_calendar.SyncTokenExpiredError:
         log.warning("calendar sync token expired (410); full resync, changes in between not announced")
         _full_sync(ctx)
         return 0
@@ -95,7 +98,7 @@ def _sync_token(ctx: Context) -> str:
 
 
 def _full_sync(ctx: Context) -> None:
-    _, token = google.list_events(ctx.settings, singleEvents=True, maxResults=2500)
+    _, token = google_calendar.list_events(ctx, singleEvents=True, maxResults=2500)
     ctx.store.kv_put(STATE, "sync", {"token": token, "at": time.time()})
 
 
@@ -157,15 +160,15 @@ def recipients(ctx: Context) -> list[tuple[str, str]]:
 def agenda(event: Event, ctx: Context) -> None:
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     try:
-        items, _ = google.list_events(
-            ctx.settings,
+        items, _ = google_calendar.list_events(
+            ctx,
             all_pages=False,
             timeMin=now,
             singleEvents=True,
             orderBy="startTime",
             maxResults=AGENDA_SIZE,
         )
-    except google.GoogleNotConfiguredError:
+    except GoogleNotConfiguredError:
         ctx.reply("The calendar is not configured here.")
         return
     except Exception:  # an API failure must still get an answer in chat

@@ -194,9 +194,9 @@ def send_sms(ctx: Context, phone: str, text: str) -> None:
 
 def append_sheet_row(ctx: Context, values: list[Any]) -> None:
     """Append to the configured Google Sheet (nothing when GOOGLE_SHEET_ID is unset)."""
-    from integrations import google
+    from integrations import google_sheets
 
-    google.append_sheet_row(ctx, values)
+    google_sheets.append_sheet_row(ctx, values)
 
 
 def event_created(event: Event) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,17 @@ MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_HANDLERS = "handlers"
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, router: Router | None = None) -> Flask:
+def create_app(
+    config: Mapping[str, Any] | None = None,
+    *,
+    router: Router | None = None,
+    transports: Mapping[str, Callable[[], Any]] | None = None,
+) -> Flask:
     """Build the hub. Keys in `config` override environment variables of the same name.
 
     `router` replaces the default one (the `handlers` package) - for tests and embedding.
+    `transports` replaces an integration's connection factory, by integration name
+    ({"google": factory of httplib2-style connections}) - for tests at the wire.
     """
     config = dict(config or {})
     environ = _environment()
@@ -62,6 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, router: Router | None
         router=router or _default_router(),
         outbox=Outbox(store, dry_run=settings.hub_dry_run),
         tasks=TaskQueue(app, settings.hub_tasks),
+        transports=dict(transports or {}),
     )
     app.extensions["hub"] = hub
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import importlib
 import json
 import logging
 import shutil
@@ -368,6 +369,10 @@ main.add_command(tick)
 main.add_command(setup_webhooks)
 main.add_command(doctor)
 
-from hub.poll import poll  # noqa: E402 - `hub poll` lives in its own module
+# -- tools that live beside their integration, named by string so that hub imports no
+# integration (as the webhook table does); their modules load no SDK until they run.
+TOOL_COMMANDS = ("integrations.telegram_polling:poll",)
 
-main.add_command(poll)
+for _tool in TOOL_COMMANDS:
+    _module, _, _name = _tool.partition(":")
+    main.add_command(getattr(importlib.import_module(_module), _name))

@@ -20,13 +20,13 @@ if TYPE_CHECKING:
 # Where each chat channel's sender lives; imported on first use so a route only loads
 # the SDK it needs.
 CHANNEL_SENDERS = {
-    "telegram": "integrations.telegram:send_text",
+    "telegram": "integrations.telegram_send:send_text",
     "sms": "integrations.twilio:send_text",
 }
 # Checks of send options that fail the handler's run at once (a malformed keyboard), instead
 # of a delivery that can never be sent.
 OPTION_CHECKS = {
-    ("telegram", "reply_markup"): "integrations.telegram:reply_markup",
+    ("telegram", "reply_markup"): "integrations.telegram_bot:reply_markup",
 }
 # What each sender raises for a message the provider refuses for good (retrying cannot help).
 CHANNEL_REFUSALS = {

@@ -19,6 +19,8 @@ from hub.store import RecordResult
 from hub.worker import RunResult, run_event, sweep
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from flask import Flask
     from flask_caching import Cache
 
@@ -59,6 +61,9 @@ class Hub:
     tasks: TaskQueue
     failure_reporters: list[Any] = field(default_factory=list)
     limiter: RateLimiter | None = None  # opened by the first delivery run (hub.delivery_runner)
+    # Connection factories by integration name, replacing an integration's own (create_app's
+    # `transports`): how tests put a fake wire under an SDK that `responses` cannot reach.
+    transports: dict[str, Callable[[], Any]] = field(default_factory=dict)
 
     def accept(self, event: Event, *, inline_slots: int = 0) -> Acceptance:
         """Store a verified event once, then run it now (`inline_slots` > 0) or queue it.

@@ -33,12 +33,14 @@ class Intake:
 
 
 INTAKES = {
-    "telegram": Intake("integrations.telegram", "verify", "respond", "TELEGRAM_WEBHOOK_SECRET", 1),
+    "telegram": Intake("integrations.telegram_webhook", "verify", "respond", "TELEGRAM_WEBHOOK_SECRET", 1),
     "stripe": Intake("integrations.stripe", "verify", "respond", "STRIPE_WEBHOOK_SECRET"),
     "paypal": Intake("integrations.paypal", "verify", "respond", "PAYPAL_WEBHOOK_ID"),
     "twilio_sms": Intake("integrations.twilio", "verify_sms", "respond_sms", "TWILIO_AUTH_TOKEN", 5),
     "twilio_status": Intake("integrations.twilio", "verify_status", "respond_status", "TWILIO_AUTH_TOKEN"),
-    "google_calendar": Intake("integrations.google", "verify_calendar", "respond", "GOOGLE_CHANNEL_TOKEN"),
+    "google_calendar": Intake(
+        "integrations.google_webhook", "verify_calendar", "respond", "GOOGLE_CHANNEL_TOKEN"
+    ),
 }
 
 

@@ -84,9 +84,9 @@ def _config(settings: Any, on_lambda: bool) -> Check:
 
 
 def _telegram(settings: Any) -> str:
-    from integrations import telegram
+    from integrations import telegram_setup
 
-    status = telegram.webhook_status(settings)
+    status = telegram_setup.webhook_status(settings)
     where = status["url"] or "no webhook (run hub setup-webhooks)"
     error = f"; last delivery error: {status['last_error']}" if status["last_error"] else ""
     return f"@{status['username']} -> {where}{error}"

@@ -91,10 +91,10 @@ def _telegram(settings: Any, base: str, stage: str, stages: tuple[str, ...], dry
         return Step("telegram", "skipped", "TELEGRAM_BOT_TOKEN is not set")
     if problem := _generated(settings, "telegram_webhook_secret"):
         return Step("telegram", "refused", problem)
-    from integrations import telegram
+    from integrations import telegram_setup
 
     target = f"{base}/webhooks/telegram"
-    current = telegram.webhook_status(settings)
+    current = telegram_setup.webhook_status(settings)
     current_stage = stage_of(current["url"], stages)
     if current["url"] and current_stage and current_stage != stage:
         raise StageMismatchError(
@@ -105,7 +105,7 @@ def _telegram(settings: Any, base: str, stage: str, stages: tuple[str, ...], dry
     action = "unchanged" if same else ("update" if current["url"] else "create")
     if not dry_run:
         # Always (re)applied: Telegram never shows the secret token, so it cannot be compared.
-        telegram.set_webhook(settings, target, TELEGRAM_UPDATES)
+        telegram_setup.set_webhook(settings, target, TELEGRAM_UPDATES)
     detail = f"@{current['username']} -> {target} (secret token, updates: {', '.join(TELEGRAM_UPDATES)})"
     if current["url"] and current["url"] != target:
         detail += f"; was {current['url']}"

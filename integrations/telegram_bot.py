@@ -16,7 +16,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import telegram
 from telegram.error import (
@@ -203,3 +203,51 @@ def retry_after_seconds(exc: RetryAfter) -> float:
 def _clean(exc: Exception, token: str) -> str:
     """The error's text without the token (PTB puts it in some messages)."""
     return str(exc).replace(token, "***") if token else str(exc)
+
+
+# -- hub's sends as PTB calls: the only code that builds PTB objects -------------------------
+
+Bot = telegram.Bot  # what `call` hands its function: other modules annotate with this name
+# reply_markup as plain JSON (what handlers write) -> the name of the PTB class it describes
+MARKUP_KINDS = {
+    "inline_keyboard": "InlineKeyboardMarkup",
+    "keyboard": "ReplyKeyboardMarkup",
+    "remove_keyboard": "ReplyKeyboardRemove",
+    "force_reply": "ForceReply",
+}
+
+
+def send_message(token: str, api_url: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """sendMessage with `payload` (Bot API JSON); returns the sent message's ids."""
+    chat_id = payload["chat_id"]
+    known, extra = {}, {}
+    for key, value in payload.items():
+        if key == "reply_markup":
+            known[key] = reply_markup(value)
+        elif key in SEND_MESSAGE_ARGS and not isinstance(value, dict | list):
+            known[key] = value
+        else:  # objects (link_preview_options, ...) and newer Bot API fields go as raw JSON
+            extra[key] = value
+
+    async def send(bot: telegram.Bot) -> telegram.Message:
+        try:
+            return await bot.send_message(**known, api_kwargs=extra or None)
+        except ChatMigrated as exc:  # a group became a supergroup: follow it once
+            return await bot.send_message(**{**known, "chat_id": exc.new_chat_id}, api_kwargs=extra or None)
+
+    message = call(token, api_url, f"sendMessage to chat {chat_id}", send)
+    return {"message_id": message.message_id, "chat_id": message.chat_id}
+
+
+def reply_markup(value: Any) -> telegram.TelegramObject:
+    """A keyboard given as Bot API JSON, as the PTB object; ValueError naming the problem."""
+    if isinstance(value, telegram.TelegramObject):
+        return value
+    if isinstance(value, dict):
+        kind = next((k for k in MARKUP_KINDS if k in value), None)
+        if kind is not None:
+            try:
+                return getattr(telegram, MARKUP_KINDS[kind]).de_json(value, None)
+            except (TypeError, KeyError, ValueError) as exc:
+                raise ValueError(f"reply_markup is not a valid {kind} markup: {exc}") from None
+    raise ValueError(f"reply_markup must be a dict with one of {', '.join(MARKUP_KINDS)}; got {value!r:.80}")

@@ -5,7 +5,7 @@ three times -> the chat gets one confirmation, the payer one SMS receipt, the sh
 
 Stripe and Twilio answer through `responses` (their SDKs use requests), the Bot API through
 respx (python-telegram-bot uses httpx), Google through googleapiclient's HttpMockSequence
-under `integrations.google.new_http`, after a real signed service-account token request.
+handed to the app as its Google transport, after a real signed service-account token request.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from tests.google.conftest import (
     TOKEN_URI,
     GoogleWire,
     ServiceAccount,
-    install_wire,
     new_service_account,
 )
 from tests.payments.wire import (
@@ -50,14 +49,15 @@ def account() -> ServiceAccount:
 
 
 @pytest.fixture
-def sheets(monkeypatch) -> GoogleWire:  # noqa: ANN001
+def sheets() -> GoogleWire:
     """Google at the wire: the token endpoint and the Sheets API answer from this sequence."""
-    return install_wire(monkeypatch)
+    return GoogleWire()
 
 
 @pytest.fixture
-def story(make_app, account):  # noqa: ANN001, ANN201
-    app = make_app({**LIVE, "GOOGLE_SERVICE_ACCOUNT_JSON": account.json_text, "GOOGLE_SHEET_ID": SHEET})
+def story(make_app, account, sheets):  # noqa: ANN001, ANN201
+    config = {**LIVE, "GOOGLE_SERVICE_ACCOUNT_JSON": account.json_text, "GOOGLE_SHEET_ID": SHEET}
+    app = make_app(config, transports=sheets.transports)
     responses.post(STRIPE_SESSIONS, json=session_json("cs_test_story"))
     responses.post(TWILIO_MESSAGES, status=201, json=message_json("SM" + "f" * 32))
     return app.test_client(), hub_of(app)

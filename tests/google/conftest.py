@@ -3,8 +3,9 @@
 Credentials are real `google.oauth2.service_account.Credentials` built from a fake key
 file with a freshly generated RSA key, so the token request (a signed JWT posted to
 oauth2.googleapis.com/token) really happens - on `GoogleWire`, googleapiclient's own
-HttpMockSequence, which also answers the API calls. The one seam swapped is
-`integrations.google.new_http` (the transport), nothing in the SDKs.
+HttpMockSequence, which also answers the API calls. The wire goes in through the app's
+public seam, `create_app(transports={"google": ...})` (`GoogleWire.transports`); nothing
+in the SDKs or in hub is patched.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from googleapiclient.http import HttpMockSequence
 
-from integrations import google
+from integrations.google_api import TRANSPORT
 
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 ACCESS_TOKEN = "ya29.test-access-token"
@@ -104,24 +105,25 @@ class GoogleWire(HttpMockSequence):
     def pending(self) -> int:
         return len(self._iterable)
 
+    def connection(self) -> GoogleWire:
+        """The app's Google connection factory: every request of the app comes here."""
+        return self
 
-def install_wire(monkeypatch: pytest.MonkeyPatch) -> GoogleWire:
-    """Google at the wire for one test (tests elsewhere use it too): a `GoogleWire` under
-    every request, and no credentials or services left over from other tests."""
-    fake = GoogleWire()
-    monkeypatch.setattr(google, "_APIS", {})
-    monkeypatch.setattr(google, "new_http", lambda: fake)
-    return fake
-
-
-@pytest.fixture
-def wire(monkeypatch: pytest.MonkeyPatch) -> GoogleWire:
-    return install_wire(monkeypatch)
+    @property
+    def transports(self) -> dict[str, Callable[[], Any]]:
+        """For `create_app(transports=...)`: this wire under every Google request of the app.
+        A new wire is a new transport, so credentials (and tokens) of other tests stay theirs."""
+        return {TRANSPORT: self.connection}
 
 
 @pytest.fixture
-def google_app(make_app, service_account) -> Callable[..., Flask]:  # noqa: ANN001
-    """An app with the throwaway service account and a calendar; extra keys override."""
+def wire() -> GoogleWire:
+    return GoogleWire()
+
+
+@pytest.fixture
+def google_app(make_app, service_account, wire) -> Callable[..., Flask]:  # noqa: ANN001
+    """An app on `wire` with the throwaway service account and a calendar; extra keys override."""
 
     def build(**config: Any) -> Flask:
         base = {
@@ -129,6 +131,6 @@ def google_app(make_app, service_account) -> Callable[..., Flask]:  # noqa: ANN0
             "GOOGLE_CALENDAR_ID": "team@example.com",
             "HUB_PUBLIC_URL": "https://hub.example.com",
         }
-        return make_app({**base, **config})
+        return make_app({**base, **config}, transports=wire.transports)
 
     return build

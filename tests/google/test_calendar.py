@@ -70,7 +70,10 @@ def test_renew_registers_a_channel_takes_a_baseline_and_later_replaces_it(google
 
 def test_dry_run_renew_records_the_watch_and_calls_nothing(make_app, wire):
     hub = hub_of(
-        make_app({"GOOGLE_CALENDAR_ID": "team@example.com", "HUB_PUBLIC_URL": "https://hub.example.com"})
+        make_app(
+            {"GOOGLE_CALENDAR_ID": "team@example.com", "HUB_PUBLIC_URL": "https://hub.example.com"},
+            transports=wire.transports,
+        )
     )
     hub.emit("schedule", "calendar.renew", "renew-1", {})
     [entry] = hub.store.outbox()
@@ -160,7 +163,8 @@ def test_agenda_lists_the_next_events(google_app, wire):
 
 
 def test_agenda_without_google_says_so(make_app, wire):
-    assert chat(make_app(), "/agenda") == "The calendar is not configured here."
+    assert chat(make_app(transports=wire.transports), "/agenda") == "The calendar is not configured here."
+    assert wire.requests == []
 
 
 def test_agenda_when_google_fails(google_app, wire):

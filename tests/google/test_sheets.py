@@ -8,7 +8,8 @@ import pytest
 from hub.context import Context
 from hub.events import Event
 from hub.services import hub_of
-from integrations import google as google_integration
+from integrations.google_api import GoogleNotConfiguredError
+from integrations.google_sheets import append_sheet_row
 from tests.google.conftest import ACCESS_TOKEN, TOKEN_URI
 
 
@@ -18,13 +19,13 @@ def context(app) -> Context:  # noqa: ANN001
 
 def test_no_sheet_configured_means_nothing_to_do(google_app, wire):
     ctx = context(google_app())
-    assert google_integration.append_sheet_row(ctx, ["a"]) is None
+    assert append_sheet_row(ctx, ["a"]) is None
     assert ctx.store.outbox() == []
 
 
 def test_dry_run_records_the_row_and_sends_nothing(make_app, wire):
-    app = make_app({"GOOGLE_SHEET_ID": "sheet-1"})  # no credentials needed to record
-    result = google_integration.append_sheet_row(context(app), ["2024-02-12", 12.5, None])
+    app = make_app({"GOOGLE_SHEET_ID": "sheet-1"}, transports=wire.transports)  # no credentials needed
+    result = append_sheet_row(context(app), ["2024-02-12", 12.5, None])
     assert result is not None and result.entry.status == "recorded"
     assert (result.entry.integration, result.entry.action) == ("google", "sheets.values.append")
     assert result.entry.payload["values"] == [["2024-02-12", 12.5, ""]]
@@ -41,8 +42,8 @@ def test_live_append_signs_a_token_request_then_appends_raw_values(
     wire.token().answer(200, {"updates": {"updatedRange": "Sheet1!A5:B5"}})
     wire.answer(200, {"updates": {"updatedRange": "Sheet1!A6:B6"}})
 
-    first = google_integration.append_sheet_row(context(app), ["=IMPORTXML(1)", 3])
-    second = google_integration.append_sheet_row(context(app), ["b", 4])
+    first = append_sheet_row(context(app), ["=IMPORTXML(1)", 3])
+    second = append_sheet_row(context(app), ["b", 4])
 
     token, append, again = wire.requests  # one token for both: credentials built once
     assert (token.uri, token.method) == (TOKEN_URI, "POST")
@@ -62,9 +63,10 @@ def test_live_append_signs_a_token_request_then_appends_raw_values(
 
 
 def test_a_broken_key_setting_is_named_without_echoing_it(make_app, wire):
-    app = make_app({"HUB_DRY_RUN": "0", "GOOGLE_SHEET_ID": "s", "GOOGLE_SERVICE_ACCOUNT_JSON": "{not json"})
-    with pytest.raises(google_integration.GoogleNotConfiguredError) as caught:
-        google_integration.append_sheet_row(context(app), ["x"])
+    broken = {"HUB_DRY_RUN": "0", "GOOGLE_SHEET_ID": "s", "GOOGLE_SERVICE_ACCOUNT_JSON": "{not json"}
+    app = make_app(broken, transports=wire.transports)
+    with pytest.raises(GoogleNotConfiguredError) as caught:
+        append_sheet_row(context(app), ["x"])
     assert "GOOGLE_SERVICE_ACCOUNT_JSON is neither" in str(caught.value)
     assert "{not json" not in str(caught.value)
     assert [e.status for e in hub_of(app).store.outbox()] == ["failed"]

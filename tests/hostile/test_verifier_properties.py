@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-import integrations.google as google
+import integrations.google_webhook as google
 import integrations.stripe as stripe_intake
-import integrations.telegram as telegram
+import integrations.telegram_webhook as telegram
 import integrations.twilio as twilio
 from hub.errors import HubError
 from hub.events import Event

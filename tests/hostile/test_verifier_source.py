@@ -20,9 +20,9 @@ VERIFIERS = sorted({spec.module for spec in INTAKES.values()} | {"hub.admin.auth
 # How each known verifier compares in constant time.
 CONSTANT_TIME = {
     "hub.admin.auth": "hmac.compare_digest(",
-    "integrations.google": "hmac.compare_digest(",
+    "integrations.google_webhook": "hmac.compare_digest(",
     "integrations.stripe": "hmac.compare_digest(",
-    "integrations.telegram": "hmac.compare_digest(",
+    "integrations.telegram_webhook": "hmac.compare_digest(",
     # The SDK's RequestValidator compares with its own constant-time `compare` (checked below).
     "integrations.twilio": "RequestValidator(",
 }

@@ -231,18 +231,19 @@ WATCH_PATH = "/calendar/v3/calendars/team%40example.com/events/watch"
 
 
 @pytest.fixture
-def google_wire(monkeypatch):  # noqa: ANN001, ANN201
-    from tests.google.conftest import install_wire
+def google_wire():  # noqa: ANN201
+    from tests.google.conftest import GoogleWire
 
-    return install_wire(monkeypatch)
+    return GoogleWire()
 
 
 @pytest.fixture
-def google_app(make_app):  # noqa: ANN001, ANN201
+def google_app(make_app, google_wire):  # noqa: ANN001, ANN201
     from tests.google.conftest import new_service_account
 
     key = new_service_account().json_text
-    return lambda **extra: make_app({**GOOGLE_ONLY, "GOOGLE_SERVICE_ACCOUNT_JSON": key, **extra})
+    config = {**GOOGLE_ONLY, "GOOGLE_SERVICE_ACCOUNT_JSON": key}
+    return lambda **extra: make_app({**config, **extra}, transports=google_wire.transports)
 
 
 def _channel(channel_id: str, resource_id: str, days: float = 7) -> dict:

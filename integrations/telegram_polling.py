@@ -4,6 +4,7 @@ Each update goes through the same pipeline as a webhook delivery: `hub.accept` r
 once (deduplicated on the update id, so a re-fetched update runs nothing) and runs its
 handler inline; the reply a webhook answer would carry is sent with sendMessage instead.
 The Telegram SDK is imported only when the command runs, so `hub --help` stays light.
+A tool beside its integration: hub's CLI names this command by string (hub/cli.py).
 """
 
 from __future__ import annotations
@@ -18,11 +19,33 @@ from flask.cli import with_appcontext
 
 from hub.context import Context
 from hub.services import current_hub
+from integrations.telegram_webhook import event_from_update
 
 if TYPE_CHECKING:
+    from hub.config import Settings
     from hub.services import Hub
+    from integrations.telegram_bot import Bot
 
 ERROR_PAUSE = 5.0  # seconds to wait after a failed getUpdates before asking again
+
+
+def get_updates(
+    settings: Settings, offset: int | None, timeout: int, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Long-poll for updates after `offset` (which also confirms the earlier ones), as JSON."""
+    from integrations import telegram_bot
+
+    async def fetch(bot: Bot) -> tuple[Any, ...]:
+        return await bot.get_updates(offset=offset, timeout=timeout, limit=limit)
+
+    updates = telegram_bot.call(
+        settings.telegram_bot_token,
+        settings.telegram_api_url,
+        "getUpdates",
+        fetch,
+        timeout=telegram_bot.CALL_TIMEOUT + timeout,  # the long poll's own wait comes on top
+    )
+    return [u.to_dict() for u in updates]
 
 
 class Poller:
@@ -48,19 +71,17 @@ class Poller:
 
     def remove_webhook(self) -> None:
         """Telegram refuses getUpdates while a webhook is set: delete it, and say so."""
-        from integrations import telegram
+        from integrations import telegram_setup
 
-        url = telegram.webhook_url(self.hub.settings)
+        url = telegram_setup.webhook_status(self.hub.settings)["url"]
         if url:
-            telegram.delete_webhook(self.hub.settings)
+            telegram_setup.delete_webhook(self.hub.settings)
             self.echo(f"deleted the webhook {url} (polling and webhooks exclude each other);")
             self.echo("  set it again afterwards with: hub setup-webhooks --url <public url>")
 
     def poll_once(self, limit: int = 100) -> int:
         """One getUpdates round; handles what came and returns how many updates that was."""
-        from integrations import telegram
-
-        updates = telegram.get_updates(self.hub.settings, self.offset, self.timeout, limit)
+        updates = get_updates(self.hub.settings, self.offset, self.timeout, limit)
         for update in updates:
             self.offset = int(update["update_id"]) + 1  # confirms it with the next call
             self.echo(self.handle(update))
@@ -69,10 +90,10 @@ class Poller:
 
     def handle(self, update: dict[str, Any]) -> str:
         """Accept one update and send its inline replies; returns the progress line."""
-        from integrations import telegram
         from integrations.telegram_bot import TelegramAPIError
+        from integrations.telegram_send import send_text
 
-        event = telegram.event_from_update(update)
+        event = event_from_update(update)
         message = event.message
         where = f"update {update['update_id']}" + (f" chat {message.address}" if message else "")
         said = f" {message.text[:40]!r}" if message else f" ({event.type})"
@@ -88,7 +109,7 @@ class Poller:
             ctx = Context(self.hub, acceptance.event, scope=f"{acceptance.event.id}/poll")
             try:
                 for reply in acceptance.replies:
-                    telegram.send_text(ctx, message.address, reply.text, **reply.options)
+                    send_text(ctx, message.address, reply.text, **reply.options)
             except TelegramAPIError as exc:  # the outbox keeps the failed call
                 return f"{line}; reply not sent: {exc}"
             line += f", replied {reply.text[:40]!r}"
@@ -96,10 +117,8 @@ class Poller:
 
     def confirm(self) -> None:
         """Tell Telegram what was handled, so the next start does not fetch it again."""
-        from integrations import telegram
-
         if self.offset is not None:
-            telegram.get_updates(self.hub.settings, self.offset, timeout=0, limit=1)
+            get_updates(self.hub.settings, self.offset, timeout=0, limit=1)
 
 
 @click.command("poll")
