@@ -1,0 +1,104 @@
+"""The provider registry: every declaration resolves, and every consumer shows what it declares.
+
+A provider is one declaration (integrations/<name>_provider.py, listed in
+integrations/registry.py) naming its code by "module:attribute"; these tests are what
+makes a wrong name fail before a request, a command or the dashboard finds it.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from hub.config import Settings
+from hub.providers import Provider, provider, providers, resolve, senders
+
+ROOT = Path(__file__).resolve().parent.parent
+FIELDS = {f.name.upper() for f in dataclasses.fields(Settings)}
+
+
+def readme_settings() -> set[str]:
+    """Every name in the first cell of a row of the README's configuration table."""
+    text = (ROOT / "README.md").read_text()
+    table = text[text.index("| name | meaning | default |") :].split("\n\n", 1)[0]
+    cells = [line.split("|")[1] for line in table.splitlines()[2:]]
+    return set(re.findall(r"`([A-Z][A-Z0-9_]+)`", "\n".join(cells)))
+
+
+@pytest.mark.parametrize("declared", providers(), ids=lambda p: p.name)
+def test_every_reference_resolves(declared: Provider) -> None:
+    for reference in declared.references():
+        assert callable(resolve(reference)), reference  # functions, and exception classes
+    for sender in declared.senders:
+        if sender.refusal:
+            assert issubclass(resolve(sender.refusal), Exception), sender.refusal
+
+
+def test_a_wrong_reference_does_not_resolve() -> None:
+    with pytest.raises(AttributeError):
+        resolve("integrations.stripe:no_such_verifier")
+    with pytest.raises(ModuleNotFoundError):
+        resolve("integrations.no_such_module:verify")
+    with pytest.raises(ValueError, match="module:attribute"):
+        resolve("integrations.stripe.verify")
+
+
+def test_names_routes_and_channels_are_unique() -> None:
+    names = [p.name for p in providers()]
+    declared_routes = [r for p in providers() for r in p.routes]
+    channels = [s.channel for p in providers() for s in p.senders]
+    assert len(set(names)) == len(names)
+    assert len({r.endpoint for r in declared_routes}) == len(declared_routes)
+    assert len({r.path for r in declared_routes}) == len(declared_routes)
+    assert len(set(channels)) == len(channels) and set(channels) == set(senders())
+
+
+def test_every_declared_setting_is_a_setting_and_documented() -> None:
+    documented = readme_settings()
+    for declared in providers():
+        names = {s.name for s in declared.settings}
+        for name in names:
+            assert name in FIELDS, f"{declared.name}: {name} is no Settings field"
+            assert name in documented, f"{declared.name}: {name} is not in the README's configuration table"
+        for route in declared.routes:
+            assert route.secret_setting in names, route.endpoint
+        if declared.doctor:
+            assert set(declared.doctor.needs) <= names, declared.name
+
+
+def test_every_provider_setting_is_declared_by_its_provider() -> None:
+    # A new TWILIO_* field that no declaration names would be missing from the card and docs.
+    prefixes = {"TELEGRAM_": "telegram", "STRIPE_": "stripe", "PAYPAL_": "paypal", "TWILIO_": "twilio"}
+    prefixes |= {"OPENWEATHER_": "weather", "GOOGLE_": "google"}
+    for name in FIELDS:
+        for prefix, owner in prefixes.items():
+            if name.startswith(prefix):
+                assert name in {s.name for s in provider(owner).settings}, name
+
+
+def test_declarations_import_nothing_but_the_shape() -> None:
+    # Loading the registry must cost nothing on a cold start: no provider module, no SDK.
+    declarations = sorted((ROOT / "integrations").glob("*_provider.py"))
+    allowed = {"__future__", "hub.providers"} | {f"integrations.{p.stem}" for p in declarations}
+    for path in [*declarations, ROOT / "integrations" / "registry.py"]:
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+        assert imported <= allowed, path.name
+
+
+def test_setup_and_doctor_steps_take_what_their_callers_pass() -> None:
+    for declared in providers():
+        if declared.webhook_setup:
+            parameters = inspect.signature(resolve(declared.webhook_setup)).parameters
+            assert {"stage", "stages", "dry_run"} <= set(parameters), declared.name
+        if declared.doctor:
+            assert len(inspect.signature(resolve(declared.doctor.probe)).parameters) == 1, declared.name
