@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from hub.admin.integrations import integration_table
 from hub.config import Settings
-from hub.providers import Provider, provider, providers, resolve, senders
+from hub.providers import Provider, provider, providers, resolve, routes, senders
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELDS = {f.name.upper() for f in dataclasses.fields(Settings)}
@@ -79,6 +80,25 @@ def test_every_provider_setting_is_declared_by_its_provider() -> None:
         for prefix, owner in prefixes.items():
             if name.startswith(prefix):
                 assert name in {s.name for s in provider(owner).settings}, name
+
+
+def test_the_card_shows_each_providers_settings_as_declared(app) -> None:  # noqa: ANN001
+    card = {row.name: row for row in integration_table(app.extensions["hub"].settings)}
+    for declared in providers():
+        shown = [s for s in declared.settings if s.shown]
+        assert [s.name for s in card[declared.title].settings] == [s.name for s in shown]
+        for setting, row in zip(shown, card[declared.title].settings, strict=True):
+            assert row.state != "missing" or not setting.optional, setting.name
+    assert list(card)[-2:] == ["Sentry", "Hub"]  # hub's own, after the providers
+
+
+def test_every_declared_route_is_served_and_described(app, client) -> None:  # noqa: ANN001
+    served = {r.rule: r.endpoint for r in app.url_map.iter_rules()}
+    paths = client.get("/openapi.json").json["paths"]
+    for route in routes().values():
+        assert served[route.path] == f"webhooks.{route.endpoint}"
+        assert route.described is not None
+        assert paths[route.path]["post"]["summary"] == route.described.summary
 
 
 def test_declarations_import_nothing_but_the_shape() -> None:
