@@ -18,6 +18,7 @@ import pytest
 from hub.admin.integrations import integration_table
 from hub.config import Settings
 from hub.providers import Provider, provider, providers, resolve, routes, senders
+from hub.simulate import sample_types, simulate_types, sources
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELDS = {f.name.upper() for f in dataclasses.fields(Settings)}
@@ -99,6 +100,17 @@ def test_every_declared_route_is_served_and_described(app, client) -> None:  # n
         assert served[route.path] == f"webhooks.{route.endpoint}"
         assert route.described is not None
         assert paths[route.path]["post"]["summary"] == route.described.summary
+
+
+def test_every_simulated_source_has_samples_and_a_route() -> None:
+    paths = {r.path for r in routes().values()}
+    assert sources() == sorted(p.name for p in providers() if p.simulation)
+    for source in sources():
+        simulation = provider(source).simulation
+        assert simulation is not None and simulate_types(source), source
+        if not simulation.types:
+            assert sample_types(source), f"hub/samples/{source}/ holds no sample"
+        assert any(path.startswith(f"/webhooks/{source}") for path in paths), source
 
 
 def test_declarations_import_nothing_but_the_shape() -> None:
