@@ -11,6 +11,7 @@ import logging
 import re
 
 from flask import Blueprint, Request, Response, request
+from flask.blueprints import BlueprintSetupState
 
 from hub.errors import HubError, ServiceUnavailableError
 from hub.payloads import read_body
@@ -75,5 +76,8 @@ def _view(name: str):  # noqa: ANN202 - a Flask view
     return view
 
 
-for _route in routes().values():
-    bp.add_url_rule(_route.path, endpoint=_route.endpoint, view_func=_view(_route.endpoint), methods=["POST"])
+@bp.record
+def _declared_routes(state: BlueprintSetupState) -> None:
+    """Each app serves the routes the registry declares when it registers this blueprint."""
+    for route in routes().values():
+        state.add_url_rule(route.path, route.endpoint, _view(route.endpoint), methods=["POST"])

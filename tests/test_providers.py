@@ -134,3 +134,38 @@ def test_setup_and_doctor_steps_take_what_their_callers_pass() -> None:
             assert {"stage", "stages", "dry_run"} <= set(parameters), declared.name
         if declared.doctor:
             assert len(inspect.signature(resolve(declared.doctor.probe)).parameters) == 1, declared.name
+
+
+@pytest.fixture
+def with_acme(monkeypatch):  # noqa: ANN001, ANN201
+    """The registry with one more provider, declared once (tests/auxil/acme.py)."""
+    monkeypatch.setattr("hub.providers.REGISTRY", "tests.auxil.acme:PROVIDERS")
+    providers.cache_clear()
+    yield
+    providers.cache_clear()
+
+
+def test_one_declaration_puts_a_provider_everywhere(with_acme, make_app) -> None:  # noqa: ANN001
+    from hub.cli import main
+    from hub.simulate import build
+
+    app = make_app({"HUB_DRY_RUN": "0", "HUB_STAGE": "prod", "HUB_SECRET_KEY": "acme-secret-123"})
+    hub = app.extensions["hub"]
+    client = app.test_client()
+
+    signed = build(hub.settings, "acme", "thing.happened", "http://localhost", id="acme-7")
+    assert client.post(signed.path, data=signed.body, headers=signed.headers).status_code == 200
+    assert [e.provider_id for e in hub.store.events(source="acme")] == ["acme-7"]
+    wrong = {**signed.headers, "X-Acme-Token": "nope"}
+    assert client.post(signed.path, data=signed.body, headers=wrong).status_code == 403
+
+    assert client.get("/openapi.json").json["paths"]["/webhooks/acme"]["post"]["summary"] == "An Acme event."
+    card = {row.name: row for row in integration_table(hub.settings)}
+    assert [s.name for s in card["Acme"].settings] == ["HUB_SECRET_KEY"]
+    assert "acme" in sources()
+    runner = app.test_cli_runner()
+    doctor = runner.invoke(main, ["doctor"]).output
+    assert any(line.split()[:2] == ["ok", "acme"] and "acme answers" in line for line in doctor.splitlines())
+    url = "https://abc123def4.execute-api.eu-west-1.amazonaws.com/prod"
+    setup = runner.invoke(main, ["setup-webhooks", "--url", url, "--dry-run"]).output
+    assert f"acme      create    {url}/webhooks/acme" in setup
