@@ -10,19 +10,21 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from hub.providers import routes
 from hub.simulate import SignedRequest, load_sample, with_planned_failures
 
 if TYPE_CHECKING:
     from hub.config import Settings
 
-# Where each sample is posted (the routes its provider declares).
+# Where each sample is posted: the path of the route its provider declares.
+_ROUTES = {name: route.path for name, route in routes().items()}
 PATHS = {
-    "telegram": "/webhooks/telegram",
-    "stripe": "/webhooks/stripe",
-    "paypal": "/webhooks/paypal",
-    "twilio": "/webhooks/twilio/sms",
-    "twilio-status": "/webhooks/twilio/status",
-    "google": "/webhooks/google/calendar",
+    "telegram": _ROUTES["telegram"],
+    "stripe": _ROUTES["stripe"],
+    "paypal": _ROUTES["paypal"],
+    "twilio": _ROUTES["twilio_sms"],
+    "twilio-status": _ROUTES["twilio_status"],
+    "google": _ROUTES["google_calendar"],
 }
 # A Google push carries no body, only its resource state: `hub simulate google <state>`.
 GOOGLE_STATES = ("exists", "not_exists", "sync")
