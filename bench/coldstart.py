@@ -174,7 +174,7 @@ def main() -> int:
     if hub_zip is None:
         return 2
     from hub.config import load_settings
-    from hub.simulate import stripe_event, telegram_message
+    from integrations.samples import stripe_event, telegram_message
 
     secrets = BENCH_SECRETS
     from tests.paypal.cached import cached_paypal

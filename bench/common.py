@@ -11,8 +11,9 @@ import tempfile
 from pathlib import Path
 
 from hub.config import load_settings
-from hub.simulate import (
-    SignedRequest,
+from hub.simulate import SignedRequest
+from infra.package import PROJECT_PACKAGES
+from integrations.samples import (
     google_push,
     paypal_event,
     stripe_event,
@@ -20,7 +21,6 @@ from hub.simulate import (
     twilio_form,
     twilio_sms,
 )
-from infra.package import PROJECT_PACKAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable

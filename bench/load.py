@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from bench.common import PYTHON, ROOT, git_revision, hub_env, settings
-from hub.simulate import stripe_event
+from integrations.samples import stripe_event
 
 
 def wait_for_port(port: int, seconds: float = 20) -> None:

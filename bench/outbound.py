@@ -15,7 +15,7 @@ from pathlib import Path
 from bench.common import SECRETS, git_revision
 from hub import create_app
 from hub.services import hub_of
-from hub.simulate import telegram_message
+from integrations.samples import telegram_message
 from tests.auxil.fake_openweather import API_KEY, FakeOpenWeather
 from tests.auxil.fake_telegram import fake_telegram
 

@@ -25,11 +25,10 @@ from hub.context import Context
 from hub.events import Event
 from integrations import google_calendar
 from integrations.google_api import GoogleNotConfiguredError
+from integrations.google_setup import RENEW_BEFORE, STATE
 
 log = logging.getLogger("hub.calendar")
 
-STATE = "google.calendar"  # kv namespace: "channel" and "sync" records
-RENEW_BEFORE = 2 * 86400  # seconds before expiry a channel is replaced
 AGENDA_SIZE = 5
 KINDS = ("created", "updated", "cancelled")
 

@@ -18,6 +18,7 @@ from hub.devsecrets import with_dev_secrets
 from hub.errors import HubError, StoreUnavailableError
 from hub.logs import configure_logging
 from hub.outbox import Outbox
+from hub.providers import providers
 from hub.router import Router
 from hub.services import Hub, hub_of
 from hub.store import open_store
@@ -173,18 +174,10 @@ def announce(app: Flask) -> None:
     if settings.hub_dry_run:
         log.info("dry-run: outbound calls are recorded in the outbox, not sent")
         return
-    needs = {
-        "telegram": ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"),
-        "stripe": ("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"),
-        "paypal": ("PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET", "PAYPAL_WEBHOOK_ID"),
-        "twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"),
-        "weather": ("OPENWEATHER_API_KEY",),
-        "google": ("GOOGLE_SERVICE_ACCOUNT_JSON", "GOOGLE_CHANNEL_TOKEN"),
-    }
-    for provider, names in needs.items():
-        missing = [n for n in names if not getattr(settings, n.lower())]
+    for provider in providers():  # what each declares a live deployment needs
+        missing = [n for n in provider.needs() if not getattr(settings, n.lower())]
         if missing:
-            log.warning("%s disabled: set %s to enable it", provider, ", ".join(missing))
+            log.warning("%s disabled: set %s to enable it", provider.name, ", ".join(missing))
 
 
 __all__ = ["announce", "create_app", "hub_of", "__version__"]

@@ -2,55 +2,42 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hub.deliveries import Tells
+from hub.providers import resolve, senders
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from hub.events import Event
     from hub.outbox import CallResult
+    from hub.providers import Sender
     from hub.services import Hub
 
-# Where each chat channel's sender lives; imported on first use so a route only loads
-# the SDK it needs.
-CHANNEL_SENDERS = {
-    "telegram": "integrations.telegram_send:send_text",
-    "sms": "integrations.twilio:send_text",
-}
-# Checks of send options that fail the handler's run at once (a malformed keyboard), instead
-# of a delivery that can never be sent.
-OPTION_CHECKS = {
-    ("telegram", "reply_markup"): "integrations.telegram_bot:reply_markup",
-}
-# What each sender raises for a message the provider refuses for good (retrying cannot help).
-CHANNEL_REFUSALS = {
-    "sms": "integrations.twilio:SmsRejected",
-}
+# Chat channels are the senders providers declare (hub.providers.Sender): each sender, its
+# option checks and its "refused for good" error are imported on first use, so a route
+# only loads the SDK it needs.
+
+
+def _sender(channel: str) -> Sender:
+    try:
+        return senders()[channel]
+    except KeyError:
+        raise ValueError(f"unknown channel {channel!r}; known: {sorted(senders())}") from None
 
 
 def channel_sender(channel: str) -> Callable[..., CallResult]:
-    try:
-        target = CHANNEL_SENDERS[channel]
-    except KeyError:
-        raise ValueError(f"unknown channel {channel!r}; known: {sorted(CHANNEL_SENDERS)}") from None
-    return _resolve(target)
+    return resolve(_sender(channel).send)
 
 
 def is_refusal(channel: str, exc: BaseException) -> bool:
     """Whether `exc` is the channel's "refused for good" error."""
-    target = CHANNEL_REFUSALS.get(channel)
-    return target is not None and isinstance(exc, _resolve(target))
-
-
-def _resolve(target: str) -> Any:
-    module_name, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
+    declared = senders().get(channel)
+    return declared is not None and bool(declared.refusal) and isinstance(exc, resolve(declared.refusal))
 
 
 def plain_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -107,11 +94,10 @@ class Context:
         A delivery is known by its recipient and text; `effect` names it instead
         ("digest"), for a text that may differ between runs (the weather changed).
         """
-        if channel not in CHANNEL_SENDERS:  # fails the run now, not the delivery later
-            raise ValueError(f"unknown channel {channel!r}; known: {sorted(CHANNEL_SENDERS)}")
-        for (checked, name), check in OPTION_CHECKS.items():
-            if checked == channel and name in options:
-                _resolve(check)(options[name])
+        declared = _sender(channel)  # an unknown channel fails the run now, not the delivery later
+        for name, check in declared.option_checks.items():
+            if name in options:
+                resolve(check)(options[name])
         return self.tells.add(channel, str(address), str(text), plain_options(options), effect=effect)
 
     def send_now(self, channel: str, address: str, text: str, **options: Any) -> CallResult:

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
 from hub import __version__
+from hub.providers import Route, routes
 
 bp = Blueprint("openapi", __name__)
 
@@ -169,13 +170,6 @@ def _header(name: str, required: bool = False, pattern: str = "") -> dict[str, A
 _ACK = {"200": _json("Accepted (duplicates included).", {"$ref": "#/components/schemas/Ack"})}
 _WEBHOOK_ERRORS = ("400", "413", "415", "503")
 _ADMIN = [{"adminBearer": []}]
-_TWILIO_BODY = {
-    "required": True,
-    "content": {
-        "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
-        "application/json": {"schema": {"type": "object"}},
-    },
-}
 _EVENT_ID = {"name": "event_id", "in": "path", "required": True, "schema": _STR}
 _LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
 
@@ -205,75 +199,9 @@ _FILTERS = {
     },
 }
 
-# (flask rule, method) -> operation. The OpenAPI path is derived from the rule.
+# (flask rule, method) -> operation, for hub's own routes (the webhook routes' come from
+# their providers' declarations). The OpenAPI path is derived from the rule.
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
-    ("/webhooks/telegram", "post"): {
-        "summary": "A Telegram update; the reply may ride in the response.",
-        "parameters": [_header("X-Telegram-Bot-Api-Secret-Token", required=True)],
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TelegramUpdate"}}},
-        },
-        "responses": _answers(
-            {"200": _json("Accepted.", {"$ref": "#/components/schemas/TelegramReply"})},
-            "401",
-            "403",
-            *_WEBHOOK_ERRORS,
-        ),
-    },
-    ("/webhooks/stripe", "post"): {
-        "summary": "A Stripe event, signed (300 s tolerance, past and future).",
-        "parameters": [_header("Stripe-Signature", required=True)],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
-        "responses": _answers(_ACK, *_WEBHOOK_ERRORS),
-    },
-    ("/webhooks/paypal", "post"): {
-        "summary": "A PayPal event, verified offline: SHA256withRSA over transmission id, time, "
-        "webhook id and the body's CRC32, with PayPal's certificate (300 s tolerance).",
-        "parameters": [
-            _header(name, required=True)
-            for name in (
-                "PAYPAL-TRANSMISSION-ID",
-                "PAYPAL-TRANSMISSION-TIME",
-                "PAYPAL-TRANSMISSION-SIG",
-                "PAYPAL-CERT-URL",
-                "PAYPAL-AUTH-ALGO",
-            )
-        ],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
-        "responses": _answers(_ACK, *_WEBHOOK_ERRORS),
-    },
-    ("/webhooks/twilio/sms", "post"): {
-        "summary": "An inbound SMS; answered with TwiML.",
-        "parameters": [_header("X-Twilio-Signature", required=True)],
-        "requestBody": _TWILIO_BODY,
-        "responses": _answers(
-            {"200": {"description": "TwiML", "content": {"application/xml": {"schema": _STR}}}},
-            "403",
-            *_WEBHOOK_ERRORS,
-        ),
-    },
-    ("/webhooks/twilio/status", "post"): {
-        "summary": "An SMS delivery-status callback.",
-        "parameters": [_header("X-Twilio-Signature", required=True)],
-        "requestBody": _TWILIO_BODY,
-        "responses": _answers(
-            {"200": {"description": "Recorded."}, "204": {"description": "Recorded."}},
-            "403",
-            *_WEBHOOK_ERRORS,
-        ),
-    },
-    ("/webhooks/google/calendar", "post"): {
-        "summary": "A Calendar push notification (headers only).",
-        "parameters": [
-            _header("X-Goog-Channel-Token", required=True),
-            _header("X-Goog-Channel-ID", required=True, pattern=r"\S"),
-            _header("X-Goog-Message-Number", required=True, pattern="^[0-9]{1,20}$"),
-            _header("X-Goog-Resource-State"),
-            _header("X-Goog-Resource-ID"),
-        ],
-        "responses": _answers(_ACK, "403", *_WEBHOOK_ERRORS),
-    },
     ("/healthz", "get"): {
         "summary": "Version, and whether the store and cache answer.",
         "responses": _answers(
@@ -496,6 +424,27 @@ OPERATIONS.update(
 )
 
 
+def webhook_operation(route: Route) -> dict[str, Any]:
+    """A declared webhook route as an OpenAPI operation (what its declaration describes)."""
+    described = route.described
+    if described is None:
+        return {"responses": _answers(_ACK, *_WEBHOOK_ERRORS)}
+    operation: dict[str, Any] = {
+        "summary": described.summary,
+        "parameters": [_header(h.name, required=h.required, pattern=h.pattern) for h in described.headers],
+    }
+    if described.body is not None:
+        operation["requestBody"] = dict(described.body)
+    operation["responses"] = _answers(dict(described.answers) or _ACK, *described.rejects, *_WEBHOOK_ERRORS)
+    return operation
+
+
+def operations() -> dict[tuple[str, str], dict[str, Any]]:
+    """Every known operation: each declared webhook route's, then hub's own."""
+    webhooks = {(route.path, "post"): webhook_operation(route) for route in routes().values()}
+    return {**webhooks, **OPERATIONS}
+
+
 def _path(rule: str) -> str:
     return rule.replace("<", "{").replace(">", "}")
 
@@ -504,7 +453,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
     """The document for the operations `app` actually serves."""
     served = {(r.rule, m.lower()) for r in app.url_map.iter_rules() for m in (r.methods or ())}
     paths: dict[str, dict[str, Any]] = {}
-    for (rule, method), operation in OPERATIONS.items():
+    for (rule, method), operation in operations().items():
         if (rule, method) in served:
             paths.setdefault(_path(rule), {})[method] = operation
     return {

@@ -24,7 +24,7 @@ from hub.admin.auth import guard_page, secure_headers
 from hub.errors import BadRequestError, ConflictError
 from hub.events import Event
 from hub.services import Hub, current_hub
-from hub.simulate import SignedRequest, paypal_event, sample_types, telegram_message, twilio_sms
+from hub.simulate import SignedRequest, build, simulate_types
 from hub.store import OutboxEntry
 
 bp = Blueprint("playground", __name__, url_prefix="/admin/playground")
@@ -42,16 +42,25 @@ REPLIES_NAMESPACE = "playground-replies"  # kv: channel -> {event id: inline ans
 
 def _signed(hub: Hub, channel: str, text: str) -> tuple[SignedRequest, str, str]:
     """The webhook a provider would send for `text`, its source and provider id."""
+    settings = hub.settings
     if channel == "telegram":
-        signed = telegram_message(hub.settings, text, chat_id=PLAYGROUND_CHAT_ID, first_name="Playground")
+        signed = build(
+            settings,
+            "telegram",
+            "message",
+            BASE_URL,
+            text,
+            chat_id=PLAYGROUND_CHAT_ID,
+            first_name="Playground",
+        )
         return signed, "telegram", str(json.loads(signed.body)["update_id"])
     if channel == "paypal":  # signed with the development certificate, about the playground chat
-        known = sample_types("paypal")
+        known = simulate_types("paypal")
         if text.upper() not in known:
             raise BadRequestError(f"write a PayPal event type: {', '.join(known)}", code="bad_text")
-        signed = paypal_event(hub.settings, text.upper(), custom_id=f"telegram:{PLAYGROUND_CHAT_ID}")
+        signed = build(settings, "paypal", text.upper(), BASE_URL, custom_id=f"telegram:{PLAYGROUND_CHAT_ID}")
         return signed, "paypal", str(json.loads(signed.body)["id"])
-    signed = twilio_sms(hub.settings, BASE_URL, text, sender=PLAYGROUND_PHONE)
+    signed = build(settings, "twilio", "sms.received", BASE_URL, text, sender=PLAYGROUND_PHONE)
     return signed, "twilio", parse_qs(signed.body.decode())["MessageSid"][0]
 
 

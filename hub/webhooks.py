@@ -1,47 +1,25 @@
 """The webhook blueprint: verify, store once, then answer (inline reply) or queue.
 
-Each source names its integration module by string, imported on the first request
-to that route, so a Stripe webhook never loads the Telegram or Google SDKs.
+One route per route a provider declares (hub.providers). Each names its verifier and
+responder by string, imported on the first request to that route, so a Stripe webhook
+never loads the Telegram or Google SDKs.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
-from dataclasses import dataclass
 
 from flask import Blueprint, Request, Response, request
+from flask.blueprints import BlueprintSetupState
 
 from hub.errors import HubError, ServiceUnavailableError
 from hub.payloads import read_body
+from hub.providers import resolve, routes
 from hub.services import current_hub
 
-bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+bp = Blueprint("webhooks", __name__)
 log = logging.getLogger("hub.webhooks")
-
-
-@dataclass(frozen=True)
-class Intake:
-    """How one endpoint turns a request into an Event and answers."""
-
-    module: str
-    verify: str
-    respond: str
-    secret_variable: str
-    inline_slots: int = 0  # replies that may ride in the HTTP response
-
-
-INTAKES = {
-    "telegram": Intake("integrations.telegram_webhook", "verify", "respond", "TELEGRAM_WEBHOOK_SECRET", 1),
-    "stripe": Intake("integrations.stripe", "verify", "respond", "STRIPE_WEBHOOK_SECRET"),
-    "paypal": Intake("integrations.paypal", "verify", "respond", "PAYPAL_WEBHOOK_ID"),
-    "twilio_sms": Intake("integrations.twilio", "verify_sms", "respond_sms", "TWILIO_AUTH_TOKEN", 5),
-    "twilio_status": Intake("integrations.twilio", "verify_status", "respond_status", "TWILIO_AUTH_TOKEN"),
-    "google_calendar": Intake(
-        "integrations.google_webhook", "verify_calendar", "respond", "GOOGLE_CHANNEL_TOKEN"
-    ),
-}
 
 
 def intake(name: str) -> Response:
@@ -50,25 +28,25 @@ def intake(name: str) -> Response:
     Nothing is written before the verifier returns an Event, so a rejected request
     leaves no trace in the store and runs no handler.
     """
-    spec = INTAKES[name]
+    route = routes()[name]
     hub = current_hub()
-    if not getattr(hub.settings, spec.secret_variable.lower()):
+    if not getattr(hub.settings, route.secret_setting.lower()):
         # Fail closed: without its secret a source cannot verify, so it accepts nothing.
         raise ServiceUnavailableError(
-            f"this source is disabled: set {spec.secret_variable} to accept its webhooks",
+            f"this source is disabled: set {route.secret_setting} to accept its webhooks",
             code="source_disabled",
         )
-    module = importlib.import_module(spec.module)
+    verify, respond = resolve(route.verify), resolve(route.respond)
     try:
         read_body(request)  # the size limit holds before any verifier looks at the body
-        event = getattr(module, spec.verify)(request, hub.settings)
+        event = verify(request, hub.settings)
     except HubError as error:
         # The provider sees the answer; the operator sees this line (never the offered secret).
         log.warning("%s webhook rejected: %s %s: %s", name, error.STATUS_CODE, error.code, error.message)
         raise
     event = event.with_changes(headers=received_headers(request, hub.settings.secret_values()))
-    acceptance = hub.accept(event, inline_slots=spec.inline_slots)
-    return getattr(module, spec.respond)(acceptance)
+    acceptance = hub.accept(event, inline_slots=route.inline_slots)
+    return respond(acceptance)
 
 
 # Header names whose values prove who sent the request (signatures, tokens, cookies):
@@ -90,31 +68,16 @@ def received_headers(req: Request, secrets: list[str]) -> dict[str, str]:
     return kept
 
 
-@bp.post("/telegram")
-def telegram() -> Response:
-    return intake("telegram")
+def _view(name: str):  # noqa: ANN202 - a Flask view
+    def view() -> Response:
+        return intake(name)
+
+    view.__name__ = name
+    return view
 
 
-@bp.post("/stripe")
-def stripe() -> Response:
-    return intake("stripe")
-
-
-@bp.post("/paypal")
-def paypal() -> Response:
-    return intake("paypal")
-
-
-@bp.post("/twilio/sms")
-def twilio_sms() -> Response:
-    return intake("twilio_sms")
-
-
-@bp.post("/twilio/status")
-def twilio_status() -> Response:
-    return intake("twilio_status")
-
-
-@bp.post("/google/calendar")
-def google_calendar() -> Response:
-    return intake("google_calendar")
+@bp.record
+def _declared_routes(state: BlueprintSetupState) -> None:
+    """Each app serves the routes the registry declares when it registers this blueprint."""
+    for route in routes().values():
+        state.add_url_rule(route.path, route.endpoint, _view(route.endpoint), methods=["POST"])

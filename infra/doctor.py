@@ -6,10 +6,10 @@ cheap read-only call per provider (no message is sent, nothing is changed).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from hub.providers import providers, resolve
 
 if TYPE_CHECKING:
     from hub.services import Hub
@@ -35,21 +35,16 @@ def run(hub: Hub, *, on_lambda: bool) -> list[Check]:
         if hub.store.ping()
         else Check("store", FAIL, f"{hub.store.backend} does not answer: check REDIS_URL / HUB_DATABASE"),
     ]
-    probes: list[tuple[str, tuple[str, ...], Callable[[Any], str]]] = [
-        ("telegram", ("telegram_bot_token",), _telegram),
-        ("stripe", ("stripe_api_key",), _stripe),
-        ("paypal", ("paypal_client_id", "paypal_client_secret"), lambda s: _paypal(s, hub)),
-        ("twilio", ("twilio_account_sid", "twilio_auth_token"), _twilio),
-        ("weather", ("openweather_api_key",), _weather),
-        ("google", ("google_service_account_json",), _google),
-    ]
-    for name, needs, probe in probes:
-        missing = [n.upper() for n in needs if not getattr(settings, n)]
+    for declared in providers():  # each provider's declared probe, in the registry's order
+        if declared.doctor is None:
+            continue
+        name = declared.name
+        missing = [n for n in declared.doctor.needs if not getattr(settings, n.lower())]
         if missing:
             checks.append(Check(name, WARN, f"disabled: set {', '.join(missing)} to enable it"))
             continue
         try:
-            checks.append(Check(name, OK, probe(settings)))
+            checks.append(Check(name, OK, resolve(declared.doctor.probe)(hub)))
         except Exception as exc:  # a probe failure is the finding, never a crash
             checks.append(Check(name, FAIL, f"{type(exc).__name__}: {_scrub(str(exc), settings)[:200]}"))
     return checks
@@ -81,52 +76,3 @@ def _config(settings: Any, on_lambda: bool) -> Check:
     if not problems:
         return Check("config", OK, f"stage {settings.hub_stage}, live, tasks={settings.hub_tasks}")
     return Check("config", FAIL if not settings.hub_dry_run and problems else WARN, "; ".join(problems))
-
-
-def _telegram(settings: Any) -> str:
-    from integrations import telegram_setup
-
-    status = telegram_setup.webhook_status(settings)
-    where = status["url"] or "no webhook (run hub setup-webhooks)"
-    error = f"; last delivery error: {status['last_error']}" if status["last_error"] else ""
-    return f"@{status['username']} -> {where}{error}"
-
-
-def _stripe(settings: Any) -> str:
-    from integrations import stripe
-
-    return f"account {stripe.account_reachable(settings)}"
-
-
-def _paypal(settings: Any, hub: Hub) -> str:
-    from integrations import paypal_api
-
-    return paypal_api.check(settings, hub.cache)
-
-
-def _twilio(settings: Any) -> str:
-    from integrations import twilio
-
-    return f"account {twilio.account_status(settings)}"
-
-
-def _weather(settings: Any) -> str:
-    import requests
-
-    response = requests.get(
-        f"{settings.openweather_api_url}/data/2.5/weather",
-        params={"q": "London", "units": "metric", "appid": settings.openweather_api_key},
-        timeout=10,
-    )
-    if response.status_code == 401:
-        raise PermissionError("OpenWeatherMap refused OPENWEATHER_API_KEY (new keys take up to 2 h)")
-    response.raise_for_status()
-    return "OpenWeatherMap answers"
-
-
-def _google(settings: Any) -> str:
-    info = json.loads(settings.google_service_account_json)
-    if "client_email" not in info or "private_key" not in info:
-        raise ValueError("GOOGLE_SERVICE_ACCOUNT_JSON is not a service-account key file")
-    calendar = settings.google_calendar_id or "unset GOOGLE_CALENDAR_ID"
-    return f"service account {info['client_email']}; share calendar {calendar} with it"

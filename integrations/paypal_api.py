@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from hub.config import Settings
     from hub.context import Context
+    from hub.services import Hub
 
 log = logging.getLogger("hub.paypal")
 
@@ -303,3 +304,21 @@ def check(settings: Settings, cache: Cache) -> str:
             "run hub setup-webhooks and set the id it prints"
         )
     return f"{settings.paypal_environment} app; webhook {found['id']} -> {found['url']}"
+
+
+# -- the registry's setup-webhooks step and doctor probe (integrations/paypal_provider.py)
+
+
+def setup_webhook(
+    hub: Hub, base: str, *, stage: str, stages: tuple[str, ...], dry_run: bool
+) -> tuple[str, str]:
+    """The app's webhook for the event types hub handles; PAYPAL_WEBHOOK_ID must name it."""
+    settings = hub.settings
+    if not (settings.paypal_client_id and settings.paypal_client_secret):
+        return "skipped", "PAYPAL_CLIENT_ID or PAYPAL_CLIENT_SECRET is not set"
+    events = sorted({t for (source, t) in hub.router.registrations() if source == "paypal" and t != "*"})
+    return ensure_webhook(settings, hub.cache, f"{base}/webhooks/paypal", events, dry_run=dry_run)
+
+
+def doctor_probe(hub: Hub) -> str:
+    return check(hub.settings, hub.cache)

@@ -1,39 +1,51 @@
-"""PayPal as one declaration: every part the provider registry (issue 11, part 1) will read.
+"""PayPal, declared for the provider registry: plain data, code named by string.
 
-Plain data, names by "module:attribute" string, nothing imported: loading it costs nothing
-on a cold start. Until the registry exists, hub's tables (webhooks.INTAKES, simulate,
-setup-webhooks, doctor, the dashboard card, /openapi.json, config) point at the same
-objects; `tests/paypal/test_provider.py` checks that every name here resolves and that
-those tables agree with it.
+PayPal is no chat channel (no senders): it asks (orders, captures, from its handlers)
+and tells nothing itself.
 """
 
 from __future__ import annotations
 
-PAYPAL = {
-    "name": "paypal",
-    "routes": {"/webhooks/paypal": "paypal"},  # path -> webhooks.INTAKES key
-    "verifier": "integrations.paypal:verify",
-    "responder": "integrations.paypal:respond",
-    "secret_setting": "PAYPAL_WEBHOOK_ID",  # unset, and not in dry-run: 503 source_disabled
-    "senders": {},  # PayPal is no chat channel: it asks (orders) and tells nothing itself
-    "asks": {
-        "orders.create": "integrations.paypal_api:create_order",
-        "orders.capture": "integrations.paypal_api:capture_order",
-    },
-    "webhook_setup": "integrations.paypal_api:ensure_webhook",
-    "doctor_check": "integrations.paypal_api:check",
-    "simulate": {
-        "samples": "hub/samples/paypal",
-        "sign": "hub.simulate:paypal_event",
-        "dev_signer": "integrations.paypal_dev:dev_signer",
-    },
-    "settings": {  # name -> secret (masked when shown)
-        "PAYPAL_CLIENT_ID": True,
-        "PAYPAL_CLIENT_SECRET": True,
-        "PAYPAL_WEBHOOK_ID": False,
-        "PAYPAL_ENVIRONMENT": False,
-        "PAYPAL_API_URL": False,
-        "PAYPAL_CA_BUNDLE": False,
-    },
-    "handlers": "handlers.paypal",
-}
+from hub.providers import Described, DoctorCheck, Header, Provider, Route, Setting, Simulation
+
+PAYPAL = Provider(
+    name="paypal",
+    title="PayPal",
+    settings=(
+        Setting("PAYPAL_CLIENT_ID", secret=True),
+        Setting("PAYPAL_CLIENT_SECRET", secret=True),
+        Setting("PAYPAL_WEBHOOK_ID"),
+        Setting("PAYPAL_ENVIRONMENT"),
+        Setting("PAYPAL_API_URL", shown=False),
+        Setting("PAYPAL_CA_BUNDLE", shown=False),
+    ),
+    routes=(
+        Route(
+            "/webhooks/paypal",
+            "paypal",
+            verify="integrations.paypal:verify",
+            respond="integrations.paypal:respond",
+            secret_setting="PAYPAL_WEBHOOK_ID",
+            described=Described(
+                "A PayPal event, verified offline: SHA256withRSA over transmission id, time, "
+                "webhook id and the body's CRC32, with PayPal's certificate (300 s tolerance).",
+                headers=tuple(
+                    Header(name)
+                    for name in (
+                        "PAYPAL-TRANSMISSION-ID",
+                        "PAYPAL-TRANSMISSION-TIME",
+                        "PAYPAL-TRANSMISSION-SIG",
+                        "PAYPAL-CERT-URL",
+                        "PAYPAL-AUTH-ALGO",
+                    )
+                ),
+                body={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+            ),
+        ),
+    ),
+    webhook_setup="integrations.paypal_api:setup_webhook",
+    doctor=DoctorCheck(
+        "integrations.paypal_api:doctor_probe", needs=("PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET")
+    ),
+    simulation=Simulation("integrations.samples:simulate_paypal"),
+)

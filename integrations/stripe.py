@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from hub.config import Settings
     from hub.context import Context
-    from hub.services import Acceptance
+    from hub.services import Acceptance, Hub
 
 TOLERANCE_SECONDS = 300
 SCHEME = "v1"  # the only scheme Stripe signs live events with
@@ -264,3 +264,39 @@ def update_webhook_endpoint(settings: Settings, endpoint_id: str, events: list[s
 def account_reachable(settings: Settings) -> str:
     """The account id, proving the key works (for `hub doctor`)."""
     return _client(settings).v1.accounts.retrieve_current().id
+
+
+# -- the registry's setup-webhooks step and doctor probe (integrations/stripe_provider.py)
+
+DEFAULT_EVENTS = ["checkout.session.completed"]  # when no handler names a Stripe type
+
+
+def setup_webhook(
+    hub: Hub, base: str, *, stage: str, stages: tuple[str, ...], dry_run: bool
+) -> tuple[str, str]:
+    """The endpoint for `base`, enabled for the event types hub's handlers take."""
+    settings = hub.settings
+    if not settings.stripe_api_key:
+        return "skipped", "STRIPE_API_KEY is not set"
+    target = f"{base}/webhooks/stripe"
+    events = sorted({t for (source, t) in hub.router.registrations() if source == "stripe" and t != "*"})
+    events = events or DEFAULT_EVENTS
+    existing = next((e for e in webhook_endpoints(settings) if e["url"] == target), None)
+    if existing is None:
+        if dry_run:
+            return "create", f"{target} for {', '.join(events)}"
+        created = create_webhook_endpoint(settings, target, events)
+        return (
+            "create",
+            f"{target} ({created['id']}). Store its signing secret as STRIPE_WEBHOOK_SECRET "
+            f"(append with a comma while rotating): {created['secret']}",
+        )
+    if sorted(existing["enabled_events"]) == events:
+        return "unchanged", f"{target} ({existing['id']}) for {', '.join(events)}"
+    if not dry_run:
+        update_webhook_endpoint(settings, existing["id"], events)
+    return "update", f"{existing['id']} events: {', '.join(events)}"
+
+
+def doctor_probe(hub: Hub) -> str:
+    return f"account {account_reachable(hub.settings)}"

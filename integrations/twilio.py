@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from hub.config import Settings
     from hub.context import Context
     from hub.outbox import CallResult
-    from hub.services import Acceptance
+    from hub.services import Acceptance, Hub
 
 log = logging.getLogger("hub.twilio")
 
@@ -251,3 +251,30 @@ def set_number_webhooks(settings: Settings, number_sid: str, sms_url: str) -> No
 def account_status(settings: Settings) -> str:
     """The account's status ("active"), proving the credentials work (for `hub doctor`)."""
     return _rest(settings).api.v2010.accounts(settings.twilio_account_sid).fetch().status
+
+
+# -- the registry's setup-webhooks step and doctor probe (integrations/twilio_provider.py)
+
+
+def setup_webhook(
+    hub: Hub, base: str, *, stage: str, stages: tuple[str, ...], dry_run: bool
+) -> tuple[str, str]:
+    """The sender number's SMS webhook; delivery receipts are asked for per message."""
+    settings = hub.settings
+    if not (settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number):
+        return "skipped", "TWILIO_ACCOUNT_SID, _AUTH_TOKEN or _FROM_NUMBER is not set"
+    target = f"{base}/webhooks/twilio/sms"
+    number = number_webhooks(settings)
+    if number is None:
+        return "refused", f"the account does not own {settings.twilio_from_number}"
+    note = f"; delivery receipts: pass status_callback={base}/webhooks/twilio/status when sending"
+    if number["sms_url"] == target and number["sms_method"].upper() == "POST":
+        return "unchanged", f"{settings.twilio_from_number} SMS -> {target}{note}"
+    if not dry_run:
+        set_number_webhooks(settings, number["sid"], target)
+    was = number["sms_url"] or "unset"
+    return "update", f"{settings.twilio_from_number} SMS -> {target} (was {was}){note}"
+
+
+def doctor_probe(hub: Hub) -> str:
+    return f"account {account_status(hub.settings)}"

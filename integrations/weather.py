@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from hub.config import Settings
     from hub.context import Context
+    from hub.services import Hub
 
 log = logging.getLogger("hub.weather")
 
@@ -241,3 +242,19 @@ def _redact_urllib3_logs() -> None:
     logger = logging.getLogger("urllib3.connectionpool")
     if not any(isinstance(f, _RedactAppId) for f in logger.filters):
         logger.addFilter(_RedactAppId())
+
+
+def doctor_probe(hub: Hub) -> str:
+    """One current-weather read, proving OPENWEATHER_API_KEY works (for `hub doctor`)."""
+    import requests
+
+    settings = hub.settings
+    response = requests.get(
+        f"{settings.openweather_api_url}/data/2.5/weather",
+        params={"q": "London", "units": "metric", "appid": settings.openweather_api_key},
+        timeout=10,
+    )
+    if response.status_code == 401:
+        raise PermissionError("OpenWeatherMap refused OPENWEATHER_API_KEY (new keys take up to 2 h)")
+    response.raise_for_status()
+    return "OpenWeatherMap answers"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.simulate import stripe_event, telegram_message
+from integrations.samples import stripe_event, telegram_message
 from tests.conftest import post
 
 

@@ -8,7 +8,7 @@ import time
 from hub.cli import main
 from hub.router import Router
 from hub.services import hub_of
-from hub.simulate import stripe_event
+from integrations.samples import stripe_event
 from tests.auxil.server import serving
 from tests.conftest import post
 

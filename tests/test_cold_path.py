@@ -30,7 +30,7 @@ SCRIPT = f"""
 import json, os, sys
 SDKS = {SDKS!r}
 from hub import create_app
-from hub.simulate import paypal_event, stripe_event, telegram_message
+from integrations.samples import paypal_event, stripe_event, telegram_message
 
 app = create_app({{"HUB_INSTANCE_PATH": sys.argv[1]}})
 settings = app.extensions["hub"].settings

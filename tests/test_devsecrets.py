@@ -11,7 +11,7 @@ import pytest
 from hub.devsecrets import FILE_NAME
 from hub.errors import ConfigError
 from hub.services import hub_of
-from hub.simulate import stripe_event, telegram_message, twilio_sms
+from integrations.samples import stripe_event, telegram_message, twilio_sms
 from tests.conftest import post
 
 # The conftest's fixed secrets, unset: hub must make its own.

@@ -10,7 +10,7 @@ import pytest
 from hub.cli import main
 from hub.router import Router
 from hub.services import hub_of
-from hub.simulate import stripe_event
+from integrations.samples import stripe_event
 from tests.conftest import post
 from tests.store.conftest import Clock
 

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from hub.router import Router
-from hub.simulate import stripe_event
 from hub.worker import retry_delay
+from integrations.samples import stripe_event
 from tests.conftest import post
 
 

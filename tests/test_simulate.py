@@ -11,8 +11,9 @@ from hub.cli import main
 from hub.faults import FAIL_FIELD, planned_failures
 from hub.router import Router
 from hub.services import hub_of
-from hub.simulate import build, load_sample, simulate_types, sources, stripe_event, twilio_sms
+from hub.simulate import build, load_sample, simulate_types, sources
 from infra.commands import tick
+from integrations.samples import stripe_event, twilio_sms
 from tests.auxil.server import serving
 from tests.conftest import post
 

@@ -1,4 +1,4 @@
-from hub.simulate import google_push, stripe_event, telegram_message, twilio_sms
+from integrations.samples import google_push, stripe_event, telegram_message, twilio_sms
 from tests.conftest import post
 
 

@@ -17,7 +17,7 @@ import pytest
 import responses
 
 from hub.services import hub_of
-from hub.simulate import stripe_event, telegram_message
+from integrations.samples import stripe_event, telegram_message
 from tests.conftest import post
 from tests.google.conftest import (
     ACCESS_TOKEN,

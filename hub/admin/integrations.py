@@ -11,36 +11,34 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from hub.providers import Setting as Declared
+from hub.providers import providers
+
 if TYPE_CHECKING:
     from hub.config import Settings
 
-# What each integration needs, and which of those values are secret (masked when shown).
-INTEGRATIONS: dict[str, tuple[tuple[str, bool], ...]] = {
-    "Telegram": (("TELEGRAM_BOT_TOKEN", True), ("TELEGRAM_WEBHOOK_SECRET", True)),
-    "Stripe": (("STRIPE_API_KEY", True), ("STRIPE_WEBHOOK_SECRET", True)),
-    "PayPal": (
-        ("PAYPAL_CLIENT_ID", True),
-        ("PAYPAL_CLIENT_SECRET", True),
-        ("PAYPAL_WEBHOOK_ID", False),
-        ("PAYPAL_ENVIRONMENT", False),
+# After the providers' own (each declaration's shown settings), hub's own services: Sentry
+# (hub.observability; an extra, so not configuring it is a choice, not a failure) and
+# hub's settings (nothing to be ready for).
+SENTRY = ("Sentry", (Declared("SENTRY_DSN", secret=True, optional=True),))
+HUB = (
+    "Hub",
+    (
+        Declared("HUB_PUBLIC_URL", optional=True),
+        Declared("HUB_TASKS"),
+        Declared("HUB_DRY_RUN"),
+        Declared("REDIS_URL", secret=True, optional=True),
     ),
-    "Twilio": (("TWILIO_ACCOUNT_SID", True), ("TWILIO_AUTH_TOKEN", True), ("TWILIO_FROM_NUMBER", True)),
-    "OpenWeatherMap": (("OPENWEATHER_API_KEY", True),),
-    "Google": (
-        ("GOOGLE_SERVICE_ACCOUNT_JSON", True),
-        ("GOOGLE_CHANNEL_TOKEN", True),
-        ("GOOGLE_CALENDAR_ID", False),
-        ("GOOGLE_SHEET_ID", False),
-    ),
-    "Sentry": (("SENTRY_DSN", True),),
-    "Hub": (("HUB_PUBLIC_URL", False), ("HUB_TASKS", False), ("HUB_DRY_RUN", False), ("REDIS_URL", True)),
-}
-
-# Settings an integration works without (defaults apply); shown as "unset", never "missing".
-OPTIONAL = frozenset({"HUB_PUBLIC_URL", "REDIS_URL", "GOOGLE_CALENDAR_ID", "GOOGLE_SHEET_ID", "SENTRY_DSN"})
-# Whole integrations that are extras: not configuring them is a choice, not a failure.
+)
 OPTIONAL_INTEGRATIONS = frozenset({"Sentry"})
-SETTINGS_ONLY = frozenset({"Hub"})  # hub's own settings: nothing to be ready for
+SETTINGS_ONLY = frozenset({"Hub"})
+
+
+def integrations() -> list[tuple[str, tuple[Declared, ...]]]:
+    """The card's rows: every provider that declares settings to show, then hub's own."""
+    declared = [(p.title, tuple(s for s in p.settings if s.shown)) for p in providers()]
+    return [(title, shown) for title, shown in declared if shown] + [SENTRY, HUB]
+
 
 # Prefixes that say which kind of key is set and nothing of the secret part.
 PUBLIC_PREFIXES = ("whsec_", "sk_test_", "sk_live_", "rk_test_", "rk_live_")
@@ -66,7 +64,8 @@ def mask(value: str) -> str:
     return next((p for p in PUBLIC_PREFIXES if value.startswith(p)), "") + "••••••"
 
 
-def _setting(settings: Settings, name: str, secret: bool) -> Setting:
+def _setting(settings: Settings, declared: Declared) -> Setting:
+    name, secret = declared.name, declared.secret
     raw = getattr(settings, name.lower())
     value = ",".join(raw) if isinstance(raw, tuple) else str(raw) if raw is not False else "0"
     if name == "REDIS_URL" and value:
@@ -77,7 +76,7 @@ def _setting(settings: Settings, name: str, secret: bool) -> Setting:
     elif value:
         state = "set"
     else:
-        state = "unset" if name in OPTIONAL else "missing"
+        state = "unset" if declared.optional else "missing"
     return Setting(name, state, "" if not value else mask(value) if secret else value)
 
 
@@ -97,8 +96,8 @@ def _readiness(name: str, shown: list[Setting], dry_run: bool) -> tuple[str, str
 
 def integration_table(settings: Settings) -> list[Integration]:
     rows = []
-    for name, names in INTEGRATIONS.items():
-        shown = [_setting(settings, variable, secret) for variable, secret in names]
+    for name, declared in integrations():
+        shown = [_setting(settings, setting) for setting in declared]
         readiness, says = _readiness(name, shown, settings.hub_dry_run)
         rows.append(Integration(name, readiness, says, shown))
     return rows

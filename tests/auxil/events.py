@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from hub.simulate import PATHS, SignedRequest
+from hub.simulate import SignedRequest
+from integrations.samples import PATHS
 from integrations.stripe import signature_header
 from integrations.twilio import signature
 

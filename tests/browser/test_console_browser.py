@@ -11,7 +11,7 @@ import pytest
 
 from hub.events import Event
 from hub.services import hub_of
-from hub.simulate import stripe_event, telegram_message
+from integrations.samples import stripe_event, telegram_message
 from tests.browser.conftest import WIDTHS, save_screenshot
 from tests.conftest import ADMIN_TOKEN, post
 

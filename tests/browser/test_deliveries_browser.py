@@ -13,7 +13,7 @@ import pytest
 from hub.deliveries import DEAD, FAILED, Delivery
 from hub.router import Router
 from hub.services import hub_of
-from hub.simulate import stripe_event
+from integrations.samples import stripe_event
 from tests.browser.conftest import SCREENSHOTS, WIDTHS, save_screenshot
 from tests.browser.test_console_browser import assert_fits, log_in
 from tests.conftest import post

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from hub.services import hub_of
-from hub.simulate import stripe_event
+from integrations.samples import stripe_event
 from tests.auxil.fake_openweather import API_KEY, FakeOpenWeather
 from tests.conftest import ADMIN_TOKEN
 

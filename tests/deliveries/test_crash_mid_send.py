@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from hub.services import hub_of
-from hub.simulate import stripe_event
+from integrations.samples import stripe_event
 from tests.conftest import SECRETS
 from tests.deliveries.fake_bot import TelegramLike, serve
 from tests.deliveries.test_fanout_faults import spawn

@@ -10,7 +10,7 @@ import pytest
 
 from hub.router import Router
 from hub.services import hub_of
-from hub.simulate import stripe_event, telegram_message
+from integrations.samples import stripe_event, telegram_message
 from tests.conftest import post
 from tests.faults.private_redis import PrivateRedis
 

@@ -12,7 +12,7 @@ import responses
 
 from hub.router import Router
 from hub.services import hub_of
-from hub.simulate import stripe_event, telegram_message
+from integrations.samples import stripe_event, telegram_message
 from tests.auxil.fake_openweather import API_KEY as OWM_KEY
 from tests.auxil.fake_openweather import FakeOpenWeather
 from tests.conftest import SECRETS, post

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from hub.services import hub_of
-from hub.simulate import stripe_event
+from integrations.samples import stripe_event
 from tests.conftest import SECRETS
 from tests.faults.blocking_hub import build_router
 

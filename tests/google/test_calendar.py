@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from hub.services import hub_of
-from hub.simulate import google_push, telegram_message
+from integrations.samples import google_push, telegram_message
 from tests.conftest import SECRETS, post
 
 STATE = "google.calendar"

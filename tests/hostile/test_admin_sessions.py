@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from hub.admin.auth import MAX_TOKEN_FAILURES, SESSION_MAX_AGE_SECONDS, THROTTLE_WINDOW_SECONDS
 from hub.services import hub_of
-from hub.simulate import stripe_event
+from integrations.samples import stripe_event
 from tests.conftest import ADMIN_TOKEN, post
 from tests.operator.admin_session import BROWSER, log_in
 from tests.store.conftest import Clock

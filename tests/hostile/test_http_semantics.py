@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.simulate import PATHS
+from integrations.samples import PATHS
 
 WRONG_METHODS = [
     ("GET", PATHS["stripe"], {"POST"}),

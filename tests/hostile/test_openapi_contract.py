@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from hub.services import hub_of
-from hub.simulate import stripe_event
+from integrations.samples import stripe_event
 from tests.conftest import ADMIN_TOKEN, SECRETS, post
 
 POSITIVE, NEGATIVE = GenerationMode.POSITIVE, GenerationMode.NEGATIVE

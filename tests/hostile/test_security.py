@@ -13,7 +13,7 @@ import requests
 
 from hub.router import Router
 from hub.services import hub_of
-from hub.simulate import PATHS, stripe_event, telegram_message, twilio_sms
+from integrations.samples import PATHS, stripe_event, telegram_message, twilio_sms
 from tests.auxil.server import serving
 from tests.conftest import ADMIN_TOKEN, post
 

@@ -12,8 +12,8 @@ import pytest
 
 from hub.config import load_settings
 from hub.events import DONE, Event
-from hub.simulate import stripe_event
 from infra import lambda_events, schedules
+from integrations.samples import stripe_event
 from tests.auxil.fake_lambda import fake_lambda
 from tests.conftest import SECRETS
 from tests.infra.lambda_harness import lambda_handler

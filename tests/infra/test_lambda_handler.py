@@ -13,8 +13,9 @@ import pytest
 
 from hub.config import load_settings
 from hub.events import DONE
-from hub.simulate import (
-    SignedRequest,
+from hub.simulate import SignedRequest
+from infra import lambda_events
+from integrations.samples import (
     google_push,
     paypal_event,
     stripe_event,
@@ -22,7 +23,6 @@ from hub.simulate import (
     twilio_form,
     twilio_sms,
 )
-from infra import lambda_events
 from tests.conftest import SECRETS
 from tests.infra.lambda_harness import lambda_handler, settings_values
 

@@ -9,7 +9,7 @@ import pytest
 
 from hub.router import Router
 from hub.services import hub_of
-from hub.simulate import stripe_event, telegram_message
+from integrations.samples import stripe_event, telegram_message
 from tests.conftest import ADMIN_TOKEN, post
 from tests.operator.admin_session import BROWSER, csrf_of, log_in
 

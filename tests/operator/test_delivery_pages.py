@@ -11,7 +11,7 @@ import pytest
 from hub.deliveries import DEAD, FAILED, Delivery
 from hub.router import Router
 from hub.services import hub_of
-from hub.simulate import stripe_event
+from integrations.samples import stripe_event
 from tests.conftest import post
 from tests.operator.admin_session import BROWSER, log_in
 

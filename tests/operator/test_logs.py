@@ -9,7 +9,7 @@ import pytest
 
 from hub.router import Router
 from hub.services import hub_of
-from hub.simulate import stripe_event, telegram_message, twilio_sms
+from integrations.samples import stripe_event, telegram_message, twilio_sms
 from tests.conftest import post
 
 PLANTED = {

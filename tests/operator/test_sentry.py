@@ -11,7 +11,7 @@ import sentry_sdk
 from hub.observability import Scrubber, sentry_enabled
 from hub.router import Router
 from hub.services import hub_of
-from hub.simulate import stripe_event, twilio_sms
+from integrations.samples import stripe_event, twilio_sms
 from tests.conftest import post
 from tests.operator.sentry_transport import MemoryTransport, reset_sentry
 

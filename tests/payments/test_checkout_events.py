@@ -6,7 +6,8 @@ import pytest
 import requests
 import responses
 
-from hub.simulate import load_sample, stripe_event
+from hub.simulate import load_sample
+from integrations.samples import stripe_event
 from tests.conftest import post
 from tests.payments.wire import TWILIO_MESSAGES, form, message_json, telegram_api, twilio_error
 

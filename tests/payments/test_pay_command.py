@@ -6,7 +6,7 @@ import pytest
 import requests
 import responses
 
-from hub.simulate import telegram_message, twilio_sms
+from integrations.samples import telegram_message, twilio_sms
 from tests.conftest import post
 from tests.payments.wire import LIVE, STRIPE_SESSIONS, form, session_json, stripe_error, telegram_api
 

@@ -13,7 +13,7 @@ import requests
 import responses
 
 from hub.services import hub_of
-from hub.simulate import paypal_event, telegram_message
+from integrations.samples import paypal_event, telegram_message
 from tests.auxil.server import serving
 from tests.conftest import post
 from tests.payments.wire import STRIPE_SESSIONS, session_json

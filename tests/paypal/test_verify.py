@@ -12,10 +12,10 @@ import datetime as dt
 import pytest
 
 from hub.services import hub_of
-from hub.simulate import paypal_event
 from integrations.paypal import HEADERS
 from integrations.paypal_certs import SIGNER_NAMES
 from integrations.paypal_dev import issue, new_key, pem
+from integrations.samples import paypal_event
 from tests.conftest import post
 from tests.paypal.conftest import CERT_URL, delivery, now_text, paypal_body, signed
 

@@ -7,7 +7,7 @@ import responses
 
 from handlers.sms import OPT_IN_WORDS, OPT_OUT_WORDS
 from hub.services import hub_of
-from hub.simulate import stripe_event, telegram_message, twilio_form, twilio_sms
+from integrations.samples import stripe_event, telegram_message, twilio_form, twilio_sms
 from tests.conftest import post
 from tests.payments.wire import LIVE, TWILIO_MESSAGES, message_json
 

@@ -7,7 +7,7 @@ import requests
 import responses
 
 from hub.services import hub_of
-from hub.simulate import telegram_message, twilio_sms
+from integrations.samples import telegram_message, twilio_sms
 from tests.conftest import post
 from tests.payments.wire import (
     ADMIN_CHAT,

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from hub.services import hub_of
-from hub.simulate import telegram_message, twilio_sms
+from integrations.samples import telegram_message, twilio_sms
 from tests.conftest import post
 
 # A `/word` that is not part of a URL or a unit such as m/s.

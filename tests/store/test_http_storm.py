@@ -19,8 +19,9 @@ from flask import Flask
 
 from hub.events import DONE, Event
 from hub.services import hub_of
-from hub.simulate import SignedRequest, stripe_event
+from hub.simulate import SignedRequest
 from hub.store import Store
+from integrations.samples import stripe_event
 from tests.auxil.redis import unique_prefix
 from tests.auxil.server import serving
 from tests.conftest import SECRETS

@@ -17,7 +17,7 @@ from flask import Flask
 
 from hub.events import DONE, Event
 from hub.services import hub_of
-from hub.simulate import google_push, stripe_event, telegram_message, twilio_sms
+from integrations.samples import google_push, stripe_event, telegram_message, twilio_sms
 from tests.auxil.redis import unique_prefix
 from tests.auxil.server import serving
 from tests.conftest import post

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 
 from hub.services import hub_of
-from hub.simulate import stripe_event
 from hub.store.redis import RedisStore
+from integrations.samples import stripe_event
 from tests.conftest import post
 from tests.store.conftest import stripe_like
 

@@ -11,7 +11,7 @@ from requests.adapters import HTTPAdapter
 
 from hub.router import Router
 from hub.services import hub_of
-from hub.simulate import telegram_message
+from integrations.samples import telegram_message
 from tests.auxil.server import serving
 
 UPDATES = 50

@@ -7,7 +7,7 @@ import pytest
 from handlers import core
 from hub.router import Router
 from hub.services import hub_of
-from hub.simulate import telegram_message, twilio_sms
+from integrations.samples import telegram_message, twilio_sms
 from tests.conftest import post
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from hub.router import Router
 from hub.services import hub_of
-from hub.simulate import stripe_event, telegram_message
+from integrations.samples import stripe_event, telegram_message
 from integrations.telegram_send import send_message_params, split_text
 from tests.conftest import post
 from tests.store.conftest import Clock

@@ -9,7 +9,7 @@ import traceback
 import pytest
 
 from hub.services import hub_of
-from hub.simulate import telegram_message
+from integrations.samples import telegram_message
 from integrations.weather import OpenWeather, WeatherUnavailableError
 from tests.auxil.fake_openweather import API_KEY
 from tests.conftest import post

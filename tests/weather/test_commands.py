@@ -7,7 +7,7 @@ import responses
 from responses import matchers
 
 from hub.services import hub_of
-from hub.simulate import telegram_message, twilio_sms
+from integrations.samples import telegram_message, twilio_sms
 from tests.auxil.fake_openweather import current_payload, forecast_payload
 from tests.conftest import post
 

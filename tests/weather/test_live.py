@@ -11,8 +11,9 @@ import requests
 import responses
 
 from hub.services import hub_of
-from hub.simulate import SignedRequest, telegram_message, twilio_sms
+from hub.simulate import SignedRequest
 from infra.schedules import tick
+from integrations.samples import telegram_message, twilio_sms
 from tests.auxil.server import serving
 from tests.conftest import post
 from tests.payments.wire import TWILIO_MESSAGES, form, message_json

@@ -6,8 +6,8 @@ import pytest
 
 from handlers.subscriptions import STORM_WIND, find_alerts
 from hub.services import hub_of
-from hub.simulate import telegram_message
 from integrations import weather
+from integrations.samples import telegram_message
 from integrations.weather import SNOW_AT_C, sample_payload
 from tests.conftest import post
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.services import hub_of
-from hub.simulate import telegram_message, twilio_sms
+from integrations.samples import telegram_message, twilio_sms
 from tests.conftest import post
 
 

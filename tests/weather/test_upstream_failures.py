@@ -7,7 +7,7 @@ import requests
 import responses
 
 from hub.services import hub_of
-from hub.simulate import telegram_message
+from integrations.samples import telegram_message
 from tests.conftest import post
 
 OWM = "https://api.openweathermap.org/data/2.5/weather"

@@ -10,7 +10,8 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.simulate import PATHS, SignedRequest
+from hub.simulate import SignedRequest
+from integrations.samples import PATHS
 from tests.auxil.events import google_request, stripe_request, telegram_request, twilio_request
 from tests.conftest import SECRETS
 

@@ -7,7 +7,8 @@ import io
 import pytest
 
 from hub.payloads import MAX_BODY_BYTES
-from hub.simulate import PATHS, SignedRequest
+from hub.simulate import SignedRequest
+from integrations.samples import PATHS
 from tests.auxil.events import (
     google_request,
     load_event,
