@@ -117,12 +117,15 @@ def unzip(zip_path: Path, into: Path, *, strip_pyc: bool = False) -> Path:
     return into
 
 
-def run_driver(driver: str, pkg: Path, runtime: Path, given: object, env: dict[str, str], what: str) -> dict:
+def run_driver(
+    driver: str, pkg: Path, runtime: Path, given: object, env: dict[str, str], what: str, wrapper: tuple = ()
+) -> dict:
     """Run `driver` (formatted with the package and runtime folders) in a fresh isolated
-    process, as Lambda starts one, feeding it `given` as JSON; its last line is the result."""
+    process, as Lambda starts one, feeding it `given` as JSON; its last line is the result.
+    `wrapper`: a command the interpreter runs under (valgrind, for bench/warmcost.py)."""
     code = driver.format(pkg=str(pkg), runtime=str(runtime))
     done = subprocess.run(
-        [str(VENV / "bin" / "python"), "-I", "-S", "-B", "-c", code],
+        [*wrapper, str(VENV / "bin" / "python"), "-I", "-S", "-B", "-c", code],
         input=json.dumps(given),
         capture_output=True,
         text=True,

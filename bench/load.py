@@ -1,12 +1,16 @@
 """Warm throughput and latency under gunicorn on 127.0.0.1: signed Stripe webhooks through
-verification, dedup and the event log, against bare Flask echoing the same JSON.
+verification, dedup and the event log, against bare Flask echoing the same JSON and a naive
+peer (`bench/naive_peer.py`) storing them, all three in the same run.
 
-    python -m bench.load [--seconds 10] [--connections 8] [--workers 2] [--threads 4]
-                         [--stores sqlite,redis] [--with-handler]
+    python -m bench.load [--seconds 10] [--connections 8] [--stores sqlite,redis]
+                         [--config infra/gunicorn_conf.py | --config ''] [--workers N]
+                         [--threads N] [--with-handler] [--runs 3]
 
-`--threads N` runs gunicorn's gthread workers (N threads each, keep-alive), the worker
-gunicorn documents for I/O-bound apps: a request waiting on Redis or an fsync no longer
-holds its whole worker. Both hub and bare Flask always run under the same server settings.
+By default every app runs under the server configuration documented for self-hosting
+(`gunicorn -c infra/gunicorn_conf.py`: hub's threaded worker, 2 x cores + 1 workers, 16
+threads each), bound to a free port. `--config ''` runs gunicorn's defaults (sync workers)
+instead; `--workers` and `--threads` (gthread) override either. hub, bare Flask and the
+peer always run under the same server settings.
 
 By default hub does intake only (`bench/intake_app.py`): verification, dedup and the event
 log, i.e. what the provider waits for; handlers are deferred as on Lambda. `--with-handler`
@@ -16,13 +20,15 @@ competing for the same cores.
 Needs `wrk` (Debian: apt-get install wrk) and gunicorn (the dev extra). Every request is a
 distinct event, pre-signed before the run (so signing costs the load generator nothing).
 Redis runs as a private redis-server on a free port, without persistence, like the shared one.
-Loads go only to 127.0.0.1 and stop after --seconds.
+Loads go only to 127.0.0.1 and stop after --seconds. `--runs N` repeats the three
+measurements N times per store, alternating, and prints every run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -85,14 +91,11 @@ def run_wrk(port: int, events: Path, seconds: int, connections: int) -> dict[str
 
 def measure(app: str, env: dict[str, str], args: argparse.Namespace, folder: Path) -> dict[str, float]:
     port = free_port()
-    threads = ["--worker-class", "gthread", "--threads", str(args.threads)] if args.threads else []
     command = [
         PYTHON,
         "-m",
         "gunicorn",
-        "-w",
-        str(args.workers),
-        *threads,
+        *server_flags(args),
         "-b",
         f"127.0.0.1:{port}",
         "--log-level",
@@ -112,6 +115,29 @@ def measure(app: str, env: dict[str, str], args: argparse.Namespace, folder: Pat
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def server_flags(args: argparse.Namespace) -> list[str]:
+    """gunicorn's flags for every app of the run: the config file, then any override."""
+    flags = ["-c", args.config] if args.config else []
+    if args.workers:
+        flags += ["-w", str(args.workers)]
+    if args.threads:
+        flags += ["--threads", str(args.threads)]
+        if not args.config:
+            flags += ["--worker-class", "gthread"]
+    return flags
+
+
+def describe_server(args: argparse.Namespace) -> str:
+    if not args.config:
+        workers = args.workers or 1
+        kind = f"--threads {args.threads} (gthread)" if args.threads else "(sync)"
+        return f"gunicorn -w {workers} {kind}"
+    overrides = "".join(
+        f" {flag} {value}" for flag, value in (("-w", args.workers), ("--threads", args.threads)) if value
+    )
+    return f"gunicorn -c {args.config}{overrides}"
 
 
 def private_redis(folder: Path) -> tuple[subprocess.Popen, str]:
@@ -144,10 +170,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=0, help="gthread workers with N threads (0: sync)")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: the config's)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="threads per worker (0: the config's; sync without one)"
+    )
+    parser.add_argument(
+        "--config", default="infra/gunicorn_conf.py", help="gunicorn config file ('' for none)"
+    )
     parser.add_argument("--events", type=int, default=30000, help="distinct events per run")
     parser.add_argument("--stores", default="sqlite,redis")
+    parser.add_argument("--runs", type=int, default=1, help="repetitions per store")
     parser.add_argument(
         "--with-handler",
         action="store_true",
@@ -156,37 +188,45 @@ def main() -> None:
     args = parser.parse_args()
     hub_app = "hub.wsgi:app" if args.with_handler else "bench.intake_app:app"
     scope = "intake + handler (HUB_TASKS=thread)" if args.with_handler else "intake only"
-    worker_kind = f"--threads {args.threads} (gthread)" if args.threads else "(sync)"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"# bench.load  rev {git_revision()}  {scope}  gunicorn -w {args.workers} {worker_kind}  wrk -t1 "
-        f"-c{args.connections} -d{args.seconds}s"
+        f"# bench.load  rev {git_revision()}  {scope}  {describe_server(args)}  wrk -t1 "
+        f"-c{args.connections} -d{args.seconds}s  load average {load}"
     )
-    head = ("target", "req/s", "p50 ms", "p99 ms", "non-2xx", "rps ratio", "p99 ratio")
-    print("{:14} {:>8} {:>7} {:>7} {:>8} {:>9} {:>9}".format(*head))
+    head = ("target", "run", "req/s", "p50 ms", "p99 ms", "non-2xx", "rps ratio", "p99 ratio")
+    print("{:16} {:>3} {:>8} {:>7} {:>7} {:>8} {:>9} {:>9}".format(*head))
     for store in args.stores.split(","):
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            redis_process = None
-            extra = {"HUB_TASKS": "thread"}
-            if store == "redis":
-                redis_process, url = private_redis(folder)
-                extra["REDIS_URL"] = url
-            try:
-                hub = measure(hub_app, hub_env(folder / "instance", **extra), args, folder)
-                bare = measure("bench.bare_app:app", hub_env(folder / "bare"), args, folder)
-            finally:
-                if redis_process is not None:
-                    redis_process.terminate()
-                    redis_process.wait(timeout=10)
-        ratios = {
-            "hub": (f"{hub['rps'] / bare['rps']:.2f}", f"{hub['p99_us'] / bare['p99_us']:.2f}"),
-            "bare": ("", ""),
-        }
-        for name, r in (("hub", hub), ("bare", bare)):
-            rps_ratio, p99_ratio = ratios[name]
-            p50, p99, bad = r["p50_us"] / 1000, r["p99_us"] / 1000, r["non2xx"] + r["socket_errors"]
-            label = f"{name}/{store}"
-            print(f"{label:14} {r['rps']:8.0f} {p50:7.2f} {p99:7.2f} {bad:8d} {rps_ratio:>9} {p99_ratio:>9}")
+        for run in range(1, args.runs + 1):
+            results = measure_store(store, hub_app, args)
+            bare = results["bare"]
+            for name, r in results.items():
+                rps_ratio = "" if name == "bare" else f"{r['rps'] / bare['rps']:.2f}"
+                p99_ratio = "" if name == "bare" else f"{r['p99_us'] / bare['p99_us']:.2f}"
+                p50, p99, bad = r["p50_us"] / 1000, r["p99_us"] / 1000, r["non2xx"] + r["socket_errors"]
+                label = f"{name}/{store}"
+                figures = f"{r['rps']:8.0f} {p50:7.2f} {p99:7.2f} {bad:8d} {rps_ratio:>9} {p99_ratio:>9}"
+                print(f"{label:16} {run:>3} {figures}", flush=True)
+
+
+def measure_store(store: str, hub_app: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """hub, the naive peer and bare Flask, one after the other, on a fresh store each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        redis_process = None
+        extra = {"HUB_TASKS": "thread"}
+        if store == "redis":
+            redis_process, url = private_redis(folder)
+            extra["REDIS_URL"] = url
+        try:
+            return {
+                "hub": measure(hub_app, hub_env(folder / "instance", **extra), args, folder),
+                "naive": measure("bench.naive_peer:app", hub_env(folder / "naive", **extra), args, folder),
+                "bare": measure("bench.bare_app:app", hub_env(folder / "bare"), args, folder),
+            }
+        finally:
+            if redis_process is not None:
+                redis_process.terminate()
+                redis_process.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,13 @@ bills. Each is a new signed event in an HTTP API (v2) envelope, as deployed:
 The store is a SQLite file (like /tmp on Lambda) or, with `--redis`, that Redis (hub's
 `{hub}:` keys in it are deleted afterwards). Run by hand; the numbers go to
 docs/PERFORMANCE.md.
+
+`--instructions` counts instead of timing: each process runs under valgrind's callgrind
+twice, answering a third of the timed webhooks and then all of them (the same input), and
+the difference in instructions over the difference in webhooks is one warm webhook's
+user-space instructions. Repeatable to about 1 % on a loaded machine, where wall and CPU
+time are not; it leaves out the kernel's share (the socket and fsync system calls) and
+the store server's work.
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ batches = json.loads(sys.stdin.read())
 for event in batches["warm"]:
     handler.lambda_handler(event, None)
 wall, cpu, statuses = [], [], set()
-for event in batches["timed"]:
+for event in batches["timed"][: batches.get("count")]:
     w0, c0 = time.perf_counter(), time.process_time()
     response = handler.lambda_handler(event, None)
     cpu.append((time.process_time() - c0) * 1000)
@@ -62,6 +69,23 @@ print(json.dumps({{"wall": wall, "cpu": cpu, "statuses": sorted(statuses)}}))
 
 def run_warm(pkg: Path, runtime: Path, batches: dict, env: dict[str, str]) -> dict:
     return run_driver(DRIVER, pkg, runtime, batches, env, "warm run")
+
+
+def instructions_per_webhook(
+    pkg: Path, runtime: Path, batches: dict, env: dict[str, str], work: Path
+) -> float:
+    """User-space instructions of one warm webhook: two callgrind runs, few and all timed."""
+    total = len(batches["timed"])
+    counts = {}
+    for count in (total // 3, total):
+        out = work / f"callgrind.{count}.out"
+        valgrind = ("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}")
+        run_driver(DRIVER, pkg, runtime, {**batches, "count": count}, env, "counted run", wrapper=valgrind)
+        summary = next(line for line in out.read_text().splitlines() if line.startswith("summary:"))
+        counts[count] = int(summary.split()[1])
+        out.unlink()
+    few, every = sorted(counts)
+    return (counts[every] - counts[few]) / (every - few)
 
 
 def forget_hub_keys(url: str) -> None:
@@ -80,6 +104,7 @@ def main() -> int:
     parser.add_argument("--webhooks", type=int, default=300, help="timed per run")
     parser.add_argument("--redis", help="store in this Redis instead of SQLite")
     parser.add_argument("--stage", default="dev")
+    parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind)")
     args = parser.parse_args()
     hub_zip = built_package(args.stage)
     if hub_zip is None:
@@ -104,7 +129,9 @@ def main() -> int:
             "hub, Stripe ack": (hub_pkg, lambda_mode, lambda: stripe_event(settings, "invoice.paid")),
             "hub, Telegram /help": (hub_pkg, {}, lambda: telegram_message(settings, "/help")),
         }
-        results: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in apps}
+        results: dict[str, dict[str, list[float]]] = {
+            name: {"wall": [], "cpu": [], "instr": []} for name in apps
+        }
         statuses: dict[str, set[int]] = {name: set() for name in apps}
         for run in range(args.runs):
             for index, (name, (pkg, extra, webhook)) in enumerate(apps.items()):
@@ -118,6 +145,11 @@ def main() -> int:
                     "HUB_DATABASE": str(work / f"db-{run}-{index}.sqlite3"),
                     "HUB_INSTANCE_PATH": str(work / "instance"),
                 }
+                if args.instructions:
+                    results[name]["instr"].append(
+                        instructions_per_webhook(pkg, runtime, batches, run_env, work)
+                    )
+                    continue
                 measured = run_warm(pkg, runtime, batches, run_env)
                 results[name]["wall"] += measured["wall"]
                 results[name]["cpu"] += measured["cpu"]
@@ -126,6 +158,16 @@ def main() -> int:
         if args.redis:
             forget_hub_keys(args.redis)
     store = "Redis" if args.redis else "SQLite"
+    if args.instructions:
+        print(
+            f"instructions per warm webhook, {store}: {args.runs} runs of {args.webhooks} after {args.warm}"
+        )
+        bare = statistics.median(results["bare Flask"]["instr"])
+        for name, measured in results.items():
+            median = statistics.median(measured["instr"])
+            each = ", ".join(f"{n / 1e6:.3f}" for n in measured["instr"])
+            print(f"{name:<22} {median / 1e6:7.3f} M  x bare {median / bare:5.2f}  ({each})")
+        return 0
     bare_wall = statistics.median(results["bare Flask"]["wall"])
     bare_cpu = statistics.median(results["bare Flask"]["cpu"])
     print(f"warm webhooks, {store} store: {args.runs} runs x {args.webhooks} timed after {args.warm}")

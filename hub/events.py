@@ -12,6 +12,9 @@ from typing import Any
 # Life of an event: received -> processing -> done | failed (retry at) -> ... -> dead
 RECEIVED, PROCESSING, DONE, FAILED, DEAD = "received", "processing", "done", "failed", "dead"
 STATUSES = (RECEIVED, PROCESSING, DONE, FAILED, DEAD)
+# What a state change (claim, finish) may alter: the rest is fixed once the event is
+# recorded, so a state change writes only these (no payload to encode and store again).
+STATE_FIELDS = ("status", "attempts", "last_error", "next_attempt_at", "lease_until", "updated_at", "version")
 
 
 @dataclass(frozen=True)
@@ -61,22 +64,32 @@ class Event:
     # The request headers as received, secret-bearing ones masked (`hub.webhooks`); {} for
     # internal events. Shown on the event's page, never used to decide anything.
     headers: dict[str, str] = field(default_factory=dict)
+    # The payload's JSON text as the provider sent it, when a verifier has it: stored as
+    # is instead of encoding the payload again (the stored text is only ever parsed back).
+    # Not stored as a field of its own; `with_changes(payload=...)` drops it.
+    payload_json: str = field(default="", compare=False, repr=False)
 
     @property
     def dedup_key(self) -> str:
         return f"{self.source}:{self.provider_id}"
 
     def with_changes(self, **changes: Any) -> Event:
+        if "payload" in changes and "payload_json" not in changes:
+            changes["payload_json"] = ""  # the text would no longer be this payload's
         return replace(self, **changes)
 
     def to_record(self) -> dict[str, Any]:
         # Not `asdict(self)`: it deep-copies the payload only for it to be dumped to JSON
         # below, which was about a quarter of a webhook's time (bench/load.py).
-        record = {f.name: getattr(self, f.name) for f in fields(self)}
-        record["payload"] = json.dumps(self.payload, sort_keys=True)
+        record = {name: getattr(self, name) for name in _STORED_FIELDS}
+        record["payload"] = self.payload_json or json.dumps(self.payload, sort_keys=True)
         record["message"] = json.dumps(asdict(self.message)) if self.message else ""
         record["headers"] = json.dumps(self.headers) if self.headers else ""
         return record
+
+    def state_record(self) -> dict[str, Any]:
+        """The fields a state change writes (`STATE_FIELDS`), as `to_record` gives them."""
+        return {name: getattr(self, name) for name in STATE_FIELDS}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Event:
@@ -107,6 +120,9 @@ class Event:
             "next_attempt_at": iso_time(self.next_attempt_at) if self.next_attempt_at else None,
             "last_error": self.last_error or None,
         }
+
+
+_STORED_FIELDS = tuple(f.name for f in fields(Event) if f.name != "payload_json")
 
 
 def body_digest(body: bytes) -> str:

@@ -61,6 +61,7 @@ def verify(request: Request, settings: Settings) -> Event:
         type=required_str(data, "type"),
         provider_id=required_str(data, "id"),
         payload=data,
+        payload_json=payload,
         body_sha256=body_digest(payload.encode()),
     )
 

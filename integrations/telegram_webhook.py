@@ -86,6 +86,7 @@ def verify(request: Request, settings: Settings) -> Event:
         type=kind,
         provider_id=str(update_id),
         payload=data,
+        payload_json=text,
         message=_chat_message(data),
         body_sha256=body_digest(text.encode()),
     )

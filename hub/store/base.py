@@ -194,18 +194,12 @@ class Store(ABC):
                 updated_at=now,
                 version=event.version + 1,
             )
-            if self._swap(event.version, claimed, due_at=lease_until):
-                if event.status == PROCESSING:  # an expired lease: that run never finished
-                    self._note_attempt(
-                        Attempt(
-                            event.id,
-                            event.attempts,
-                            event.updated_at or now,
-                            None,
-                            INTERRUPTED,
-                            LEASE_EXPIRED,
-                        )
-                    )
+            taken_over = None
+            if event.status == PROCESSING:  # an expired lease: that run never finished
+                taken_over = Attempt(
+                    event.id, event.attempts, event.updated_at or now, None, INTERRUPTED, LEASE_EXPIRED
+                )
+            if self._swap(event.version, claimed, due_at=lease_until, attempt=taken_over):
                 return claimed
 
     @staticmethod
@@ -232,20 +226,16 @@ class Store(ABC):
             lease_until=None, updated_at=self.clock(), version=event.version + 1, **changes
         )
         due_at = changes["next_attempt_at"] if changes["status"] == FAILED else None
-        if not self._swap(event.version, finished, due_at=due_at):
-            return None
         # A claimed event's updated_at is the moment it was claimed: the attempt's start.
-        self._note_attempt(
-            Attempt(
-                event.id,
-                event.attempts,
-                event.updated_at or finished.updated_at or 0.0,
-                finished.updated_at,
-                changes["status"],
-                changes["last_error"],
-            )
+        ended = Attempt(
+            event.id,
+            event.attempts,
+            event.updated_at or finished.updated_at or 0.0,
+            finished.updated_at,
+            changes["status"],
+            changes["last_error"],
         )
-        return finished
+        return finished if self._swap(event.version, finished, due_at=due_at, attempt=ended) else None
 
     def purge(self) -> int:
         """Forget events (and their dedup memory) older than the retention window."""
@@ -255,14 +245,6 @@ class Store(ABC):
         return self._delete_before(cutoff)
 
     # -- attempt history ------------------------------------------------------------------------
-
-    def _note_attempt(self, attempt: Attempt) -> None:
-        """Keep one attempt's record. The event's own state is already saved: a history
-        write that fails is logged, never turned into a failed run."""
-        try:
-            self._attempt_put(attempt)
-        except Exception:
-            log.warning("attempt history not saved", extra={"event_id": attempt.event_id}, exc_info=True)
 
     def history(self, event: Event) -> list[Attempt]:
         """The event's attempts, oldest first; a run in progress shows as `running`."""
@@ -492,8 +474,15 @@ class Store(ABC):
     def _load(self, event_id: str) -> dict[str, Any] | None: ...
 
     @abstractmethod
-    def _swap(self, expected_version: int, event: Event, *, due_at: float | None) -> bool:
-        """Replace the record if its version is still `expected_version`; set its due time."""
+    def _swap(
+        self, expected_version: int, event: Event, *, due_at: float | None, attempt: Attempt | None = None
+    ) -> bool:
+        """If the record's version is still `expected_version`: write its state fields
+        (`Event.state_record()`: nothing else changes after `_insert`) and its due time, and
+        keep `attempt` (the run this change ended or took over) in the same atomic write.
+
+        One write per state change: the history costs no round trip or commit of its own.
+        """
 
     @abstractmethod
     def _select(
@@ -555,11 +544,6 @@ class Store(ABC):
 
     @abstractmethod
     def _ping(self) -> None: ...
-
-    @abstractmethod
-    def _attempt_put(self, attempt: Attempt) -> None:
-        """Insert or replace the record of (event_id, attempt), just after the `_swap` that
-        ended (or took over) that attempt; a backend may write it with the swap instead."""
 
     @abstractmethod
     def _attempts_of(self, event_ids: list[str]) -> list[Attempt]: ...

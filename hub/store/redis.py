@@ -36,25 +36,32 @@ redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 return false
 """
 
-# A compare-and-set on `version`. KEYS: event hash, due index, then one by-status index
-# per status. ARGV: expected version, id, due_at ('' = not due), the new status's position
-# among those indexes, then the hash's fields.
+# A compare-and-set on `version`, writing the event's state fields and, when one is given,
+# the attempt this change ended or took over (one round trip per state change). KEYS:
+# event hash, due index, the event's attempts hash, then one by-status index per status.
+# ARGV: expected version, id, due_at ('' = not due), the new status's position among
+# those indexes, the attempt's number ('' = none), its JSON, the attempts hash's ttl, then
+# the hash's fields.
 _SWAP = """
 local version = redis.call('HGET', KEYS[1], 'version')
 if version ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
 if ARGV[3] == '' then
   redis.call('ZREM', KEYS[2], ARGV[2])
 else
   redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 end
 local received_at = redis.call('HGET', KEYS[1], 'received_at')
-for i = 3, #KEYS do
-  if i - 2 == tonumber(ARGV[4]) then
+for i = 4, #KEYS do
+  if i - 3 == tonumber(ARGV[4]) then
     redis.call('ZADD', KEYS[i], received_at, ARGV[2])
   else
     redis.call('ZREM', KEYS[i], ARGV[2])
   end
+end
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
+  redis.call('EXPIRE', KEYS[3], ARGV[7])
 end
 return 1
 """
@@ -186,6 +193,7 @@ class RedisStore(Store):
         # One server or a Redis Cluster (`cluster` None: the node is asked on first use).
         self.client = connect(url, cluster=cluster)
         self.prefix = prefix
+        self._status_keys = [self._key("by", "status", status) for status in STATUSES]
         self._insert_script = self.client.register_script(_INSERT)
         self._swap_script = self.client.register_script(_SWAP)
         self._purge_events_script = self.client.register_script(_PURGE_EVENTS)
@@ -200,9 +208,6 @@ class RedisStore(Store):
 
     def close(self) -> None:
         self.client.close()
-
-    def _status_keys(self) -> list[str]:
-        return [self._key("by", "status", status) for status in STATUSES]
 
     def _insert(self, event: Event, *, due_at: float) -> str | None:
         dedup_ttl = int(self.retention_seconds)
@@ -227,15 +232,25 @@ class RedisStore(Store):
         record = self.client.hgetall(self._key("event", event_id))
         return record or None
 
-    def _swap(self, expected_version: int, event: Event, *, due_at: float | None) -> bool:
+    def _swap(
+        self, expected_version: int, event: Event, *, due_at: float | None, attempt: Attempt | None = None
+    ) -> bool:
         swapped = self._swap_script(
-            keys=[self._key("event", event.id), self._key("due"), *self._status_keys()],
+            keys=[
+                self._key("event", event.id),
+                self._key("due"),
+                self._key("attempts", event.id),
+                *self._status_keys,
+            ],
             args=[
                 str(expected_version),
                 event.id,
                 "" if due_at is None else repr(due_at),
                 STATUSES.index(event.status) + 1,
-                *_flatten(event.to_record()),
+                "" if attempt is None else str(attempt.attempt),
+                "" if attempt is None else json.dumps(attempt.__dict__),
+                int(self.retention_seconds + DAY),
+                *_flatten(event.state_record()),
             ],
         )
         return swapped == 1
@@ -294,7 +309,7 @@ class RedisStore(Store):
             pipe = self.client.pipeline(transaction=False)
             for event_id in ids:
                 pipe.hmget(self._key("event", event_id), ["source", "provider_id", "type"])
-            keys = [self._key("events"), self._key("due"), *self._status_keys()]
+            keys = [self._key("events"), self._key("due"), *self._status_keys]
             for event_id, (source, provider_id, type) in zip(ids, pipe.execute(), strict=True):
                 keys += [
                     self._key("event", event_id),
@@ -425,13 +440,8 @@ class RedisStore(Store):
         self.client.exists(self._key("events"))
 
     # Attempts: one hash per event (`attempts:<id>`, field = attempt number, value = JSON),
-    # deleted by purge with its event; the TTL, renewed at each write, is a backstop.
-    def _attempt_put(self, attempt: Attempt) -> None:
-        key = self._key("attempts", attempt.event_id)
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(key, str(attempt.attempt), json.dumps(attempt.__dict__))
-        pipe.expire(key, int(self.retention_seconds + DAY))
-        pipe.execute()
+    # written by the `_swap` that ends or takes over the attempt, deleted by purge with its
+    # event; the TTL, renewed at each write, is a backstop.
 
     def _attempts_of(self, event_ids: list[str]) -> list[Attempt]:
         pipe = self.client.pipeline(transaction=False)

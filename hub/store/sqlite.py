@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.deliveries import HELD, PENDING, SENDING, Delivery
-from hub.events import Event
+from hub.events import STATE_FIELDS, Event
 from hub.store.attempts import LEASE_EXPIRED, Attempt
 from hub.store.base import KvPage, OutboxEntry, Store
 
@@ -115,6 +115,11 @@ _EVENT_COLUMNS = (
     "body_sha256",
     "version",
     "headers",
+)
+# A state change: only the fields it may alter (hub.events.STATE_FIELDS), in that order.
+_SWAP_SQL = (
+    f"UPDATE events SET {', '.join(f'{c} = ?' for c in STATE_FIELDS)}, due_at = ?"
+    " WHERE id = ? AND version = ?"
 )
 # Columns added after the first release: (name, definition) for ALTER TABLE on older files.
 _ADDED_EVENT_COLUMNS = (("headers", "TEXT NOT NULL DEFAULT ''"),)
@@ -263,15 +268,13 @@ class SQLiteStore(Store):
         rows = self._query("SELECT * FROM events WHERE id = ?", (event_id,))
         return dict(rows[0]) if rows else None
 
-    def _swap(self, expected_version: int, event: Event, *, due_at: float | None) -> bool:
-        record = event.to_record()
-        changed = [c for c in _EVENT_COLUMNS if c != "id"]
-        assignments = ", ".join(f"{c} = ?" for c in changed)
+    def _swap(
+        self, expected_version: int, event: Event, *, due_at: float | None, attempt: Attempt | None = None
+    ) -> bool:
+        # `attempt` needs no statement: the triggers `attempt_ended` and `attempt_taken_over`
+        # keep it in this UPDATE's own transaction.
         return (
-            self._execute(
-                f"UPDATE events SET {assignments}, due_at = ? WHERE id = ? AND version = ?",
-                [record[c] for c in changed] + [due_at, event.id, expected_version],
-            )
+            self._execute(_SWAP_SQL, [*event.state_record().values(), due_at, event.id, expected_version])
             == 1
         )
 
@@ -421,10 +424,6 @@ class SQLiteStore(Store):
 
     def _ping(self) -> None:
         self._query("SELECT 1")
-
-    def _attempt_put(self, attempt: Attempt) -> None:
-        """Nothing to write: the triggers `attempt_ended` and `attempt_taken_over` kept it in
-        the swap's own transaction (one fsync per state change, as before the history)."""
 
     def _attempts_of(self, event_ids: list[str]) -> list[Attempt]:
         found: list[Attempt] = []

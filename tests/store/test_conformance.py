@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -25,6 +26,36 @@ def test_record_stores_a_new_event_as_received(store: Store) -> None:
     assert stored is not None
     assert (stored.status, stored.attempts, stored.provider_id) == (RECEIVED, 0, "evt_new")
     assert stored.payload == {"id": "evt_new", "type": "invoice.paid", "data": {"object": {"amount": 1200}}}
+
+
+def test_the_providers_own_json_text_is_stored_and_reads_back_as_the_payload(store: Store) -> None:
+    # Key order and spacing as a provider might send them: stored as sent, read back equal.
+    text = (
+        '{"type": "invoice.paid",\n  "id": "evt_text", "data": {"object": {"amount": 1200, "n": [1, 2.5]}}}'
+    )
+    payload = json.loads(text)
+    event = Event(
+        source="stripe", type="invoice.paid", provider_id="evt_text", payload=payload, payload_json=text
+    )
+
+    stored = store.get(store.record(event).event.id)
+
+    assert stored is not None and stored.payload == payload
+
+
+def test_a_payload_changed_after_verification_is_stored_as_changed_not_as_the_text(store: Store) -> None:
+    verified = Event(
+        source="stripe",
+        type="invoice.paid",
+        provider_id="evt_t2",
+        payload={"id": "evt_t2"},
+        payload_json='{"id": "evt_t2"}',
+    )
+
+    stored = store.get(store.record(verified.with_changes(payload={"id": "evt_t2", "extra": 1})).event.id)
+
+    assert stored is not None
+    assert stored.payload == {"id": "evt_t2", "extra": 1}
 
 
 def test_redelivery_is_a_duplicate_of_the_first_event(store: Store) -> None:
