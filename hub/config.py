@@ -9,6 +9,7 @@ the Lambda runtime's own variables (function name, region, its role's credential
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import os
@@ -94,22 +95,24 @@ class Settings:
         return Path(self.hub_database) if self.hub_database else self.instance_path / "hub.sqlite3"
 
     def secret_values(self) -> list[str]:
-        """Every configured secret, so logs and error reports can scrub them."""
-        values = [
-            self.hub_admin_token,
-            self.hub_secret_key,
-            self.telegram_bot_token,
-            self.telegram_webhook_secret,
-            self.stripe_api_key,
-            *self.stripe_webhook_secret,
-            self.paypal_client_secret,
-            self.twilio_auth_token,
-            self.openweather_api_key,
-            self.google_channel_token,
-            self.google_service_account_json,
-            self.sentry_dsn,
-        ]
-        return [v for v in values if v and len(v) >= 6]
+        """Every configured secret, so logs and error reports can scrub them: hub's own, and
+        each setting a provider declares secret (the ones its card masks)."""
+        return list(self._secrets)
+
+    @functools.cached_property
+    def _secrets(self) -> tuple[str, ...]:  # asked on every webhook; settings never change
+        from hub.providers import providers
+
+        names = [*HUB_SECRETS, *(s.name.lower() for p in providers() for s in p.settings if s.secret)]
+        values = []
+        for name in dict.fromkeys(names):
+            value = getattr(self, name)
+            values.extend(value if isinstance(value, tuple) else [value])
+        return tuple(v for v in values if v and len(v) >= 6)
+
+
+# hub's own secrets; each provider's are the settings its declaration marks secret.
+HUB_SECRETS = ("hub_admin_token", "hub_secret_key", "sentry_dsn")
 
 
 def _parse_bool(name: str, raw: str) -> bool:

@@ -18,6 +18,7 @@ import pytest
 from hub.admin.integrations import integration_table
 from hub.config import Settings
 from hub.providers import Provider, provider, providers, resolve, routes, senders
+from hub.services import hub_of
 from hub.simulate import sample_types, simulate_types, sources
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,3 +170,12 @@ def test_one_declaration_puts_a_provider_everywhere(with_acme, make_app) -> None
     url = "https://abc123def4.execute-api.eu-west-1.amazonaws.com/prod"
     setup = runner.invoke(main, ["setup-webhooks", "--url", url, "--dry-run"]).output
     assert f"acme      create    {url}/webhooks/acme" in setup
+
+
+def test_every_secret_a_provider_declares_is_scrubbed(make_app):
+    declared = [s.name for p in providers() for s in p.settings if s.secret]
+    # Values each setting's own check accepts (Stripe's start whsec_, a key file is JSON).
+    shaped = {"STRIPE_WEBHOOK_SECRET": "whsec_{}", "GOOGLE_SERVICE_ACCOUNT_JSON": '{{"k": "{}"}}'}
+    config = {name: shaped.get(name, "{}").format(f"value-of-{name.lower()}") for name in declared}
+    scrubbed = hub_of(make_app({**config, "HUB_DRY_RUN": "1"})).settings.secret_values()
+    assert set(config.values()) <= set(scrubbed)
