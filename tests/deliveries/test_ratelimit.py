@@ -83,3 +83,21 @@ def test_a_429_pauses_every_instance_not_only_the_send_that_met_it(pair) -> None
     started = clock.now
     assert two.wait_for(other_chat, deadline=clock.now + 10) is not None
     assert clock.now - started == pytest.approx(5.0, abs=0.02), "the other instance waited out the pause"
+
+
+def test_a_send_woken_too_late_for_its_slot_leaves_in_a_new_one(pair) -> None:  # noqa: ANN001
+    """A process that stalls between booking a slot and leaving would go late, into the
+    next sends' second (31 in one second at Telegram); it books again instead."""
+    clock, (one, two) = pair
+    bot = limits_for(SETTINGS, delivery("42"))[0]
+    one.wait_for([bot], deadline=clock.now + 10, at_once=True)  # the bot's next slot is an interval away
+    naps = iter([-0.005, 0.2])  # wakes 5 ms early, then books 5 ms ahead and stalls 200 ms
+
+    def stalling_sleep(seconds: float) -> None:
+        clock.sleep(seconds + next(naps, 0.0))
+
+    two.sleep = stalling_sleep
+    assert two.wait_for([bot], deadline=clock.now + 10, at_once=True) is not None
+    # It leaves holding the slot of the moment it leaves: the next is one interval on.
+    next_free = two.earliest([bot]) - clock.now
+    assert 0 < next_free <= bot.interval + 1e-9, f"left {bot.interval - next_free:.3f} s late"
