@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hub.deliveries import Tells
+from hub.fanout import names_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,6 +33,7 @@ OPTION_CHECKS = {
 # What each sender raises for a message the provider refuses for good (retrying cannot help).
 CHANNEL_REFUSALS = {
     "sms": "integrations.twilio:SmsRejected",
+    "telegram": "integrations.telegram_bot:RecipientUnavailableError",
 }
 
 
@@ -79,8 +82,12 @@ class Context:
         self._inline_slots = inline_slots
         self._scope = scope or event.id
         self._call_counts: Counter[tuple[str, str]] = Counter()
-        self.tells = Tells(hub.store, scope=self._scope, event_id=event.id)
+        self.tells = Tells(
+            hub.store, scope=self._scope, event_id=event.id, names=names_of(event, self._scope)
+        )
         self.gate: Callable[[], object] | None = None  # waited on before each send (rate limits)
+        self.started = time.monotonic()  # a fan-out's time box is counted from here (hub.fanout)
+        self.follow_up: Event | None = None  # a fan-out's rest, recorded when this run succeeds
 
     @property
     def args(self) -> list[str]:
