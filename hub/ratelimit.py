@@ -34,9 +34,6 @@ MAX_AHEAD = 1.0  # seconds: the furthest slot a send books (or one interval of i
 # A thread whose next slot is further than this (a chat's 1/s) sleeps without the turn, so
 # sends to other chats are not held up behind it.
 TURN_HOLD = 0.1
-# Slots a send gives up for waking too late before it goes anyway: a machine so loaded that
-# every wake is late must still send (the headroom and a 429's pause cover the rare bunch).
-GIVE_UPS = 3
 
 
 @dataclass(frozen=True)
@@ -86,8 +83,7 @@ class RateLimiter:
 
         `at_once`: take only a slot that is free now, and go: the send leaves the moment it
         books. This process's threads take turns asking (one asks, the rest wait on a lock
-        and cost nothing), and a thread that wakes too late for the slot it booked gives
-        it up and asks again instead of going late, into the next sends' second.
+        and cost nothing).
         """
         if not limits:
             return 0.0
@@ -115,8 +111,7 @@ class RateLimiter:
     ) -> float | None:
         """Book a slot at most `ahead` away, sleeping for it: the seconds waited; None past
         the deadline; minus the seconds to sleep when the next slot is more than `hold`
-        away (the caller sleeps them without the turn). With `ahead` 0 (`at_once`) a slot
-        woken up to too late is given up."""
+        away (the caller sleeps them without the turn)."""
         honest = not ahead
         if give_up is None:
             give_up = time.monotonic() + max(0.0, deadline - self.clock())
@@ -124,27 +119,24 @@ class RateLimiter:
         wanted: float | None = None  # the slot slept for, taken even if woken a little late
         # Late by less than one interval, a send shares its second with at most one other
         # of this process's: the headroom covers that. Later, it would bunch with more.
-        late = max(min(lim.interval for lim in limits), 0.002)
-        given_up = 0
+        late = min(lim.interval for lim in limits)
         while True:
             now = self.clock()
             # Asked for at the slot slept for, not at the moment of waking: a thread that
             # wakes a few ms late keeps the schedule (else each wake's lateness would be
-            # lost, about 6% of the rate under load), unless another took the slot.
-            at = min(now, wanted) if honest and wanted is not None else now
+            # lost, about 6% of the rate under load), unless another took the slot. Woken
+            # later than an interval (the process stalled), it asks for a slot from now
+            # instead of going late into the next sends' second.
+            at = now
+            if honest and wanted is not None and now - wanted <= late:
+                at = min(now, wanted)
             wanted = None
             slot = self._book(limits, at, ahead)
             if slot >= 0:  # booked
                 pause = max(0.0, slot - now)
                 if pause:
                     self.sleep(pause)
-                if not honest or self.clock() - slot <= late or given_up >= GIVE_UPS:
-                    return waited + pause
-                # Woke too late for the slot (the process stalled): going now would bunch up
-                # with the next slots' sends. The slot is left unused; ask again.
-                waited += pause
-                given_up += 1
-                continue
+                return waited + pause
             earliest = -slot
             wanted = earliest
             if earliest > deadline or time.monotonic() >= give_up:
