@@ -4,6 +4,7 @@ fake Bot API that enforces a rate (429 + retry_after beyond it) with a set laten
     python -m bench.fanout                      # the four cases at Telegram's 30/s
     python -m bench.fanout --n 1000 --latency 0.1 --limit 30
     FANOUT_CONCURRENCY=24 python -m bench.fanout --n 100000 --limit 200   # time-scaled
+    python -m bench.fanout --n 100000 --produce-only   # the handler's runs alone
 
 Each case runs hub in a child process (its peak RSS is hub's alone; the fake Bot API runs
 here), at the default HUB_DELIVERY_CONCURRENCY unless FANOUT_CONCURRENCY says otherwise.
@@ -95,6 +96,18 @@ def child(n: int, limit: float, api_url: str, folder: str) -> None:
                 if handler_runs.empty():
                     return
 
+    if os.environ.get("FANOUT_PRODUCE_ONLY"):  # the handler's runs alone: record, release, follow up
+        run_handlers()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        result = {
+            "rss_mib": round(usage.ru_maxrss / 1024, 1),
+            "fan_out_runs": len(fan_out_runs),
+            "longest_fan_out_run": round(max(fan_out_runs), 2),
+            "all_runs_s": round(sum(fan_out_runs), 2),
+            "due": hub.store.deliveries_due(n + 1),
+        }
+        print(json.dumps(result), flush=True)
+        return
     handlers = threading.Thread(target=run_handlers)
     handlers.start()
     delivery_runs: list[float] = []
@@ -164,11 +177,25 @@ def main() -> None:
     parser.add_argument("--n", type=int)
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--limit", type=float, default=30)
+    parser.add_argument("--produce-only", action="store_true", help="the handler's runs alone (no sending)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         n, limit, url, folder = args.child
         child(int(n), float(limit), url, folder)
+        return
+    if args.produce_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            command = [PYTHON, "-m", "bench.fanout", "--child", str(args.n), "30", "http://127.0.0.1:9", tmp]
+            out = subprocess.run(
+                command,
+                cwd=ROOT,
+                env={**os.environ, "FANOUT_PRODUCE_ONLY": "1"},
+                capture_output=True,
+                text=True,
+            )
+        print(f"bench.fanout at {git_revision()}, the handler's runs alone, {args.n:,} recipients:")
+        print(out.stdout.splitlines()[-1])
         return
     cases = [(args.n, args.latency, args.limit)] if args.n else CASES
     print(f"bench.fanout at {git_revision()}; half the Lambda timeout: {HALF_TIMEOUT:g} s")
