@@ -88,17 +88,22 @@ class RateLimiter:
         if not limits:
             return 0.0
         if not at_once:  # one chat's next message books a slot its interval away
-            return self._wait(limits, deadline, max(MAX_AHEAD, *(lim.interval for lim in limits)))
+            return self._wait(
+                limits, deadline, max(MAX_AHEAD, *(lim.interval for lim in limits)), at_once=False
+            )
         # Measured on a monotonic clock too, so a clock that stands still cannot wait forever.
         give_up = time.monotonic() + max(0.0, deadline - self.clock())
-        waited = 0.0
+        waited, ahead = 0.0, 0.0
         while True:
             with self._turn:
-                result = self._wait(limits, deadline, 0.0, give_up=give_up, hold=TURN_HOLD)
+                result = self._wait(limits, deadline, ahead, at_once=True, give_up=give_up, hold=TURN_HOLD)
             if result is None or result >= 0:
                 return None if result is None else waited + result
-            self.sleep(-result)  # the slot is far (a chat's 1/s): sleep without the turn
-            waited += -result
+            earliest = -result  # the slot is far (a chat's 1/s): sleep without the turn
+            pause = max(min(earliest - self.clock(), MAX_AHEAD), 0.001)
+            self.sleep(pause)
+            waited += pause
+            ahead = max(ahead, earliest - self.clock() + 0.001)  # as in `_wait`: a still clock
 
     def _wait(
         self,
@@ -106,13 +111,13 @@ class RateLimiter:
         deadline: float,
         ahead: float,
         *,
+        at_once: bool,
         give_up: float | None = None,
         hold: float = float("inf"),
     ) -> float | None:
         """Book a slot at most `ahead` away, sleeping for it: the seconds waited; None past
-        the deadline; minus the seconds to sleep when the next slot is more than `hold`
-        away (the caller sleeps them without the turn)."""
-        honest = not ahead
+        the deadline; minus the earliest slot when it is more than `hold` away (the caller
+        sleeps for it without the turn)."""
         if give_up is None:
             give_up = time.monotonic() + max(0.0, deadline - self.clock())
         waited = 0.0
@@ -128,7 +133,7 @@ class RateLimiter:
             # later than an interval (the process stalled), it asks for a slot from now
             # instead of going late into the next sends' second.
             at = now
-            if honest and wanted is not None and now - wanted <= late:
+            if at_once and wanted is not None and now - wanted <= late:
                 at = min(now, wanted)
             wanted = None
             slot = self._book(limits, at, ahead)
@@ -143,7 +148,7 @@ class RateLimiter:
                 return None
             pause = max(min(earliest - now, MAX_AHEAD), 0.001)
             if pause > hold:
-                return -pause
+                return -earliest
             self.sleep(pause)
             waited += pause
             # Slept until the slot: take it now even if it is (just) ahead of the clock, so a
