@@ -122,16 +122,17 @@ class RateLimiter:
             give_up = time.monotonic() + max(0.0, deadline - self.clock())
         waited = 0.0
         wanted: float | None = None  # the slot slept for, taken even if woken a little late
-        # Late by less than one interval, a send shares its second with at most one other
-        # of this process's: the headroom covers that. Later, it would bunch with more.
-        late = min(lim.interval for lim in limits)
+        # A slot taken up to half an interval late keeps any one second's sends at what the
+        # spacing gives (29 at 30/s): a full interval would make it 30, leaving the network
+        # and the far end no room for their own jitter. Later than that, book from now.
+        late = min(lim.interval for lim in limits) / 2
         while True:
             now = self.clock()
             # Asked for at the slot slept for, not at the moment of waking: a thread that
             # wakes a few ms late keeps the schedule (else each wake's lateness would be
             # lost, about 6% of the rate under load), unless another took the slot. Woken
-            # later than an interval (the process stalled), it asks for a slot from now
-            # instead of going late into the next sends' second.
+            # later than that (the process stalled), it asks for a slot from now instead of
+            # going late into the next sends' second.
             at = now
             if at_once and wanted is not None and now - wanted <= late:
                 at = min(now, wanted)
