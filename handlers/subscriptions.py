@@ -20,6 +20,7 @@ from typing import Any
 from handlers import router
 from handlers.core import as_typed, send_verb
 from handlers.weather import describe_current, freshness_note
+from hub import fanout
 from hub.context import Context
 from hub.events import Event
 from integrations.weather import (
@@ -104,19 +105,12 @@ def drop_subscriber(ctx: Context, channel: str, address: str) -> None:
         ctx.store.kv_put(namespace, key, None)
 
 
-SUBSCRIBER_PAGE = 500
-
-
 def weather_subscribers(ctx: Context) -> Iterator[dict[str, Any]]:
     """Every weather subscription, read a page at a time (100,000 subscribers are never all
-    in memory). Each message to one becomes a delivery named by its recipient and text, so
-    the order does not matter and one read twice (Redis paging may) is still told once."""
-    cursor = ""
-    while True:
-        page, cursor = ctx.store.kv_page(WEATHER_SUBSCRIPTIONS, cursor, SUBSCRIBER_PAGE)
-        yield from (sub for _, sub in page if sub.get("city"))
-        if not cursor:
-            return
+    in memory), the rest in a follow-up run once this one has read for its time box
+    (hub.fanout). Each message to one becomes a delivery named by its recipient and text,
+    so the order does not matter and one read twice (Redis paging may) is still told once."""
+    yield from (sub for sub in fanout.walk(ctx, WEATHER_SUBSCRIPTIONS) if sub.get("city"))
 
 
 @router.on("schedule", "weather.digest")

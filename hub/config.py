@@ -74,7 +74,8 @@ class Settings:
     sentry_traces_sample_rate: float = 0.0
     hub_stage: str = ""  # the zappa stage this configuration belongs to (dev, prod)
     # Deliveries (hub.deliveries): one runner's time budget (under half of Lambda's 30 s
-    # timeout), how long a claimed delivery is its runner's, sends in flight per runner.
+    # timeout; a handler's fan-out reads for half of it, hub.fanout), how long a claimed
+    # delivery is its runner's, sends in flight per runner.
     hub_delivery_run_seconds: float = 12.0
     hub_delivery_lease_seconds: float = 120.0
     hub_delivery_concurrency: int = 8

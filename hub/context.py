@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hub.deliveries import Tells
+from hub.fanout import names_of
 from hub.providers import resolve, senders
 
 if TYPE_CHECKING:
@@ -66,8 +68,12 @@ class Context:
         self._inline_slots = inline_slots
         self._scope = scope or event.id
         self._call_counts: Counter[tuple[str, str]] = Counter()
-        self.tells = Tells(hub.store, scope=self._scope, event_id=event.id)
+        self.tells = Tells(
+            hub.store, scope=self._scope, event_id=event.id, names=names_of(event, self._scope)
+        )
         self.gate: Callable[[], object] | None = None  # waited on before each send (rate limits)
+        self.started = time.monotonic()  # a fan-out's time box is counted from here (hub.fanout)
+        self.follow_up: Event | None = None  # a fan-out's rest, recorded when this run succeeds
 
     @property
     def args(self) -> list[str]:

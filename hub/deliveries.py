@@ -71,10 +71,12 @@ class Delivery:
         *,
         now: float,
         effect: str = "",
+        names: str = "",
     ) -> Delivery:
-        named = delivery_id(scope, channel, address, "", {"effect": effect}) if effect else ""
+        names = names or scope
+        named = delivery_id(names, channel, address, "", {"effect": effect}) if effect else ""
         return cls(
-            named or delivery_id(scope, channel, address, text, options),
+            named or delivery_id(names, channel, address, text, options),
             scope,
             event_id,
             channel,
@@ -143,9 +145,10 @@ class Tells:
 
     PAGE = 500
 
-    def __init__(self, store: Store, *, scope: str, event_id: str, page: int = PAGE) -> None:
+    def __init__(self, store: Store, *, scope: str, event_id: str, names: str = "", page: int = PAGE) -> None:
         self.store = store
-        self.scope = scope
+        self.scope = scope  # the run: released together when it succeeds
+        self.names = names or scope  # what the deliveries' ids are made from (hub.fanout)
         self.event_id = event_id
         self.recorded = 0
         self._page_size = page
@@ -156,7 +159,15 @@ class Tells:
         # Strictly increasing: runners send in this order (the store sorts by it).
         self._last = max(self.store.clock(), self._last + 1e-6)
         delivery = Delivery.new(
-            self.scope, self.event_id, channel, address, text, options, now=self._last, effect=effect
+            self.scope,
+            self.event_id,
+            channel,
+            address,
+            text,
+            options,
+            now=self._last,
+            effect=effect,
+            names=self.names,
         )
         self._page.append(delivery)
         if len(self._page) >= self._page_size:

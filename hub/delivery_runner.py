@@ -3,7 +3,8 @@
 One run lasts at most `HUB_DELIVERY_RUN_SECONDS` (under half of the Lambda timeout), then
 stops claiming and says whether more are due, so the task machinery starts another run
 (a new invocation on Lambda) and no run is cut off by the platform mid-send. Within a run
-`HUB_DELIVERY_CONCURRENCY` sends are in flight at once (each waits mostly on the network).
+up to `HUB_DELIVERY_CONCURRENCY` sends are in flight at once (each waits mostly on the
+network), a new one starting as soon as one ends, paced by the shared rate limiter.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -55,51 +58,16 @@ def run_deliveries(hub: Hub, *, budget_seconds: float | None = None) -> Delivery
     settings = hub.settings
     budget = settings.hub_delivery_run_seconds if budget_seconds is None else budget_seconds
     started = time.monotonic()
-    deadline = started + budget
     limiter = rate_limiter(hub)
-    slot_deadline = limiter.clock() + budget  # in the limiter's (the store's) clock
-    report = DeliveryReport()
-    pool = hub.tasks.sending_pool(settings.hub_delivery_concurrency)
-    concurrency = settings.hub_delivery_concurrency
-    tried: set[str] = set()  # a run tries a delivery once (a zero backoff would loop here)
-    while True:
-        if time.monotonic() >= deadline:
-            report.more = bool(hub.store.deliveries_due(1))
-            break
-        # Big batches keep every sender busy (a batch ends when its slowest send does); never
-        # more than the time left can send at the bot's rate, so a run ends near its budget.
-        left = deadline - time.monotonic()
-        batch = max(concurrency, min(concurrency * 8, int(left * settings.hub_telegram_per_second)))
-        claimed = hub.store.claim_deliveries(batch, lease_seconds=settings.hub_delivery_lease_seconds)
-        again = [d for d in claimed if d.id in tried]
-        for delivery in again:  # failed earlier in this run and already due: the next run's
-            hub.store.finish_delivery(
-                delivery, status=FAILED, attempts=delivery.attempts - 1, next_attempt_at=hub.store.clock()
-            )
-        claimed = [d for d in claimed if d.id not in tried]
-        if not claimed:  # what is left is retries: the next sweep's
-            break
-        tried.update(d.id for d in claimed)
-        # One chat's messages one after another, in the order told; chats in parallel.
-        chats: dict[tuple[str, str], list[Delivery]] = {}
-        for delivery in claimed:
-            chats.setdefault((delivery.channel, delivery.address), []).append(delivery)
-
-        def send_queue(queue: list[Delivery]) -> list[str | None]:
-            return [deliver(hub, d, limiter=limiter, deadline=slot_deadline) for d in queue]
-
-        queues = list(chats.values())
-        if not limiter.warm:  # one send alone first: it opens the client (Telegram's getMe),
-            # which would otherwise hold every parallel send's slot and let them go in a bunch
-            report.add(send_queue(queues[0][:1])[0])
-            queues[0] = queues[0][1:]
-            limiter.warm = True
-        for statuses in pool.map(send_queue, queues):
-            for status in statuses:
-                report.add(status)
-        if report.deferred:  # the limits allow no more in this run's time
-            report.more = True
-            break
+    window = _Window(
+        hub,
+        limiter,
+        hub.tasks.sending_pool(settings.hub_delivery_concurrency),
+        size=settings.hub_delivery_concurrency,
+        deadline=started + budget,
+        slot_deadline=limiter.clock() + budget,  # in the limiter's (the store's) clock
+    )
+    report = window.run()
     report.seconds = round(time.monotonic() - started, 3)
     if report.ran:
         log.info(
@@ -113,6 +81,134 @@ def run_deliveries(hub: Hub, *, budget_seconds: float | None = None) -> Delivery
             extra={"stage": "delivery_run"},
         )
     return report
+
+
+class _Window:
+    """One run's sends: up to `size` in flight, and a new one starts the moment one ends
+    (not in batches, which would each wait for their slowest send and drain the pipeline
+    once per batch). The shared limiter paces them at the wire. Deliveries are claimed a
+    few at a time, just ahead of the sends, so what one run holds (leases, memory) is
+    bounded by the window, not by how many are due; one chat's messages go one after
+    another, in the order told, chats in parallel.
+    """
+
+    AHEAD = 2  # claimed and waiting, per send slot of the window
+
+    def __init__(
+        self,
+        hub: Hub,
+        limiter: RateLimiter,
+        pool: Executor,
+        *,
+        size: int,
+        deadline: float,
+        slot_deadline: float,
+    ) -> None:
+        self.hub = hub
+        self.limiter = limiter
+        self.pool = pool
+        self.size = size
+        self.deadline = deadline
+        self.slot_deadline = slot_deadline
+        self.report = DeliveryReport()
+        self.ready: deque[Delivery] = deque()  # claimed, its chat free
+        self.behind: dict[tuple[str, str], deque[Delivery]] = {}  # claimed, its chat busy
+        self.waiting = 0  # in `ready` and `behind`
+        self.flying: dict[Future, Delivery] = {}
+        # Deliveries that failed in this run (a zero backoff makes them due at once): the
+        # next run's. Only failures are kept, so this is bounded by the run's sends.
+        self.failed_here: set[str] = set()
+        self.exhausted = False  # nothing more to claim in this run
+        self.rate = hub.settings.hub_telegram_per_second  # the fastest this run can send
+
+    def run(self) -> DeliveryReport:
+        while True:
+            open_ = time.monotonic() < self.deadline and not self.report.deferred
+            if open_ and not self.exhausted and self._room_to_claim():
+                self._claim()
+            while open_ and self.ready and len(self.flying) < self.size:
+                self._start(self.ready.popleft())
+                if not self.limiter.warm:  # the first send opens the client (Telegram's getMe),
+                    # which would hold every parallel send's slot and let them go in a bunch
+                    self._settle(wait(self.flying).done)
+                    self.limiter.warm = True
+            if not self.flying:
+                if open_ and not self.exhausted and self._room_to_claim():
+                    continue
+                break
+            self._settle(wait(self.flying, return_when=FIRST_COMPLETED).done)
+        self._give_back()
+        if not self.report.more and not self.exhausted:  # stopped for time, or for the limits
+            self.report.more = bool(self.hub.store.deliveries_due(1))
+        return self.report
+
+    def _room_to_claim(self) -> bool:
+        """Claim while fewer wait than twice the window and than the time left can send at
+        the bot's rate: near the end of the run, what is claimed is sent rather than given
+        back (a durable write each, while the limiter's slots go unused)."""
+        left = self.deadline - time.monotonic()
+        return self.waiting < min(self.size * self.AHEAD, left * self.rate)
+
+    def _claim(self) -> None:
+        settings = self.hub.settings
+        claimed = self.hub.store.claim_deliveries(
+            self.size, lease_seconds=settings.hub_delivery_lease_seconds
+        )
+        if not claimed:
+            self.exhausted = True
+            return
+        again = [d for d in claimed if d.id in self.failed_here]
+        for delivery in again:  # failed earlier in this run and already due: the next run's
+            self._release(delivery, FAILED)
+        if len(again) == len(claimed):  # what is left is retries: the next sweep's
+            self.exhausted = True
+        for delivery in claimed:
+            if delivery.id in self.failed_here:
+                continue
+            self.waiting += 1
+            chat = (delivery.channel, delivery.address)
+            if chat in self.behind:
+                self.behind[chat].append(delivery)
+            else:
+                self.behind[chat] = deque()  # the chat is now taken: later ones queue behind
+                self.ready.append(delivery)
+
+    def _start(self, delivery: Delivery) -> None:
+        self.waiting -= 1
+        future = self.pool.submit(
+            deliver, self.hub, delivery, limiter=self.limiter, deadline=self.slot_deadline
+        )
+        self.flying[future] = delivery
+
+    def _settle(self, done: set[Future]) -> None:
+        for future in done:
+            delivery = self.flying.pop(future)
+            status = future.result()
+            self.report.add(status)
+            if status == FAILED:
+                self.failed_here.add(delivery.id)
+            chat = (delivery.channel, delivery.address)
+            queue = self.behind.get(chat)
+            if queue:
+                self.ready.append(queue.popleft())
+            else:
+                self.behind.pop(chat, None)
+
+    def _give_back(self) -> None:
+        """Claimed but never started (the budget ran out): due again, no attempt used."""
+        left = [*self.ready, *(d for queue in self.behind.values() for d in queue)]
+        for delivery in left:
+            self._release(delivery, PENDING)
+        if left:
+            self.report.more = True
+        self.ready.clear()
+        self.behind.clear()
+        self.waiting = 0
+
+    def _release(self, delivery: Delivery, status: str) -> None:
+        self.hub.store.finish_delivery(
+            delivery, status=status, attempts=delivery.attempts - 1, next_attempt_at=self.hub.store.clock()
+        )
 
 
 def deliver(

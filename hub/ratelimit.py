@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 HEADROOM = 1.06
 MAX_AHEAD = 1.0  # seconds: the furthest slot a send books (or one interval of its slowest limit)
+# A thread whose next slot is further than this (a chat's 1/s) sleeps without the turn, so
+# sends to other chats are not held up behind it.
+TURN_HOLD = 0.1
 
 
 @dataclass(frozen=True)
@@ -71,39 +74,88 @@ class RateLimiter:
         self.clock = clock
         self.sleep = sleep
         self.warm = False  # a send has gone through this process's clients (hub.delivery_runner)
+        self._turn = threading.Lock()  # this process's threads ask for `at_once` slots in turn
 
     def wait_for(self, limits: Sequence[Limit], *, deadline: float, at_once: bool = False) -> float | None:
         """Take a slot on every limit and sleep until it; None (nothing taken) when the
         earliest slot is later than `deadline` (a wall-clock time): the send waits for a
         later run. Returns the seconds waited.
 
-        `at_once`: take only a slot that is free now (sleep, then ask again): the send goes
-        the moment it books, so a thread that oversleeps cannot bunch up with the next.
+        `at_once`: take only a slot that is free now, and go: the send leaves the moment it
+        books. This process's threads take turns asking (one asks, the rest wait on a lock
+        and cost nothing).
         """
         if not limits:
             return 0.0
-        # One chat's next message books a slot its interval away (unless `at_once`).
-        ahead = 0.0 if at_once else max(MAX_AHEAD, *(lim.interval for lim in limits))
+        if not at_once:  # one chat's next message books a slot its interval away
+            return self._wait(
+                limits, deadline, max(MAX_AHEAD, *(lim.interval for lim in limits)), at_once=False
+            )
         # Measured on a monotonic clock too, so a clock that stands still cannot wait forever.
         give_up = time.monotonic() + max(0.0, deadline - self.clock())
+        waited, ahead = 0.0, 0.0
+        while True:
+            with self._turn:
+                result = self._wait(limits, deadline, ahead, at_once=True, give_up=give_up, hold=TURN_HOLD)
+            if result is None or result >= 0:
+                return None if result is None else waited + result
+            earliest = -result  # the slot is far (a chat's 1/s): sleep without the turn
+            pause = max(min(earliest - self.clock(), MAX_AHEAD), 0.001)
+            self.sleep(pause)
+            waited += pause
+            ahead = max(ahead, earliest - self.clock() + 0.001)  # as in `_wait`: a still clock
+
+    def _wait(
+        self,
+        limits: Sequence[Limit],
+        deadline: float,
+        ahead: float,
+        *,
+        at_once: bool,
+        give_up: float | None = None,
+        hold: float = float("inf"),
+    ) -> float | None:
+        """Book a slot at most `ahead` away, sleeping for it: the seconds waited; None past
+        the deadline; minus the earliest slot when it is more than `hold` away (the caller
+        sleeps for it without the turn)."""
+        if give_up is None:
+            give_up = time.monotonic() + max(0.0, deadline - self.clock())
         waited = 0.0
+        wanted: float | None = None  # the slot slept for, taken even if woken a little late
+        # A slot taken up to half an interval late keeps any one second's sends at what the
+        # spacing gives (29 at 30/s): a full interval would make it 30, leaving the network
+        # and the far end no room for their own jitter. Later than that, book from now.
+        late = min(lim.interval for lim in limits) / 2
         while True:
             now = self.clock()
-            slot = self._book(limits, now, ahead)
+            # Asked for at the slot slept for, not at the moment of waking: a thread that
+            # wakes a few ms late keeps the schedule (else each wake's lateness would be
+            # lost, about 6% of the rate under load), unless another took the slot. Woken
+            # later than that (the process stalled), it asks for a slot from now instead of
+            # going late into the next sends' second.
+            at = now
+            if at_once and wanted is not None and now - wanted <= late:
+                at = min(now, wanted)
+            wanted = None
+            slot = self._book(limits, at, ahead)
             if slot >= 0:  # booked
                 pause = max(0.0, slot - now)
                 if pause:
                     self.sleep(pause)
                 return waited + pause
             earliest = -slot
+            wanted = earliest
             if earliest > deadline or time.monotonic() >= give_up:
                 return None
-            pause = min(earliest - now, MAX_AHEAD)
-            self.sleep(max(pause, 0.001))
+            pause = max(min(earliest - now, MAX_AHEAD), 0.001)
+            if pause > hold:
+                return -earliest
+            self.sleep(pause)
             waited += pause
             # Slept until the slot: take it now even if it is (just) ahead of the clock, so a
-            # busy limiter or a clock that stands still (tests) cannot keep a send waiting.
-            ahead = max(ahead, earliest - now + 0.01)
+            # clock that stands still (tests) cannot keep a send waiting; a real clock has
+            # reached the slot, so this books nothing in the future.
+            ahead = max(ahead, earliest - self.clock() + 0.001)
 
     def earliest(self, limits: Sequence[Limit]) -> float:
         """When a send under `limits` could go, without taking the slot."""

@@ -66,6 +66,12 @@ def run_event(
         # The run's messages become due only now that it succeeded, and before the event
         # is done: a crash in between reruns the handler, which records the same ones.
         released = ctx.tells.commit()
+        # A fan-out's rest (hub.fanout) is recorded before the event is done, for the same reason.
+        follow_up = (
+            hub.store.record(ctx.follow_up, attention_after=settings.hub_lease_seconds)
+            if ctx.follow_up
+            else None
+        )
     except Exception as exc:  # a handler's failure is data: recorded, retried, dead-lettered
         return _record_failure(hub, event, exc)
     finished = hub.store.complete(event)
@@ -73,6 +79,9 @@ def run_event(
     log_stage("handled" if handled else "unhandled", event, duration_ms=duration_ms, deliveries=released)
     if released:
         hub.tasks.enqueue_deliveries()
+    if follow_up is not None and not follow_up.duplicate:
+        log_stage("received", follow_up.event)
+        hub.tasks.enqueue(follow_up.event.id)
     if finished is not None and handled:
         alerts.after_success(hub, finished)  # a source in alarm may have recovered
     if finished is None:  # our lease ran out and another worker took over

@@ -57,7 +57,12 @@ class TelegramAPIError(RuntimeError):
 
 
 class RecipientUnavailableError(TelegramAPIError):
-    """403: the user blocked the bot or the bot left the chat; retrying cannot help."""
+    """The chat cannot receive messages, and retrying cannot help: 403 (the user blocked
+    the bot or is deactivated, the bot left the chat) or a 400 naming a chat that is gone."""
+
+
+# 400s that say the chat is gone (PTB drops the "Bad Request: " prefix and capitalises).
+GONE_CHAT = ("chat not found", "user not found", "peer_id_invalid", "chat was deactivated")
 
 
 class ConflictError(TelegramAPIError):
@@ -167,7 +172,9 @@ async def _with_retries(token: str, api_url: str, what: str, fn: Callable[[teleg
             log.info("%s: rate-limited, retrying in %g s", what, wait)
             await asyncio.sleep(wait)
         except BadRequest as exc:  # a NetworkError subclass in PTB: test it first, never retry
-            raise TelegramAPIError(f"{what}: {_clean(exc, token)}") from None
+            gone = any(words in str(exc).lower() for words in GONE_CHAT)
+            refusal = RecipientUnavailableError if gone else TelegramAPIError
+            raise refusal(f"{what}: {_clean(exc, token)}") from None
         except Forbidden as exc:
             raise RecipientUnavailableError(f"{what}: {_clean(exc, token)}") from None
         except InvalidToken:

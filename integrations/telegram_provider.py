@@ -48,6 +48,7 @@ TELEGRAM = Provider(
         Sender(
             "telegram",
             send="integrations.telegram_send:send_text",
+            refusal="integrations.telegram_bot:RecipientUnavailableError",  # chat gone, bot blocked
             option_checks={"reply_markup": "integrations.telegram_bot:reply_markup"},
         ),
     ),

@@ -83,3 +83,21 @@ def test_a_429_pauses_every_instance_not_only_the_send_that_met_it(pair) -> None
     started = clock.now
     assert two.wait_for(other_chat, deadline=clock.now + 10) is not None
     assert clock.now - started == pytest.approx(5.0, abs=0.02), "the other instance waited out the pause"
+
+
+def test_a_send_woken_too_late_for_its_slot_takes_a_new_one(pair) -> None:  # noqa: ANN001
+    """A thread that slept for a slot keeps it when it wakes a little late (the rate holds),
+    but one woken long after (the process stalled) would go late into the next sends'
+    second (31 in one second at Telegram): it takes a slot from the moment it woke."""
+    clock, (one, two) = pair
+    bot = limits_for(SETTINGS, delivery("42"))[0]
+    for stall, next_in in [(0.002, bot.interval - 0.002), (0.2, bot.interval)]:
+        one.wait_for([bot], deadline=clock.now + 10, at_once=True)  # the next slot is an interval away
+        naps = iter([stall])
+
+        def stalling_sleep(seconds: float, naps=naps) -> None:  # noqa: ANN001
+            clock.sleep(seconds + next(naps, 0.0))
+
+        two.sleep = stalling_sleep
+        assert two.wait_for([bot], deadline=clock.now + 10, at_once=True) is not None
+        assert two.earliest([bot]) - clock.now == pytest.approx(next_in), f"woken {stall} s late"

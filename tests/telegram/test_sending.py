@@ -146,16 +146,38 @@ def test_a_lasting_outage_fails_the_delivery_after_three_attempts(live_app, fake
     assert [c.status for c in fake.calls if c.method == "sendMessage"] == [502, 502, 502]
 
 
-def test_chat_not_found_is_not_retried_in_a_loop(live_app, fake):
-    fake.fail("sendMessage", 400, "Bad Request: chat not found")
+@pytest.mark.parametrize(
+    ("status", "description", "shown"),
+    [
+        (400, "Bad Request: chat not found", "Chat not found"),
+        (403, "Forbidden: bot was blocked by the user", "blocked by the user"),
+        (403, "Forbidden: user is deactivated", "user is deactivated"),
+    ],
+)
+def test_a_chat_that_cannot_receive_ends_dead_at_once_with_the_reason(
+    live_app, fake, status, description, shown
+):
+    fake.fail("sendMessage", status, description, times=10)
+    app = live_app({"HUB_RETRY_BASE_SECONDS": "0"}, router=replying(("a", {}), ("b", {})))
+    hub_of(app).store.clock = clock = Clock(time.time())
+    send(app)
+    delivery = delivery_of(app)
+    assert (delivery.status, delivery.attempts) == ("dead", 1), "no retry can make the chat exist"
+    assert shown in delivery.last_error and "sendMessage to chat 1001" in delivery.last_error
+    [entry] = hub_of(app).store.outbox(event_id=event_of(app).id)
+    assert entry.status == "failed" and shown in entry.detail
+    clock.advance(3600)
+    hub_of(app).sweep()
+    assert len([c for c in fake.calls if c.method == "sendMessage"]) == 1, "never sent again"
+
+
+def test_another_bad_request_is_retried_later(live_app, fake):
+    fake.fail("sendMessage", 400, "Bad Request: message text is empty")
     app = live_app(router=replying(("a", {}), ("b", {})))
     send(app)
     delivery = delivery_of(app)
     assert delivery.status == "failed" and delivery.next_attempt_at > delivery.updated_at
-    assert "sendMessage to chat 1001: Chat not found" in delivery.last_error
-    assert len([c for c in fake.calls if c.method == "sendMessage"]) == 1
-    [entry] = hub_of(app).store.outbox(event_id=event_of(app).id)
-    assert entry.status == "failed"
+    assert "Message text is empty" in delivery.last_error
 
 
 def test_a_user_who_blocked_the_bot_is_not_retried(live_app, fake):
