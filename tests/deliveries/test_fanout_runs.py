@@ -11,7 +11,7 @@ from hub import fanout
 from hub.deliveries import delivery_id
 from hub.router import Router
 from hub.services import hub_of
-from hub.simulate import stripe_event
+from integrations.samples import stripe_event
 from tests.conftest import post
 
 SUBSCRIBERS = 600  # over 512: Redis pages a smaller hash in one go (its listpack)
