@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from infra import lambda_events  # noqa: E402
-from infra.package import BUILD, VENV, byte_compile  # noqa: E402
+from infra.package import BUILD, VENV, byte_compile, trim  # noqa: E402
 from tests.auxil.fake_lambda import fake_lambda  # noqa: E402
 
 BARE_APP = """from flask import Flask, jsonify, request
@@ -105,6 +105,7 @@ def bare_package(work: Path) -> Path:
         env=env,
         stdout=subprocess.DEVNULL,
     )
+    trim(output)  # what infra.package does to hub's zip
     return output
 
 
