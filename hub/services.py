@@ -20,8 +20,8 @@ from hub.worker import RunResult, run_event, sweep
 
 if TYPE_CHECKING:
     from flask import Flask
-    from flask_caching import Cache
 
+    from hub.cache import LazyCache
     from hub.config import Settings
     from hub.outbox import Outbox
     from hub.ratelimit import RateLimiter
@@ -53,7 +53,7 @@ class Acceptance:
 class Hub:
     settings: Settings
     store: Store
-    cache: Cache
+    cache: LazyCache  # stands for flask_caching.Cache
     router: Router
     outbox: Outbox
     tasks: TaskQueue
