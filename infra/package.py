@@ -62,6 +62,12 @@ TRIMS = (
         # lazy attribute `stripe.params`, which hub never reads: calls take plain dicts.
         "type checkers' parameter TypedDicts, imported only under TYPE_CHECKING",
     ),
+    Trim(
+        ".hypothesis/*",
+        # zappa copies the project folder, and running the tests there leaves Hypothesis's
+        # example database in it (~100 files): nothing imports it, and it is test data.
+        "the test suite's Hypothesis database, left in the project folder by a test run",
+    ),
 )
 
 
