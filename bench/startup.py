@@ -4,9 +4,12 @@ against a bare Flask app answering the same request in the same run.
     python -m bench.startup [--runs 9] [--sources stripe,telegram,paypal-cached]
 
 Each run is a fresh interpreter (`python -m bench.startup_child`): interpreter start, imports,
-`create_app()` (SQLite store on a fresh temp folder, HUB_TASKS=thread), then one request
+`hub.serving.serving_app()` as `hub.wsgi` runs it (SQLite store on a fresh temp folder,
+HUB_TASKS=thread), then one request
 through Flask's test client; the clock stops when the child holds the acknowledgement.
-Hub and bare runs alternate so machine noise hits both alike.
+Hub and bare runs alternate so machine noise hits both alike. The CPU columns are each
+child's own CPU time to the same moment (`time.process_time()`): on a shared machine they
+move far less than the wall clock, which also counts the time other work held the cores.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def requests_for(source: str, folder: Path) -> Iterator[tuple[Callable[[], Signe
         yield make, env
 
 
-def one_run(target: str, request_file: Path, folder: Path, extra: dict[str, str]) -> tuple[float, int]:
+def one_run(target: str, request_file: Path, folder: Path, extra: dict[str, str]) -> tuple[float, int, float]:
     # HUB_TASKS=thread, the local default: Stripe and Google are acknowledged before their
     # handlers run (as with HUB_TASKS=lambda); Telegram and SMS answer inline by design.
     instance = folder / f"instance-{time.monotonic_ns()}"
@@ -78,7 +81,7 @@ def one_run(target: str, request_file: Path, folder: Path, extra: dict[str, str]
     if out.returncode != 0:
         raise SystemExit(f"{target} failed: {out.stderr[-2000:]}")
     answer = json.loads(out.stdout.strip().splitlines()[-1])
-    return answer["done"] - started, answer["rss_kib"]
+    return answer["done"] - started, answer["rss_kib"], answer["cpu_ms"]
 
 
 def main() -> None:
@@ -88,13 +91,25 @@ def main() -> None:
     args = parser.parse_args()
     byte_compile()
     print(f"# bench.startup  rev {git_revision()}  runs {args.runs}  (medians)")
-    head = ("source", "hub ms", "bare ms", "ratio", "hub MiB", "bare MiB", "ratio")
-    print("{:14} {:>8} {:>8} {:>6} {:>8} {:>9} {:>6}".format(*head))
+    head = (
+        "source",
+        "hub ms",
+        "bare ms",
+        "ratio",
+        "hub MiB",
+        "bare MiB",
+        "ratio",
+        "hub cpu",
+        "bare cpu",
+        "ratio",
+    )
+    print("{:14} {:>8} {:>8} {:>6} {:>8} {:>9} {:>6} {:>8} {:>8} {:>6}".format(*head))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for source in args.sources.split(","):
             times: dict[str, list[float]] = {"hub": [], "bare": []}
             rss: dict[str, list[float]] = {"hub": [], "bare": []}
+            cpu: dict[str, list[float]] = {"hub": [], "bare": []}  # CPU ms: the load's share removed
             with requests_for(source, folder) as (make_request, extra):
                 for _ in range(args.runs):
                     request = make_request()  # fresh ids and timestamps each run
@@ -109,12 +124,19 @@ def main() -> None:
                         )
                     )
                     for target in ("hub", "bare"):
-                        elapsed, kib = one_run(target, request_file, folder, extra if target == "hub" else {})
+                        elapsed, kib, cpu_ms = one_run(
+                            target, request_file, folder, extra if target == "hub" else {}
+                        )
                         times[target].append(elapsed * 1000)
                         rss[target].append(kib / 1024)
+                        cpu[target].append(cpu_ms)
             h, b = median(times["hub"]), median(times["bare"])
             hm, bm = median(rss["hub"]), median(rss["bare"])
-            print(f"{source:14} {h:8.0f} {b:8.0f} {h / b:6.2f} {hm:8.1f} {bm:9.1f} {hm / bm:6.2f}")
+            hc, bc = median(cpu["hub"]), median(cpu["bare"])
+            print(
+                f"{source:14} {h:8.0f} {b:8.0f} {h / b:6.2f} {hm:8.1f} {bm:9.1f} {hm / bm:6.2f}"
+                f" {hc:8.0f} {bc:8.0f} {hc / bc:6.2f}"
+            )
 
 
 if __name__ == "__main__":

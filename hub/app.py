@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify
-from flask_caching import Cache
 from werkzeug.exceptions import HTTPException
 
 from hub import __version__
+from hub.cache import LazyCache
 from hub.config import Settings, load_settings
 from hub.devsecrets import with_dev_secrets
 from hub.errors import HubError, StoreUnavailableError
@@ -61,7 +61,7 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.hub_public_url.startswith("https://"),
     )
-    cache = Cache(app, config=_cache_config(settings))
+    cache = LazyCache(app, lambda: _cache_config(settings))  # built by its first use (hub/cache.py)
     store = open_store(settings)
     hub = Hub(
         settings=settings,

@@ -14,7 +14,6 @@ playground keeps the last ones it saw, in the store's small keyed state).
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ElementTree
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -73,6 +72,8 @@ def _inline_messages(channel: str, response: Any) -> list[dict[str, Any]]:
         if body.get("method") != "sendMessage" or "text" not in body:
             return []
         return [message(str(body["text"]), body.get("reply_markup"))]
+    import xml.etree.ElementTree as ElementTree  # only here: a cold webhook never needs it
+
     root = ElementTree.fromstring(response.get_data(as_text=True))  # our own TwiML, not input
     return [message(m.text or "") for m in root.iter("Message")]
 

@@ -16,7 +16,6 @@ jitter, which would now and then put 31 into one second.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from hub.config import Settings
     from hub.deliveries import Delivery
     from hub.store import Store
@@ -237,6 +238,8 @@ class SQLiteRateLimiter(RateLimiter):
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            import sqlite3  # here: a hub on Redis never loads it
+
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=OFF")

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from flask import Flask
-    from flask_caching import Cache
 
+    from hub.cache import LazyCache
     from hub.config import Settings
     from hub.outbox import Outbox
     from hub.ratelimit import RateLimiter
@@ -55,7 +55,7 @@ class Acceptance:
 class Hub:
     settings: Settings
     store: Store
-    cache: Cache
+    cache: LazyCache  # stands for flask_caching.Cache
     router: Router
     outbox: Outbox
     tasks: TaskQueue

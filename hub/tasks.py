@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from hub.delivery_runner import run_deliveries
@@ -23,6 +22,8 @@ from hub.services import hub_of
 from hub.worker import run_event
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from flask import Flask
 
     from hub.events import Event
@@ -119,11 +120,15 @@ class TaskQueue:
         """Threads for the sends of delivery runs (shared by this app's runs)."""
         with self._lock:
             if self._senders is None:
+                from concurrent.futures import ThreadPoolExecutor  # not on a cold ack's path
+
                 self._senders = ThreadPoolExecutor(size, thread_name_prefix="hub-send")
             return self._senders
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor  # HUB_TASKS=thread only
+
             self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix=TASK_THREAD)
         return self._pool
 

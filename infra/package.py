@@ -8,7 +8,8 @@ from the Lambda runtime, so this script makes its own production-only virtualenv
 (`build/.lambda-venv`) with the runtime's Python, installs hub's dependencies and zappa
 into it (not hub itself: zappa copies the project folder), byte-compiles everything
 with hash-based .pyc files (timestamp ones are ignored as stale on Lambda), runs
-`zappa package <stage>` offline and measures the result (infra.package_size).
+`zappa package <stage>` offline, removes from the zip what Lambda never loads (TRIMS, each
+with the reason it is safe) and measures the result (infra.package_size).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from infra.package_size import UNZIPPED_BUDGET_MIB, ZIPPED_BUDGET_MIB, measure
@@ -27,6 +31,64 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 VENV = BUILD / ".lambda-venv"  # hidden: zappa's websocket auto-detection skips it
 PROJECT_PACKAGES = ("hub", "handlers", "integrations", "infra")
+
+
+@dataclass(frozen=True)
+class Trim:
+    """Zip entries (an fnmatch pattern over the path inside the package) Lambda never reads."""
+
+    pattern: str
+    why: str
+
+    def matches(self, name: str) -> bool:
+        return fnmatchcase(name, self.pattern)
+
+
+# Applied to the zip zappa wrote, after zappa's own exclusions (zappa_settings.json's
+# `exclude`/`exclude_glob`, which already drop boto3/botocore, *.pyi, zappa's build tools,
+# unused Google documents and twilio domains). What was checked and left in: third-party
+# test folders (certifi's, 2 KB), docs (0.2 MiB, and httplib2 reads its cacerts.txt), and
+# the source beside each .pyc (~40 MiB unzipped, ~8 MiB zipped): Python finds a
+# __pycache__ .pyc only through its source, and shipping sourceless .pyc files instead would
+# cost every traceback in CloudWatch and Sentry its source lines. Every rule must keep each
+# remaining module importable: tests/infra/test_package_trim.py imports every module of
+# each trimmed distribution without the trimmed files.
+TRIMS = (
+    Trim(
+        "stripe/params/*",
+        # 9.1 MiB unzipped, 2.1 MiB zipped: ~1700 TypedDicts describing request parameters.
+        # Every stripe module imports them only under `if TYPE_CHECKING:` (a static check in
+        # the test keeps that true across stripe releases) and the only other way in is the
+        # lazy attribute `stripe.params`, which hub never reads: calls take plain dicts.
+        "type checkers' parameter TypedDicts, imported only under TYPE_CHECKING",
+    ),
+    Trim(
+        ".hypothesis/*",
+        # zappa copies the project folder, and running the tests there leaves Hypothesis's
+        # example database in it (~100 files): nothing imports it, and it is test data.
+        "the test suite's Hypothesis database, left in the project folder by a test run",
+    ),
+)
+
+
+def trimmed(name: str) -> Trim | None:
+    """The rule that removes this zip entry, if any."""
+    return next((rule for rule in TRIMS if rule.matches(name)), None)
+
+
+def trim(zip_path: Path) -> int:
+    """Rewrite zappa's zip without the TRIMS entries (names, modes and compression kept);
+    returns how many entries were dropped."""
+    staged = zip_path.with_name(zip_path.name + ".trim")
+    dropped = 0
+    with zipfile.ZipFile(zip_path) as source, zipfile.ZipFile(staged, "w") as target:
+        for info in source.infolist():
+            if trimmed(info.filename):
+                dropped += 1
+                continue
+            target.writestr(info, source.read(info), compress_type=info.compress_type)
+    staged.replace(zip_path)
+    return dropped
 
 
 def runtime_version(stage: str, settings_path: Path = ROOT / "zappa_settings.json") -> str:
@@ -100,6 +162,8 @@ def zappa_package(venv: Path, stage: str) -> Path:
         cwd=ROOT,
         env=env,
     )
+    dropped = trim(output)
+    print(f"trimmed {dropped} entries Lambda never loads (infra.package.TRIMS)")
     return output
 
 

@@ -1,7 +1,14 @@
 """A cold start that only acknowledges (Stripe) or replies in the webhook answer
 (Telegram /help) imports no provider SDK: each costs 100-230 ms, more than bare Flask's
 whole start. On Lambda, handing the event to an async invocation imports no boto3 either.
-See docs/PERFORMANCE.md; the SDKs come in with the first outbound call."""
+See docs/PERFORMANCE.md; the SDKs come in with the first outbound call.
+
+Nor does it load what only other paths use (`DEFERRED`, 5-15 ms together): Flask-Caching
+and cachelib (built by the cache's first use: weather, PayPal certificates, /healthz),
+ElementTree (the playground reading TwiML), the thread pool's module (HUB_TASKS=thread),
+and, on Redis, sqlite3 (the SQLite rate limiter's). And the app a serving process builds
+(`hub.wsgi`) leaves Python's garbage collector running, with the start-up's objects frozen
+out of its scans (hub/serving.py)."""
 
 from __future__ import annotations
 
@@ -26,9 +33,13 @@ SDKS = (
     "paypalserversdk",
 )
 
+# Never on these cold paths; concurrent.futures only where no pool runs the handler.
+DEFERRED = ("flask_caching", "cachelib", "jinja2.ext", "xml.etree.ElementTree")
+POOL = "concurrent.futures"
+
 SCRIPT = f"""
 import json, os, sys
-SDKS = {SDKS!r}
+SDKS = {SDKS!r} + {DEFERRED!r} + ({POOL!r}, "sqlite3")
 from hub import create_app
 from integrations.samples import paypal_event, stripe_event, telegram_message
 
@@ -65,7 +76,9 @@ def test_the_first_answer_imports_no_provider_sdk(tmp_path, source) -> None:  # 
     assert answer["status"] == 200
     if source == "telegram":  # the reply rides in the answer: /help was actually handled
         assert answer["body"]["method"] == "sendMessage" and "/weather" in answer["body"]["text"]
-    assert answer["loaded"] == []
+    # The SQLite store needs sqlite3; a queued event goes to the pool (HUB_TASKS=thread).
+    assert set(answer["loaded"]) <= {"sqlite3", POOL}
+    assert ("sqlite3" in answer["loaded"], POOL in answer["loaded"]) == (True, source != "telegram")
 
 
 def test_on_lambda_the_stripe_ack_and_its_async_invoke_import_no_sdk(tmp_path) -> None:  # noqa: ANN001
@@ -74,4 +87,50 @@ def test_on_lambda_the_stripe_ack_and_its_async_invoke_import_no_sdk(tmp_path) -
 
     assert answer["status"] == 200
     assert len(fake.messages) == 1 and fake.bad_signatures == 0  # the event went to its invocation
-    assert answer["loaded"] == []
+    assert answer["loaded"] == ["sqlite3"]  # the store's; no pool, no cache, no SDK
+
+
+@pytest.mark.redis
+def test_on_redis_the_stripe_ack_loads_no_sqlite_and_no_cache(tmp_path) -> None:  # noqa: ANN001
+    from tests.auxil.redis import drop_prefix, require_redis, unique_prefix
+
+    url, prefix = require_redis(), unique_prefix()
+    try:
+        with fake_lambda() as fake:
+            env = {"HUB_TASKS": "lambda", "REDIS_URL": url, "HUB_REDIS_PREFIX": prefix, **fake.environ()}
+            answer = first_answer(tmp_path, "stripe", env)
+    finally:
+        drop_prefix(url, prefix)
+
+    assert answer["status"] == 200 and len(fake.messages) == 1
+    assert set(answer["loaded"]) <= {POOL}  # redis-py imports asyncio, and asyncio the pool's module
+
+
+SERVING = """
+import gc, json, sys
+import hub.wsgi
+from hub.services import hub_of
+cache = hub_of(hub.wsgi.app).cache
+print(json.dumps({"collecting": gc.isenabled(), "frozen": gc.get_freeze_count(),
+                  "cache_built": cache.is_built, "tracked": len(gc.get_objects())}))
+cache.set("k", "v")
+print(json.dumps({"cache_built": cache.is_built, "value": cache.get("k")}))
+"""
+
+
+def test_the_serving_app_leaves_the_collector_on_and_builds_the_cache_when_used(tmp_path) -> None:  # noqa: ANN001
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "AWS_", "REDIS_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", SERVING],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**clean, "HUB_INSTANCE_PATH": str(tmp_path)},
+    )
+    started, used = (json.loads(line) for line in done.stdout.strip().splitlines()[-2:])
+
+    assert started["collecting"] is True  # a paused collector would let cycles pile up for ever
+    assert started["frozen"] > 10_000 and started["tracked"] < started["frozen"] / 10
+    assert started["cache_built"] is False
+    assert used == {"cache_built": True, "value": "v"}

@@ -31,6 +31,21 @@ def test_the_database_uses_wal_so_readers_never_block_the_writer(tmp_path: Path)
     conn.close()
 
 
+def test_writes_wait_for_the_disk_though_the_schema_did_not(tmp_path: Path) -> None:
+    """The schema is made with synchronous=NORMAL (~20 fsyncs saved at a cold start) on a
+    connection that is closed, so every pooled one, which writes events, is still FULL."""
+    path = tmp_path / "hub.sqlite3"
+    store = SQLiteStore(path)
+    assert open_handles(path) == 0  # the schema's connection did not join the pool
+
+    store.record(stripe_like("evt_1"))
+
+    with store._connection() as conn:
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: on disk before the ack
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+    store.close()
+
+
 def test_close_releases_connections_made_in_other_threads(tmp_path: Path) -> None:
     path = tmp_path / "hub.sqlite3"
     store = SQLiteStore(path)
