@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,6 +24,8 @@ from hub.outbox import NoSlot
 from hub.ratelimit import RateLimiter, limits_for, open_limiter, pause_key
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
+
     from hub.services import Hub
 
 log = logging.getLogger("hub.deliveries")
@@ -122,6 +123,9 @@ class _Window:
         self.rate = hub.settings.hub_telegram_per_second  # the fastest this run can send
 
     def run(self) -> DeliveryReport:
+        # Imported here: the module loads with every app, and a cold ack sends nothing.
+        from concurrent.futures import FIRST_COMPLETED, wait
+
         while True:
             open_ = time.monotonic() < self.deadline and not self.report.deferred
             if open_ and not self.exhausted and self._room_to_claim():

@@ -237,7 +237,7 @@ def test_the_built_package_answers_webhooks_from_its_trimmed_zip(tmp_path) -> No
         pytest.skip("no build/hub-dev.zip: python -m infra.package dev (CI builds it before the tests)")
     from bench.coldstart import BENCH_SECRETS, lambda_env, run_driver, runtime_dir, unzip
     from hub.config import load_settings
-    from hub.simulate import stripe_event, telegram_message
+    from integrations.samples import stripe_event, telegram_message
 
     with zipfile.ZipFile(package) as archive:
         assert not [name for name in archive.namelist() if trimmed(name)]  # infra.package trimmed it
