@@ -9,9 +9,11 @@ import pytest
 
 
 def unavailable(required_by: str, reason: str) -> NoReturn:
-    """Skip, unless `required_by` (HUB_REQUIRE_REDIS, HUB_REQUIRE_BROWSER) is 1: then fail.
+    """Skip, unless `required_by` (HUB_REQUIRE_REDIS, HUB_REQUIRE_BROWSER,
+    HUB_REQUIRE_PACKAGE) is 1: then fail.
 
-    CI sets those flags, so a missing Redis or browser there is a red build, not a skip.
+    CI sets those flags, so a missing Redis, browser or built package there is a red build,
+    not a skip.
     """
     if os.environ.get(required_by) == "1":
         pytest.fail(f"{required_by}=1 but {reason}")
