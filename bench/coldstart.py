@@ -16,6 +16,9 @@ first request, a POST for the bare app and for hub:
 - a signed PayPal event, likewise, live on the local Redis with PayPal's certificate
   already checked and cached there (tests.paypal.cached: a generated chain served by the
   tests' fake PayPal, fetched once by a warm-up delivery).
+`--instructions` counts instead of timing: each package's cold start (interpreter start to
+the first answer, once) runs under valgrind's callgrind, whose user-space instruction count
+does not move with the machine's load as the clock does.
 Run by hand; the numbers go to docs/PERFORMANCE.md.
 """
 
@@ -143,6 +146,21 @@ def run_once(pkg: Path, runtime: Path, event: dict, env: dict[str, str]) -> dict
     return run_driver(DRIVER, pkg, runtime, event, env, "cold start")
 
 
+def count_once(pkg: Path, runtime: Path, event: dict, env: dict[str, str], out: Path) -> int:
+    """User-space instructions of one whole cold start (callgrind), process start to answer."""
+    valgrind = ("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}")
+    run_driver(DRIVER, pkg, runtime, event, env, "counted cold start", wrapper=valgrind)
+    summary = next(line for line in out.read_text().splitlines() if line.startswith("summary:"))
+    return int(summary.split()[1])
+
+
+def print_counts(counts: dict[str, int]) -> None:
+    bare = counts["bare Flask"]
+    print(f"{'package':<22} {'instructions':>14} {'x bare':>7}  (callgrind, one cold start each)")
+    for name, count in counts.items():
+        print(f"{name:<22} {count:14,} {count / bare:7.2f}")
+
+
 BENCH_SECRETS = {"TELEGRAM_WEBHOOK_SECRET": "bench-telegram-secret", "STRIPE_WEBHOOK_SECRET": "whsec_bench"}
 
 
@@ -173,6 +191,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--stage", default="dev")
+    parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind)")
     args = parser.parse_args()
     hub_zip = built_package(args.stage)
     if hub_zip is None:
@@ -204,12 +223,25 @@ def main() -> int:
                 lambda: stripe_event(settings, "invoice.paid"),
             ),
             "hub, PayPal (λ, Redis)": (hub_pkg, {**lambda_mode, **paypal_env}, paypal_delivery),
-            "hub /help, no .pyc": (
-                unzip(hub_zip, work / "hub-nopyc", strip_pyc=True),
-                {},
-                lambda: telegram_message(settings, "/help"),
-            ),
         }
+        if args.instructions:  # one counted start each; the .pyc-less one only shows the clock's point
+            counts = {}
+            for name, (pkg, extra, first_request) in packages.items():
+                run_env = {
+                    **env,
+                    **extra,
+                    "HUB_DATABASE": str(work / f"db-counted-{len(counts)}.sqlite3"),
+                    "HUB_INSTANCE_PATH": str(work / "instance"),
+                }
+                event = lambda_events.rest_v1(first_request(), args.stage)
+                counts[name] = count_once(pkg, runtime, event, run_env, work / f"callgrind.{len(counts)}.out")
+            print_counts(counts)
+            return 0
+        packages["hub /help, no .pyc"] = (
+            unzip(hub_zip, work / "hub-nopyc", strip_pyc=True),
+            {},
+            lambda: telegram_message(settings, "/help"),
+        )
         results: dict[str, list[dict]] = {name: [] for name in packages}
         for run in range(args.runs):
             for name, (pkg, extra, first_request) in packages.items():

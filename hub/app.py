@@ -24,6 +24,7 @@ from hub.services import Hub, hub_of
 from hub.store import open_store
 from hub.strict_json import StrictJSONProvider
 from hub.tasks import TaskQueue
+from hub.url_rules import LazyBuilderRule
 
 log = logging.getLogger("hub")
 
@@ -47,6 +48,7 @@ def create_app(
     environ = _environment()
     instance_path = config.get("HUB_INSTANCE_PATH") or environ.get("HUB_INSTANCE_PATH")
     app = Flask("hub", instance_path=str(Path(instance_path).resolve()) if instance_path else None)
+    app.url_rule_class = LazyBuilderRule  # url_for's builders compiled when first used (hub/url_rules.py)
     app.json = StrictJSONProvider(app)
     settings = with_dev_secrets(load_settings(config, app.instance_path, environ))
     on_lambda = bool(environ.get("AWS_LAMBDA_FUNCTION_NAME"))

@@ -28,7 +28,11 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-@dataclass(frozen=True)
+# eq=False: nothing compares or hashes two Settings (one per app, passed by reference), and
+# Python 3.11 writes the source of __eq__ and __hash__ over all ~70 fields and compiles it
+# when this module loads: 2-3 ms of every cold start (docs/PERFORMANCE.md). Equality is
+# identity, and a Settings still hashes (by identity) for caches keyed on it.
+@dataclass(frozen=True, eq=False)
 class Settings:
     """Every setting hub knows, typed. Field names are the variable names, lower-cased."""
 

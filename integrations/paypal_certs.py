@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import http.client
 import logging
 import re
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -142,8 +139,20 @@ def _cache_key(url: str, settings: Settings) -> str:
 
 def _fetch(url: str, settings: Settings) -> bytes:
     """The PEM at `url` (at PAYPAL_API_URL's host when set), or 503 so that PayPal retries."""
+    # urllib.request (with email and http.client's parser) only when a certificate is not
+    # cached yet: a cold start with it in the shared cache verifies without loading them.
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        """A redirect could lead off PayPal's hosts: it is a failed fetch, never followed."""
+
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
     target = settings.paypal_api_url + urlsplit(url).path if settings.paypal_api_url else url
-    opener = urllib.request.build_opener(_NoRedirects)
+    opener = urllib.request.build_opener(NoRedirects)
     try:
         with opener.open(urllib.request.Request(target), timeout=FETCH_TIMEOUT_SECONDS) as response:
             body = response.read(MAX_CERT_BYTES + 1)
@@ -156,13 +165,6 @@ def _fetch(url: str, settings: Settings) -> bytes:
     if len(body) > MAX_CERT_BYTES:
         raise BadRequestError("the certificate at PAYPAL-CERT-URL is too large", code="bad_certificate")
     return body
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect could lead off PayPal's hosts: it is a failed fetch, never followed."""
-
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
 
 
 def load_chain(pem: bytes) -> list[Certificate]:

@@ -6,7 +6,9 @@ See docs/PERFORMANCE.md; the SDKs come in with the first outbound call.
 Nor does it load what only other paths use (`DEFERRED`, 5-15 ms together): Flask-Caching
 and cachelib (built by the cache's first use: weather, PayPal certificates, /healthz),
 ElementTree (the playground reading TwiML), the thread pool's module (HUB_TASKS=thread),
-and, on Redis, sqlite3 (the SQLite rate limiter's). And the app a serving process builds
+and, on Redis, sqlite3 (the SQLite rate limiter's); nor urllib.request (PayPal's certificate
+fetch, when it is not cached yet). Nor does it compile the URL builders of hub's ~30 routes
+(hub/url_rules.py: compiled by the first URL built). And the app a serving process builds
 (`hub.wsgi`) leaves Python's garbage collector running, with the start-up's objects frozen
 out of its scans (hub/serving.py)."""
 
@@ -34,7 +36,7 @@ SDKS = (
 )
 
 # Never on these cold paths; concurrent.futures only where no pool runs the handler.
-DEFERRED = ("flask_caching", "cachelib", "jinja2.ext", "xml.etree.ElementTree")
+DEFERRED = ("flask_caching", "cachelib", "jinja2.ext", "xml.etree.ElementTree", "urllib.request")
 POOL = "concurrent.futures"
 
 SCRIPT = f"""
@@ -52,7 +54,9 @@ signed = {{
 }}[sys.argv[2]]()
 response = app.test_client().post(signed.path, data=signed.body, headers=signed.headers)
 loaded = sorted(m for m in SDKS if m in sys.modules)
-print(json.dumps({{"status": response.status_code, "body": response.get_json(), "loaded": loaded}}))
+builders = sum(r.builders_compiled for r in app.url_map.iter_rules() if r.endpoint != "static")
+print(json.dumps({{"status": response.status_code, "body": response.get_json(), "loaded": loaded,
+                  "builders": builders}}))
 """
 
 
@@ -74,6 +78,7 @@ def test_the_first_answer_imports_no_provider_sdk(tmp_path, source) -> None:  # 
     answer = first_answer(tmp_path, source, {"HUB_TASKS": "thread"})
 
     assert answer["status"] == 200
+    assert answer["builders"] == 0  # no URL was built, so no builder was compiled
     if source == "telegram":  # the reply rides in the answer: /help was actually handled
         assert answer["body"]["method"] == "sendMessage" and "/weather" in answer["body"]["text"]
     # The SQLite store needs sqlite3; a queued event goes to the pool (HUB_TASKS=thread).
@@ -134,3 +139,26 @@ def test_the_serving_app_leaves_the_collector_on_and_builds_the_cache_when_used(
     assert started["frozen"] > 10_000 and started["tracked"] < started["frozen"] / 10
     assert started["cache_built"] is False
     assert used == {"cache_built": True, "value": "v"}
+
+
+def test_every_route_builds_the_url_werkzeugs_own_rule_builds(tmp_path) -> None:  # noqa: ANN001
+    from flask import url_for
+    from werkzeug.routing import Map, Rule
+
+    from hub import create_app
+
+    app = create_app({"HUB_INSTANCE_PATH": str(tmp_path)})
+    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
+    eager = Map([Rule(rule.rule, endpoint=rule.endpoint, methods=rule.methods) for rule in rules])
+    eager_urls = eager.bind("hub.test", url_scheme="https")
+    assert len(rules) > 20 and sum(rule.builders_compiled for rule in rules) == 0
+
+    with app.test_request_context(base_url="https://hub.test"):
+        for rule in rules:
+            # A value needing quoting for each argument, and one unknown (a query argument).
+            values = {name: f"id {n}/é" for n, name in enumerate(sorted(rule.arguments))}
+            for extra in ({}, {"page": "2 & 3"}):
+                built = url_for(rule.endpoint, _external=True, **values, **extra)
+                assert built == eager_urls.build(rule.endpoint, {**values, **extra}, force_external=True)
+    # url_for always uses the builder that appends unknown arguments: the other one is never made.
+    assert all(rule.builders_compiled == 1 for rule in rules)
