@@ -164,9 +164,10 @@ def print_counts(counts: dict[str, int]) -> None:
 BENCH_SECRETS = {"TELEGRAM_WEBHOOK_SECRET": "bench-telegram-secret", "STRIPE_WEBHOOK_SECRET": "whsec_bench"}
 
 
-def built_package(stage: str) -> Path | None:
-    """The stage's package, its venv byte-compiled as deployed; None (said) when not built."""
-    hub_zip = BUILD / f"hub-{stage}.zip"
+def built_package(stage: str, given: Path | None = None) -> Path | None:
+    """The stage's package (or `given`, e.g. another tree's build), this tree's venv
+    byte-compiled as deployed; None (said) when not built."""
+    hub_zip = given or BUILD / f"hub-{stage}.zip"
     if not hub_zip.exists() or not VENV.exists():
         print(f"build first: python -m infra.package {stage}", file=sys.stderr)
         return None
@@ -192,8 +193,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind)")
+    parser.add_argument("--zip", type=Path, help="hub's package to start (default: this tree's build)")
     args = parser.parse_args()
-    hub_zip = built_package(args.stage)
+    hub_zip = built_package(args.stage, args.zip)
     if hub_zip is None:
         return 2
     from hub.config import load_settings

@@ -31,6 +31,7 @@ class FakePayPal:
     cert_pem: bytes = b""
     cert_status: int = 200
     cert_name: str = ""  # set: only this certificate exists, as at PayPal (others are 404)
+    cert_redirect: str = ""  # set: the certificate URL answers 302 to this location
     tokens_issued: int = 0
     cert_fetches: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)  # method, path, headers, json
@@ -122,6 +123,8 @@ def _app(fake: FakePayPal) -> Flask:
     def cert(name: str) -> Any:
         with fake.lock:
             fake.cert_fetches += 1
+        if fake.cert_redirect:
+            return Response("moved", status=302, headers={"Location": fake.cert_redirect})
         if fake.cert_status != 200 or (fake.cert_name and name != fake.cert_name):
             return Response("unavailable", status=404 if fake.cert_status == 200 else fake.cert_status)
         return Response(fake.cert_pem, mimetype="application/x-pem-file")

@@ -194,6 +194,15 @@ def test_a_certificate_that_cannot_be_fetched_is_503_so_paypal_retries(live, pki
     assert post(client, signed(pki, "PAYMENT.CAPTURE.COMPLETED")).status_code == 200
 
 
+def test_a_redirected_certificate_url_is_not_followed(live, pki, paypal):
+    # A redirect could lead off PayPal's hosts: a failed fetch (503), never a second request.
+    client, hub = live
+    paypal.cert_redirect = f"{paypal.url}/v1/notifications/certs/CERT-elsewhere"
+    response = post(client, signed(pki, "PAYMENT.CAPTURE.COMPLETED"))
+    assert response.status_code == 503 and response.json["error"] == "cert_unavailable"
+    assert paypal.cert_fetches == 1 and hub.store.events(source="paypal") == []
+
+
 def test_an_unreachable_certificate_host_is_503(make_app, live_config, pki):
     app = make_app({**live_config, "PAYPAL_API_URL": "http://127.0.0.1:9"})  # discard port: refused
     response = post(app.test_client(), signed(pki, "PAYMENT.CAPTURE.COMPLETED"))
