@@ -10,6 +10,9 @@ through Flask's test client; the clock stops when the child holds the acknowledg
 Hub and bare runs alternate so machine noise hits both alike. The CPU columns are each
 child's own CPU time to the same moment (`time.process_time()`): on a shared machine they
 move far less than the wall clock, which also counts the time other work held the cores.
+`--instructions` counts instead of timing: one hub and one bare child per source under
+valgrind's callgrind (user-space instructions, interpreter start to the acknowledgement),
+which the machine's load does not move.
 """
 
 from __future__ import annotations
@@ -63,15 +66,20 @@ def requests_for(source: str, folder: Path) -> Iterator[tuple[Callable[[], Signe
         yield make, env
 
 
-def one_run(target: str, request_file: Path, folder: Path, extra: dict[str, str]) -> tuple[float, int, float]:
+def one_run(
+    target: str, request_file: Path, folder: Path, extra: dict[str, str], count_in: Path | None = None
+) -> tuple[float, int, float]:
+    """(seconds to the ack, peak RSS KiB, CPU ms); with `count_in`, run under callgrind
+    writing its counts there (see `instructions`)."""
     # HUB_TASKS=thread, the local default: Stripe and Google are acknowledged before their
     # handlers run (as with HUB_TASKS=lambda); Telegram and SMS answer inline by design.
     instance = folder / f"instance-{time.monotonic_ns()}"
     prepare_instance(instance)
     env = hub_env(instance, HUB_TASKS="thread", **extra)
     started = time.time()
+    valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={count_in}"] if count_in else []
     out = subprocess.run(
-        [PYTHON, "-m", "bench.startup_child", target, str(request_file)],
+        [*valgrind, PYTHON, "-m", "bench.startup_child", target, str(request_file)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -84,12 +92,43 @@ def one_run(target: str, request_file: Path, folder: Path, extra: dict[str, str]
     return answer["done"] - started, answer["rss_kib"], answer["cpu_ms"]
 
 
+def instructions(count_in: Path) -> int:
+    summary = next(line for line in count_in.read_text().splitlines() if line.startswith("summary:"))
+    return int(summary.split()[1])
+
+
+def count(sources: list[str], folder: Path) -> None:
+    print(f"{'source':14} {'hub instructions':>17} {'bare':>15} {'ratio':>6}  (callgrind, one start each)")
+    for source in sources:
+        with requests_for(source, folder) as (make_request, extra):
+            request = make_request()
+            request_file = folder / "request.json"
+            request_file.write_text(
+                json.dumps(
+                    {"path": request.path, "headers": request.headers, "body": request.body.decode("latin-1")}
+                )
+            )
+            counted = {}
+            for target in ("hub", "bare"):
+                out = folder / f"callgrind.{target}.out"
+                one_run(target, request_file, folder, extra if target == "hub" else {}, count_in=out)
+                counted[target] = instructions(out)
+        h, b = counted["hub"], counted["bare"]
+        print(f"{source:14} {h:17,} {b:15,} {h / b:6.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--sources", default=",".join(SOURCES))
+    parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind)")
     args = parser.parse_args()
     byte_compile()
+    if args.instructions:
+        print(f"# bench.startup --instructions  rev {git_revision()}")
+        with tempfile.TemporaryDirectory() as tmp:
+            count(args.sources.split(","), Path(tmp))
+        return
     print(f"# bench.startup  rev {git_revision()}  runs {args.runs}  (medians)")
     head = (
         "source",
