@@ -56,6 +56,10 @@ class TelegramAPIError(RuntimeError):
         self.retry_after = retry_after
 
 
+class NoAnswerError(TelegramAPIError):
+    """The call got no answer in time: it may have reached Telegram, or not."""
+
+
 class RecipientUnavailableError(TelegramAPIError):
     """The chat cannot receive messages, and retrying cannot help: 403 (the user blocked
     the bot or is deactivated, the bot left the chat) or a 400 naming a chat that is gone."""
@@ -134,18 +138,22 @@ def call(
     fn: Callable[[telegram.Bot], Awaitable[T]],
     *,
     timeout: float = CALL_TIMEOUT,
+    wait_on_rate_limit: bool = True,
 ) -> T:
     """Run `fn(bot)` on hub's loop with an initialised Bot; safe from any thread.
 
-    `what` names the call in errors ("sendMessage to chat 42"). Raises TelegramAPIError.
+    `what` names the call in errors ("sendMessage to chat 42"). Raises TelegramAPIError
+    (NoAnswerError after `timeout`). `wait_on_rate_limit=False`: a 429 is raised at once,
+    for a caller whose shared rate limiter must hear of it (a retry here would bypass it).
     """
     if not token:
         raise TelegramAPIError(f"{what}: TELEGRAM_BOT_TOKEN is not set")
     aioloop.at_shutdown(close)
+    short = SHORT_RETRY_AFTER if wait_on_rate_limit else 0.0
     try:
-        return aioloop.run(_with_retries(token, api_url, what, fn), timeout=timeout)
+        return aioloop.run(_with_retries(token, api_url, what, fn, short), timeout=timeout)
     except TimeoutError as exc:
-        raise TelegramAPIError(f"{what}: no answer from the Bot API ({exc})") from None
+        raise NoAnswerError(f"{what}: no answer from the Bot API ({exc})") from None
 
 
 async def close() -> None:
@@ -158,14 +166,20 @@ def close_all() -> None:
     aioloop.run(close(), timeout=10)
 
 
-async def _with_retries(token: str, api_url: str, what: str, fn: Callable[[telegram.Bot], Awaitable[T]]) -> T:
+async def _with_retries(
+    token: str,
+    api_url: str,
+    what: str,
+    fn: Callable[[telegram.Bot], Awaitable[T]],
+    short_retry_after: float = SHORT_RETRY_AFTER,
+) -> T:
     for attempt in range(1, ATTEMPTS + 1):
         try:
             bot = await _bots.get(token, api_url)
             return await fn(bot)
         except RetryAfter as exc:
             wait = retry_after_seconds(exc)
-            if wait > SHORT_RETRY_AFTER or attempt == ATTEMPTS:
+            if wait > short_retry_after or attempt == ATTEMPTS:
                 raise TelegramAPIError(
                     f"{what}: Telegram rate limit, retry after {wait:g} s", retry_after=wait
                 ) from None
@@ -224,8 +238,18 @@ MARKUP_KINDS = {
 }
 
 
-def send_message(token: str, api_url: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """sendMessage with `payload` (Bot API JSON); returns the sent message's ids."""
+def send_message(
+    token: str,
+    api_url: str,
+    payload: dict[str, Any],
+    *,
+    timeout: float = CALL_TIMEOUT,
+    wait_on_rate_limit: bool = True,
+    on_wire: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """sendMessage with `payload` (Bot API JSON); returns the sent message's ids. `timeout`
+    and `wait_on_rate_limit` as for `call`; `on_wire` is called on the loop just before
+    each request is made (it must be quick: it holds the loop)."""
     chat_id = payload["chat_id"]
     known, extra = {}, {}
     for key, value in payload.items():
@@ -238,11 +262,16 @@ def send_message(token: str, api_url: str, payload: dict[str, Any]) -> dict[str,
 
     async def send(bot: telegram.Bot) -> telegram.Message:
         try:
+            if on_wire is not None:
+                on_wire()
             return await bot.send_message(**known, api_kwargs=extra or None)
         except ChatMigrated as exc:  # a group became a supergroup: follow it once
+            if on_wire is not None:
+                on_wire()
             return await bot.send_message(**{**known, "chat_id": exc.new_chat_id}, api_kwargs=extra or None)
 
-    message = call(token, api_url, f"sendMessage to chat {chat_id}", send)
+    what = f"sendMessage to chat {chat_id}"
+    message = call(token, api_url, what, send, timeout=timeout, wait_on_rate_limit=wait_on_rate_limit)
     return {"message_id": message.message_id, "chat_id": message.chat_id}
 
 

@@ -95,7 +95,7 @@ def test_a_delivery_run_finds_every_row_through_an_index(make_app, bot_api, monk
     }
     assert any("FROM outbox WHERE key" in sql for _, sql in statements), "the run looked its calls up"
     assert any("UPDATE deliveries" in sql for _, sql in statements), "the run claimed and finished"
-    assert any("slots" in sql for _, sql in statements), "the run asked the limiter"
+    assert any("FROM sends" in sql for _, sql in statements), "the run asked the limiter"
     scanning = {
         sql: found
         for (database, sql), params in statements.items()
