@@ -13,6 +13,7 @@ the task pool, a warm Lambda's later invocations. Nothing is created at import.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -73,6 +74,21 @@ class ConflictError(TelegramAPIError):
     """409: another getUpdates consumer is running, or a webhook is set while polling."""
 
 
+# The caller's `on_wire` for the request being made (set in the sending task only).
+_ON_WIRE: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("on_wire", default=None)
+
+
+class _WireRequest(HTTPXRequest):
+    """PTB's HTTPX request, telling the sender when its request is handed to httpx: after
+    PTB's own work on the loop, which other sends' answers can hold up by tens of ms."""
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        on_wire = _ON_WIRE.get()
+        if on_wire is not None:
+            on_wire()
+        return await super().do_request(*args, **kwargs)
+
+
 class _Bots:
     """Initialised Bots by (token, API URL). Touched only on the loop thread: no locks needed
     beyond one asyncio.Lock that makes concurrent first calls initialise a single Bot."""
@@ -108,7 +124,7 @@ class _Bots:
             base_file_url=f"{api_url}/file/bot",
             # PTB's default pool waits 1 s for a free connection; bursts from many request
             # threads share this client, so allow a longer wait before calling it a failure.
-            request=HTTPXRequest(connection_pool_size=64, pool_timeout=10.0),
+            request=_WireRequest(connection_pool_size=64, pool_timeout=10.0),
             get_updates_request=HTTPXRequest(connection_pool_size=1),
         )
         try:
@@ -248,8 +264,8 @@ def send_message(
     on_wire: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """sendMessage with `payload` (Bot API JSON); returns the sent message's ids. `timeout`
-    and `wait_on_rate_limit` as for `call`; `on_wire` is called on the loop just before
-    each request is made (it must be quick: it holds the loop)."""
+    and `wait_on_rate_limit` as for `call`; `on_wire` is called on the loop as each request
+    is handed to httpx (it must be quick: it holds the loop)."""
     chat_id = payload["chat_id"]
     known, extra = {}, {}
     for key, value in payload.items():
@@ -261,13 +277,10 @@ def send_message(
             extra[key] = value
 
     async def send(bot: telegram.Bot) -> telegram.Message:
+        _ON_WIRE.set(on_wire)  # this task's context: seen by its requests only
         try:
-            if on_wire is not None:
-                on_wire()
             return await bot.send_message(**known, api_kwargs=extra or None)
         except ChatMigrated as exc:  # a group became a supergroup: follow it once
-            if on_wire is not None:
-                on_wire()
             return await bot.send_message(**{**known, "chat_id": exc.new_chat_id}, api_kwargs=extra or None)
 
     what = f"sendMessage to chat {chat_id}"
