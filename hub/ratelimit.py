@@ -313,7 +313,8 @@ class SQLiteRateLimiter(RateLimiter):
 
     def _book(self, limits: Sequence[Limit], now: float, ahead: float) -> float:
         conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
+        # Asked only to look (`earliest`, once per delivery): a read, without the write lock.
+        conn.execute("BEGIN" if ahead < 0 else "BEGIN IMMEDIATE")
         try:
             keys = [lim.key for lim in limits]
             marks = ", ".join("?" * len(keys))
