@@ -72,6 +72,12 @@ class Context:
             hub.store, scope=self._scope, event_id=event.id, names=names_of(event, self._scope)
         )
         self.gate: Callable[[], object] | None = None  # waited on before each send (rate limits)
+        # When a send must have its answer (monotonic): the delivery run's end. Senders bound
+        # their HTTP timeouts by it, so no run outlasts its budget waiting on the network.
+        self.answer_by: float | None = None
+        # Called by a sender the moment its request is handed to the HTTP client (the
+        # delivery runner's: the limiter counts the send from then, see RateLimiter.restamp).
+        self.on_wire: Callable[[], None] | None = None
         self.started = time.monotonic()  # a fan-out's time box is counted from here (hub.fanout)
         self.follow_up: Event | None = None  # a fan-out's rest, recorded when this run succeeds
 
@@ -105,6 +111,12 @@ class Context:
             if name in options:
                 resolve(check)(options[name])
         return self.tells.add(channel, str(address), str(text), plain_options(options), effect=effect)
+
+    def send_timeout(self, cap: float) -> float:
+        """A send's HTTP timeout: `cap`, or less when the run must end sooner (`answer_by`)."""
+        if self.answer_by is None:
+            return cap
+        return max(0.05, min(cap, self.answer_by - time.monotonic()))
 
     def send_now(self, channel: str, address: str, text: str, **options: Any) -> CallResult:
         """Send at once, through the outbox: for a handler that must know the outcome (an

@@ -1,8 +1,12 @@
 """The delivery runner: claims due deliveries and sends each through the outbox.
 
 One run lasts at most `HUB_DELIVERY_RUN_SECONDS` (under half of the Lambda timeout), then
-stops claiming and says whether more are due, so the task machinery starts another run
-(a new invocation on Lambda) and no run is cut off by the platform mid-send. Within a run
+says whether more are due, so the task machinery starts another run (a new invocation on
+Lambda) and no run is cut off by the platform mid-send. The bound holds by construction:
+sends start until `SEND_RESERVE` before the end, and every send's HTTP timeout is cut to
+the time left (`Context.answer_by`), so a Bot API that never answers ends the send, not
+the run past its budget (the send's outcome is then unknown: the outbox keeps it
+`sending`, and its retry is flagged as a possible duplicate). Within a run
 up to `HUB_DELIVERY_CONCURRENCY` sends are in flight at once (each waits mostly on the
 network), a new one starting as soon as one ends, paced by the shared rate limiter.
 """
@@ -31,6 +35,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub.deliveries")
 
 SUPPRESSED = "suppressed"  # the outbox status of a message to a number that texted STOP
+# Seconds before a run's end after which no send starts: a send needs its answer within the
+# run, and a healthy one takes a round trip (at most a quarter of a short test budget).
+SEND_RESERVE = 2.0
+RATE_LIMITED_TRIES = 3  # sends of one claimed delivery that met a 429, in one run
+# A send that reached the HTTP client later than this after its slot is counted from then
+# (one limiter write more); most get there within a few ms, which the window's JITTER covers.
+RESTAMP_AFTER = 0.004
 
 
 @dataclass
@@ -60,13 +71,15 @@ def run_deliveries(hub: Hub, *, budget_seconds: float | None = None) -> Delivery
     budget = settings.hub_delivery_run_seconds if budget_seconds is None else budget_seconds
     started = time.monotonic()
     limiter = rate_limiter(hub)
+    starting = budget - min(SEND_RESERVE, budget / 4)  # sends start within this
     window = _Window(
         hub,
         limiter,
         hub.tasks.sending_pool(settings.hub_delivery_concurrency),
         size=settings.hub_delivery_concurrency,
-        deadline=started + budget,
-        slot_deadline=limiter.clock() + budget,  # in the limiter's (the store's) clock
+        deadline=started + starting,
+        slot_deadline=limiter.clock() + starting,  # in the limiter's (the store's) clock
+        answer_by=started + budget,
     )
     report = window.run()
     report.seconds = round(time.monotonic() - started, 3)
@@ -104,13 +117,15 @@ class _Window:
         size: int,
         deadline: float,
         slot_deadline: float,
+        answer_by: float,
     ) -> None:
         self.hub = hub
         self.limiter = limiter
         self.pool = pool
         self.size = size
-        self.deadline = deadline
-        self.slot_deadline = slot_deadline
+        self.deadline = deadline  # no send starts after it (monotonic)
+        self.slot_deadline = slot_deadline  # the same, in the limiter's clock
+        self.answer_by = answer_by  # every send's answer by then (monotonic): the run's end
         self.report = DeliveryReport()
         self.ready: deque[Delivery] = deque()  # claimed, its chat free
         self.behind: dict[tuple[str, str], deque[Delivery]] = {}  # claimed, its chat busy
@@ -121,6 +136,7 @@ class _Window:
         self.failed_here: set[str] = set()
         self.exhausted = False  # nothing more to claim in this run
         self.rate = hub.settings.hub_telegram_per_second  # the fastest this run can send
+        self.events: dict[str, Event] = {}  # the events this run's deliveries were told in
 
     def run(self) -> DeliveryReport:
         # Imported here: the module loads with every app, and a cold ack sends nothing.
@@ -179,8 +195,19 @@ class _Window:
 
     def _start(self, delivery: Delivery) -> None:
         self.waiting -= 1
+        event = self.events.get(delivery.event_id)
+        if event is None:  # one read per event in a run, not per message: a fan-out's share one
+            if len(self.events) >= 64:
+                self.events.clear()
+            event = self.events[delivery.event_id] = _event_of(self.hub, delivery)
         future = self.pool.submit(
-            deliver, self.hub, delivery, limiter=self.limiter, deadline=self.slot_deadline
+            deliver,
+            self.hub,
+            delivery,
+            limiter=self.limiter,
+            deadline=self.slot_deadline,
+            answer_by=self.answer_by,
+            event=event,
         )
         self.flying[future] = delivery
 
@@ -216,10 +243,17 @@ class _Window:
 
 
 def deliver(
-    hub: Hub, delivery: Delivery, *, limiter: RateLimiter | None = None, deadline: float = float("inf")
+    hub: Hub,
+    delivery: Delivery,
+    *,
+    limiter: RateLimiter | None = None,
+    deadline: float = float("inf"),
+    answer_by: float | None = None,
+    event: Event | None = None,
 ) -> str | None:
     """Send one claimed delivery under its rate limits and store how it ended; its status
-    (None: lease lost; `pending`: no send slot before `deadline`, due again)."""
+    (None: lease lost; `pending`: no send slot before `deadline`, due again). The send's
+    answer is awaited until `answer_by` (monotonic) at the latest."""
     limits = limits_for(hub.settings, delivery)
     if limiter is not None and limiter.earliest(limits) > deadline:
         return _finish(
@@ -227,24 +261,37 @@ def deliver(
             delivery,
             {"status": PENDING, "attempts": delivery.attempts - 1, "next_attempt_at": hub.store.clock()},
         )
-    ctx = Context(hub, _event_of(hub, delivery), scope=delivery.id)
-    if limiter is not None:
-        # The slot is taken at the wire (after the outbox row), not here: time spent writing
-        # would otherwise bunch sends up at Telegram.
-        ctx.gate = lambda: _slot_or_raise(limiter, limits, deadline)
-    try:
-        result = ctx.send_now(delivery.channel, delivery.address, delivery.text, **delivery.options)
-    except NoSlot:  # nothing was sent: due again, no attempt used
-        return _finish(
-            hub,
-            delivery,
-            {"status": PENDING, "attempts": delivery.attempts - 1, "next_attempt_at": hub.store.clock()},
-        )
-    except Exception as exc:  # the provider's or the network's failure: this delivery's, not the run's
-        asked = asked_delay(exc)
-        if asked and limiter is not None:  # a 429: every send under that limit waits, not only this one
-            limiter.pause(pause_key(delivery), limits, asked)
-        return _failed(hub, delivery, exc)
+    event = event or _event_of(hub, delivery)
+    for tried in range(1, RATE_LIMITED_TRIES + 1):
+        ctx = Context(hub, event, scope=delivery.id)  # a new context: the same outbox key
+        ctx.answer_by = answer_by
+        stamps = _Stamps(limiter, limits, deadline) if limiter is not None else None
+        if stamps is not None:
+            # The slot is taken at the wire (after the outbox row), not here: time spent writing
+            # would otherwise bunch sends up at Telegram.
+            ctx.gate, ctx.on_wire = stamps.gate, stamps.on_wire
+        try:
+            result = ctx.send_now(delivery.channel, delivery.address, delivery.text, **delivery.options)
+            break
+        except NoSlot:  # nothing was sent: due again, no attempt used
+            return _finish(
+                hub,
+                delivery,
+                {"status": PENDING, "attempts": delivery.attempts - 1, "next_attempt_at": hub.store.clock()},
+            )
+        except Exception as exc:  # the provider's or the network's failure: this delivery's, not the run's
+            if stamps is not None:
+                stamps.restamp()
+            asked = asked_delay(exc)
+            if asked and limiter is not None:  # a 429: every send under that limit waits, not only this one
+                limiter.pause(pause_key(delivery), limits, asked)
+                # The rate's refusal, not this message's: sent again once the pause ends, if
+                # that is within this run (the gate waits it out with every other send).
+                if tried < RATE_LIMITED_TRIES and limiter.earliest(limits) <= deadline:
+                    continue
+            return _failed(hub, delivery, exc)
+    if stamps is not None:
+        stamps.restamp()
     entry = result.entry
     if entry.status == SUPPRESSED:
         changes = {"status": SKIPPED, "last_error": entry.detail, "outbox_id": entry.id}
@@ -259,9 +306,31 @@ def deliver(
     return _finish(hub, delivery, changes)
 
 
-def _slot_or_raise(limiter: RateLimiter, limits: list, deadline: float) -> None:
-    if limiter.wait_for(limits, deadline=deadline, at_once=True) is None:
-        raise NoSlot("not sent: the rate limits leave no slot in this run; due again")
+class _Stamps:
+    """One delivery attempt's sends under the limiter: each waits for its slot at the gate
+    (`ctx.gate`), and is counted from when it reached the HTTP client (`ctx.on_wire`) if that
+    was noticeably later than the slot (`RateLimiter.restamp`)."""
+
+    def __init__(self, limiter: RateLimiter, limits: list, deadline: float) -> None:
+        self.limiter, self.limits, self.deadline = limiter, limits, deadline
+        self.let_go: list[tuple[float, float]] = []  # (the slot, monotonic when it was taken)
+        self.wired: list[float] = []  # monotonic, when each send was handed to the client
+
+    def gate(self) -> None:
+        slot = self.limiter.wait_for(self.limits, deadline=self.deadline, at_once=True)
+        if slot is None:
+            raise NoSlot("not sent: the rate limits leave no slot in this run; due again")
+        self.let_go.append((slot, time.monotonic()))
+
+    def on_wire(self) -> None:
+        self.wired.append(time.monotonic())
+
+    def restamp(self) -> None:
+        for (slot, taken), wired in zip(self.let_go, self.wired, strict=False):
+            if wired - taken > RESTAMP_AFTER:
+                self.limiter.restamp(self.limits, slot, slot + (wired - taken))
+        self.let_go.clear()
+        self.wired.clear()
 
 
 def _failed(hub: Hub, delivery: Delivery, exc: Exception) -> str | None:

@@ -1,7 +1,8 @@
 """Fan-out of any size in runs of bounded length.
 
 A handler that tells every subscriber walks the store a page at a time (`walk`). Once its
-run has read for half of `HUB_DELIVERY_RUN_SECONDS`, the walk stops after the page in
+run has read for half of `HUB_DELIVERY_RUN_SECONDS` (the first run: `FIRST_PART_SECONDS`,
+so that the first messages go out soon), the walk stops after the page in
 hand and the rest goes on in a follow-up run of the same handler: an event of the same
 source and type, carrying the cursor, recorded before this run is done (so a crash in
 between reruns this run, which records it again) and run like any other event (its own
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 
 CONTINUED = "_continued"  # a follow-up's payload: {"cursor", "scope", "part"}
 PAGE = 500
+# The first run's time box: its deliveries are due only once it succeeds, so a short first
+# part lets the first messages go within about this of the alert (10,000 subscribers took
+# 3.3 s in one part) while the follow-ups record the rest.
+FIRST_PART_SECONDS = 0.5
 
 
 def walk(ctx: Context, namespace: str, *, page: int = PAGE) -> Iterator[dict[str, Any]]:
@@ -33,7 +38,10 @@ def walk(ctx: Context, namespace: str, *, page: int = PAGE) -> Iterator[dict[str
     fan-out time box is spent (then a follow-up run takes the rest)."""
     state = ctx.event.payload.get(CONTINUED) or {}
     cursor = str(state.get("cursor") or "")
-    ends = ctx.started + ctx.settings.hub_delivery_run_seconds / 2
+    box = ctx.settings.hub_delivery_run_seconds / 2
+    if not state:  # the first part: its messages go out when it ends, so it ends soon
+        box = min(box, FIRST_PART_SECONDS)
+    ends = ctx.started + box
     while True:
         entries, cursor = ctx.store.kv_page(namespace, cursor, page)
         yield from (value for _, value in entries)

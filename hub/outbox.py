@@ -34,6 +34,12 @@ class NoSlot(Exception):  # noqa: N818 - a decision, not a failure
     """Raised by a `gate`: the call is not made now (no rate-limit slot in this run)."""
 
 
+class OutcomeUnknown(Exception):  # noqa: N818 - a state, not only a failure
+    """Raised by a `send`: the call was made and no answer came (a timeout). It may have
+    reached the provider: the entry stays `sending`, as after a crash, and the next attempt
+    is made as one of unknown outcome (same key, or flagged `possible_duplicate`)."""
+
+
 @dataclass(frozen=True)
 class CallResult:
     entry: OutboxEntry
@@ -102,6 +108,10 @@ class Outbox:
                 raise
         try:
             response = send()
+        except OutcomeUnknown:
+            unknown = replace(entry, detail="no answer: the outcome is unknown")
+            until_stored(self.store, lambda: self.store.finish_outbox(unknown))
+            raise
         except Exception as exc:
             # The key is freed: the provider refused or never answered, so a retry calls again.
             detail = f"{type(exc).__name__}: {exc}"[:500]

@@ -13,6 +13,7 @@ the task pool, a warm Lambda's later invocations. Nothing is created at import.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -56,6 +57,10 @@ class TelegramAPIError(RuntimeError):
         self.retry_after = retry_after
 
 
+class NoAnswerError(TelegramAPIError):
+    """The call got no answer in time: it may have reached Telegram, or not."""
+
+
 class RecipientUnavailableError(TelegramAPIError):
     """The chat cannot receive messages, and retrying cannot help: 403 (the user blocked
     the bot or is deactivated, the bot left the chat) or a 400 naming a chat that is gone."""
@@ -67,6 +72,21 @@ GONE_CHAT = ("chat not found", "user not found", "peer_id_invalid", "chat was de
 
 class ConflictError(TelegramAPIError):
     """409: another getUpdates consumer is running, or a webhook is set while polling."""
+
+
+# The caller's `on_wire` for the request being made (set in the sending task only).
+_ON_WIRE: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("on_wire", default=None)
+
+
+class _WireRequest(HTTPXRequest):
+    """PTB's HTTPX request, telling the sender when its request is handed to httpx: after
+    PTB's own work on the loop, which other sends' answers can hold up by tens of ms."""
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        on_wire = _ON_WIRE.get()
+        if on_wire is not None:
+            on_wire()
+        return await super().do_request(*args, **kwargs)
 
 
 class _Bots:
@@ -104,7 +124,7 @@ class _Bots:
             base_file_url=f"{api_url}/file/bot",
             # PTB's default pool waits 1 s for a free connection; bursts from many request
             # threads share this client, so allow a longer wait before calling it a failure.
-            request=HTTPXRequest(connection_pool_size=64, pool_timeout=10.0),
+            request=_WireRequest(connection_pool_size=64, pool_timeout=10.0),
             get_updates_request=HTTPXRequest(connection_pool_size=1),
         )
         try:
@@ -134,18 +154,22 @@ def call(
     fn: Callable[[telegram.Bot], Awaitable[T]],
     *,
     timeout: float = CALL_TIMEOUT,
+    wait_on_rate_limit: bool = True,
 ) -> T:
     """Run `fn(bot)` on hub's loop with an initialised Bot; safe from any thread.
 
-    `what` names the call in errors ("sendMessage to chat 42"). Raises TelegramAPIError.
+    `what` names the call in errors ("sendMessage to chat 42"). Raises TelegramAPIError
+    (NoAnswerError after `timeout`). `wait_on_rate_limit=False`: a 429 is raised at once,
+    for a caller whose shared rate limiter must hear of it (a retry here would bypass it).
     """
     if not token:
         raise TelegramAPIError(f"{what}: TELEGRAM_BOT_TOKEN is not set")
     aioloop.at_shutdown(close)
+    short = SHORT_RETRY_AFTER if wait_on_rate_limit else 0.0
     try:
-        return aioloop.run(_with_retries(token, api_url, what, fn), timeout=timeout)
+        return aioloop.run(_with_retries(token, api_url, what, fn, short), timeout=timeout)
     except TimeoutError as exc:
-        raise TelegramAPIError(f"{what}: no answer from the Bot API ({exc})") from None
+        raise NoAnswerError(f"{what}: no answer from the Bot API ({exc})") from None
 
 
 async def close() -> None:
@@ -158,14 +182,20 @@ def close_all() -> None:
     aioloop.run(close(), timeout=10)
 
 
-async def _with_retries(token: str, api_url: str, what: str, fn: Callable[[telegram.Bot], Awaitable[T]]) -> T:
+async def _with_retries(
+    token: str,
+    api_url: str,
+    what: str,
+    fn: Callable[[telegram.Bot], Awaitable[T]],
+    short_retry_after: float = SHORT_RETRY_AFTER,
+) -> T:
     for attempt in range(1, ATTEMPTS + 1):
         try:
             bot = await _bots.get(token, api_url)
             return await fn(bot)
         except RetryAfter as exc:
             wait = retry_after_seconds(exc)
-            if wait > SHORT_RETRY_AFTER or attempt == ATTEMPTS:
+            if wait > short_retry_after or attempt == ATTEMPTS:
                 raise TelegramAPIError(
                     f"{what}: Telegram rate limit, retry after {wait:g} s", retry_after=wait
                 ) from None
@@ -224,8 +254,18 @@ MARKUP_KINDS = {
 }
 
 
-def send_message(token: str, api_url: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """sendMessage with `payload` (Bot API JSON); returns the sent message's ids."""
+def send_message(
+    token: str,
+    api_url: str,
+    payload: dict[str, Any],
+    *,
+    timeout: float = CALL_TIMEOUT,
+    wait_on_rate_limit: bool = True,
+    on_wire: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """sendMessage with `payload` (Bot API JSON); returns the sent message's ids. `timeout`
+    and `wait_on_rate_limit` as for `call`; `on_wire` is called on the loop as each request
+    is handed to httpx (it must be quick: it holds the loop)."""
     chat_id = payload["chat_id"]
     known, extra = {}, {}
     for key, value in payload.items():
@@ -237,12 +277,14 @@ def send_message(token: str, api_url: str, payload: dict[str, Any]) -> dict[str,
             extra[key] = value
 
     async def send(bot: telegram.Bot) -> telegram.Message:
+        _ON_WIRE.set(on_wire)  # this task's context: seen by its requests only
         try:
             return await bot.send_message(**known, api_kwargs=extra or None)
         except ChatMigrated as exc:  # a group became a supergroup: follow it once
             return await bot.send_message(**{**known, "chat_id": exc.new_chat_id}, api_kwargs=extra or None)
 
-    message = call(token, api_url, f"sendMessage to chat {chat_id}", send)
+    what = f"sendMessage to chat {chat_id}"
+    message = call(token, api_url, what, send, timeout=timeout, wait_on_rate_limit=wait_on_rate_limit)
     return {"message_id": message.message_id, "chat_id": message.chat_id}
 
 

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from hub.context import plain_options
 
 if TYPE_CHECKING:
-    from hub.config import Settings
     from hub.context import Context
     from hub.outbox import CallResult
 
@@ -48,7 +47,7 @@ def send_text(ctx: Context, address: str, text: str, **options: Any) -> CallResu
         extra = options if last else {k: v for k, v in options.items() if k != "reply_markup"}
         payload = {"chat_id": address, "text": chunk, **extra}
         try:
-            result = ctx.call("telegram", "sendMessage", payload, lambda p=payload: _send(ctx.settings, p))
+            result = ctx.call("telegram", "sendMessage", payload, lambda p=payload: _send(ctx, p))
         except RecipientUnavailableError as exc:
             log.warning("not sent, chat %s cannot receive it: %s", address, exc)
             return _failed_result(ctx, payload)
@@ -56,10 +55,26 @@ def send_text(ctx: Context, address: str, text: str, **options: Any) -> CallResu
     return result
 
 
-def _send(settings: Settings, payload: dict[str, Any]) -> dict[str, Any]:
+def _send(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
+    """One sendMessage. Under a shared rate limiter (`ctx.gate`, the delivery runner) a 429
+    goes back to it at once rather than being waited out here, past the limiter; and the
+    call's answer is awaited no later than the run's end (`ctx.answer_by`): without one, the
+    outcome is unknown, and the outbox keeps the call `sending` for the retry to flag."""
+    from hub.outbox import OutcomeUnknown
     from integrations import telegram_bot
 
-    message = telegram_bot.send_message(settings.telegram_bot_token, settings.telegram_api_url, payload)
+    settings = ctx.settings
+    try:
+        message = telegram_bot.send_message(
+            settings.telegram_bot_token,
+            settings.telegram_api_url,
+            payload,
+            timeout=ctx.send_timeout(telegram_bot.CALL_TIMEOUT),
+            wait_on_rate_limit=ctx.gate is None,
+            on_wire=ctx.on_wire,
+        )
+    except telegram_bot.NoAnswerError as exc:
+        raise OutcomeUnknown(str(exc)) from None
     return {"ref": str(message["message_id"]), **message}
 
 

@@ -144,15 +144,16 @@ class SmsRejected(Exception):
         self.code = code
 
 
-def rest_client(settings: Settings) -> Any:
-    """A REST client per call, from settings (never from the process environment)."""
+def rest_client(settings: Settings, *, timeout: float = TIMEOUT_SECONDS) -> Any:
+    """A REST client per call, from settings (never from the process environment); its
+    HTTP timeout is shortened to what a delivery run has left (`Context.send_timeout`)."""
     from twilio.http.http_client import TwilioHttpClient
     from twilio.rest import Client
 
     return Client(
         settings.twilio_account_sid,
         settings.twilio_auth_token,
-        http_client=TwilioHttpClient(timeout=TIMEOUT_SECONDS),
+        http_client=TwilioHttpClient(timeout=timeout),
         # Settings are the only source; the SDK falls back to os.environ (TWILIO_EDGE,
         # TWILIO_REGION) for any empty mapping, so it gets one that is not empty.
         environment={"HUB_SETTINGS_ONLY": "1"},
@@ -196,7 +197,8 @@ def send_text(ctx: Context, address: str, text: str, **options: Any) -> CallResu
                 "SMS is not set up: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"
             )
         try:
-            message = rest_client(settings).messages.create(**payload)
+            client = rest_client(settings, timeout=ctx.send_timeout(TIMEOUT_SECONDS))
+            message = client.messages.create(**payload)
         except TwilioRestException as exc:
             if exc.status == 429 or exc.status >= 500:
                 raise  # Twilio's trouble, not ours: the hub retries the event with backoff

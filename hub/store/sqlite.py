@@ -379,19 +379,32 @@ class SQLiteStore(Store):
         return [_outbox_entry(r) for r in self._query(sql, [*params, limit])]
 
     def _outbox_patch(self, ref: str, status: str, detail: str) -> OutboxEntry | None:
-        self._execute("UPDATE outbox SET status = ?, detail = ? WHERE ref = ?", (status, detail, ref))
-        rows = self._query("SELECT * FROM outbox WHERE ref = ? ORDER BY created_at LIMIT 1", (ref,))
+        # `ref != ''` (and `key != ''` below) repeats the partial index's condition: SQLite
+        # uses a partial index only when the query implies its WHERE, and `ref = ?` does not
+        # (the parameter could be ''), so without it each lookup scanned the whole outbox,
+        # one full scan per message sent (tests/deliveries/test_query_plans.py).
+        self._execute(
+            "UPDATE outbox SET status = ?, detail = ? WHERE ref = ? AND ref != ''", (status, detail, ref)
+        )
+        rows = self._query(
+            "SELECT * FROM outbox WHERE ref = ? AND ref != '' ORDER BY created_at LIMIT 1", (ref,)
+        )
         return _outbox_entry(rows[0]) if rows else None
 
     def _outbox_find_key(self, key: str) -> OutboxEntry | None:
-        rows = self._query("SELECT * FROM outbox WHERE key = ? ORDER BY created_at, rowid LIMIT 1", (key,))
+        rows = self._query(
+            "SELECT * FROM outbox WHERE key = ? AND key != '' ORDER BY created_at, rowid LIMIT 1", (key,)
+        )
         return _outbox_entry(rows[0]) if rows else None
 
     def _outbox_report(self, ref: str, status: str, detail: str) -> OutboxEntry | None:
         self._execute(
-            "UPDATE outbox SET provider_status = ?, provider_detail = ? WHERE ref = ?", (status, detail, ref)
+            "UPDATE outbox SET provider_status = ?, provider_detail = ? WHERE ref = ? AND ref != ''",
+            (status, detail, ref),
         )
-        rows = self._query("SELECT * FROM outbox WHERE ref = ? ORDER BY created_at LIMIT 1", (ref,))
+        rows = self._query(
+            "SELECT * FROM outbox WHERE ref = ? AND ref != '' ORDER BY created_at LIMIT 1", (ref,)
+        )
         return _outbox_entry(rows[0]) if rows else None
 
     def _outbox_replace(self, entry: OutboxEntry) -> None:
