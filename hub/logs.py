@@ -161,7 +161,13 @@ LOGGER_TREES = ("hub", "handlers", "integrations")
 
 
 def configure_logging(secrets: Iterable[str], *, json_lines: bool, level: int = logging.INFO) -> None:
-    """Install one handler on each of hub's logger trees (idempotent: a second app replaces it)."""
+    """Install one handler on each of hub's logger trees (idempotent: a second app replaces it).
+
+    With `json_lines` (on Lambda) the trees stop there: the Lambda runtime (and zappa's
+    handler) put a handler on the root logger, which would print every line a second
+    time in its own format, unscrubbed by hub's filter. Elsewhere lines still reach the
+    root logger, where an embedding application (or pytest) may listen.
+    """
     handler = logging.StreamHandler()
     handler._hub_handler = True  # type: ignore[attr-defined]
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
@@ -173,3 +179,4 @@ def configure_logging(secrets: Iterable[str], *, json_lines: bool, level: int = 
                 logger.removeHandler(old)
         logger.addHandler(handler)
         logger.setLevel(level)
+        logger.propagate = not json_lines

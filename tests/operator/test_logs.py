@@ -95,6 +95,30 @@ def test_lines_are_json_on_lambda_and_readable_locally(make_app, router, capsys,
     assert (line["source"], line["event_type"], line["level"]) == ("telegram", "message", "INFO")
 
 
+def test_on_lambda_each_line_is_written_once_beside_the_runtimes_root_handler(
+    make_app, router, capsys, monkeypatch
+):
+    """The Lambda runtime (and zappa's handler) log through a handler on the root logger: a
+    hub line that went on up to it was written twice, the second time in its plain format."""
+    runtime = logging.StreamHandler()  # stands for the runtime's: everything on the root, to stderr
+    runtime.setFormatter(logging.Formatter("RUNTIME %(levelname)s %(name)s %(message)s"))
+    logging.getLogger().addHandler(runtime)
+    try:
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "hub")
+        app = make_app(router=router)
+        post(app.test_client(), telegram_message(hub_of(app).settings, "/hello"))
+        logging.getLogger("elsewhere").warning("a line of someone else's")
+    finally:
+        logging.getLogger().removeHandler(runtime)
+    err = capsys.readouterr().err
+    assert [json.loads(line)["stage"] for line in err.splitlines() if '"stage"' in line] == [
+        "received",
+        "handled",
+    ]
+    assert "RUNTIME INFO hub" not in err  # not a second time through the root handler
+    assert "RUNTIME WARNING elsewhere a line of someone else's" in err  # the root handler still works
+
+
 def test_secrets_never_reach_the_logs(make_app, router, caplog, capsys):
     caplog.set_level(logging.DEBUG)
     app = make_app({**PLANTED, "HUB_MAX_ATTEMPTS": "1"}, router=router)
