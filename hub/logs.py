@@ -31,7 +31,9 @@ STAGE_LEVELS = {
     "recovered": logging.WARNING,
 }
 
-_FIELDS = ("stage", "event_id", "source", "event_type", "attempts", "error", "duration_ms")
+# `received`: an outcome line (handled, failed, ...) that also stands for the event's arrival,
+# when it ran inline in the request that brought it (one line per webhook, not two).
+_FIELDS = ("stage", "event_id", "source", "event_type", "attempts", "error", "duration_ms", "received")
 
 
 def log_stage(stage: str, event: Event, *, exc_info: BaseException | None = None, **fields: Any) -> None:
