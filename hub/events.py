@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
-import uuid
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -51,7 +51,7 @@ class Event:
     provider_id: str
     payload: dict[str, Any]
     received_at: float = field(default_factory=time.time)
-    id: str = field(default_factory=lambda: "evt_" + uuid.uuid4().hex)
+    id: str = field(default_factory=lambda: "evt_" + os.urandom(16).hex())  # 128 random bits, as uuid4's
     message: ChatMessage | None = None
     status: str = RECEIVED
     attempts: int = 0

@@ -39,6 +39,12 @@ else:  # pragma: no cover - hiredis is a dependency; redis-py's own packer is th
     pack_command = None
 
 
+# Forks of this process so far, as this process sees it: a connection made before the fork
+# that made this process is its parent's (cheaper than asking os.getpid() per command).
+_forks = [0]
+os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
+
+
 class DirectScripts:
     """Runs registered `Script`s: on a per-thread connection to one server, or through the
     cluster client when the server is a Redis Cluster."""
@@ -62,22 +68,21 @@ class DirectScripts:
             return _call(connection, ("EVALSHA", script.sha, len(keys), *keys, *args))
 
     def _connection(self, client: Any) -> AbstractConnection:
-        connection = getattr(self._local, "connection", None)
+        kept = getattr(self._local, "kept", None)
         # A forked child (gunicorn's workers) must not share its parent's socket.
-        if connection is None or connection.pid != os.getpid():
+        if kept is None or kept[0] != _forks[0]:
             pool = client.connection_pool
-            connection = pool.connection_class(**pool.connection_kwargs)
-            self._local.connection = connection
+            kept = self._local.kept = (_forks[0], pool.connection_class(**pool.connection_kwargs))
             with self._lock:
-                self._opened.append(connection)
-        _ready(connection)
-        return connection
+                self._opened.append(kept[1])
+        _ready(kept[1])
+        return kept[1]
 
     def close(self) -> None:
         with self._lock:
             opened, self._opened = self._opened, []
         for connection in opened:
-            connection.disconnect()
+            connection.disconnect()  # in a forked child, redis-py leaves the parent's socket be
 
 
 def _ready(connection: AbstractConnection) -> None:
