@@ -22,6 +22,11 @@ the difference in instructions over the difference in webhooks is one warm webho
 user-space instructions. Repeatable to about 1 % on a loaded machine, where wall and CPU
 time are not; it leaves out the kernel's share (the socket and fsync system calls) and
 the store server's work.
+
+`--profile N` runs each app once under cProfile instead and prints where its warm webhooks
+go, by library and by function (the top N). `--package old.zip` measures another build of
+hub (both packaged from the same build/.lambda-venv: before and after in one sitting);
+`--apps Telegram` measures only the apps whose name holds that text, beside bare Flask.
 """
 
 from __future__ import annotations
