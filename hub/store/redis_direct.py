@@ -17,8 +17,10 @@ Cluster goes through redis-py's cluster client, which follows MOVED and ASK.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from redis.cluster import RedisCluster
@@ -53,7 +55,7 @@ class DirectScripts:
         self._lazy = lazy
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._opened: list[AbstractConnection] = []
+        self._opened: weakref.WeakSet[_Kept] = weakref.WeakSet()  # for close(); each is its thread's
 
     def run(self, script: Script, keys: list[str], args: list[Any]) -> Any:
         client = self._lazy.client
@@ -70,19 +72,34 @@ class DirectScripts:
     def _connection(self, client: Any) -> AbstractConnection:
         kept = getattr(self._local, "kept", None)
         # A forked child (gunicorn's workers) must not share its parent's socket.
-        if kept is None or kept[0] != _forks[0]:
+        if kept is None or kept.fork != _forks[0]:
             pool = client.connection_pool
-            kept = self._local.kept = (_forks[0], pool.connection_class(**pool.connection_kwargs))
+            kept = self._local.kept = _Kept(pool.connection_class(**pool.connection_kwargs))
             with self._lock:
-                self._opened.append(kept[1])
-        _ready(kept[1])
-        return kept[1]
+                self._opened.add(kept)
+        _ready(kept.connection)
+        return kept.connection
 
     def close(self) -> None:
         with self._lock:
-            opened, self._opened = self._opened, []
-        for connection in opened:
-            connection.disconnect()  # in a forked child, redis-py leaves the parent's socket be
+            opened, self._opened = list(self._opened), weakref.WeakSet()
+        for kept in opened:
+            kept.connection.disconnect()  # in a forked child, redis-py leaves the parent's socket be
+
+
+class _Kept:
+    """A thread's connection. Only its thread's local data holds it, so it goes when the
+    thread ends (`hub serve` starts a thread per request), and closes its socket then."""
+
+    __slots__ = ("__weakref__", "connection", "fork")
+
+    def __init__(self, connection: AbstractConnection) -> None:
+        self.connection = connection
+        self.fork = _forks[0]
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # the interpreter may be shutting down
+            self.connection.disconnect()
 
 
 def _ready(connection: AbstractConnection) -> None:

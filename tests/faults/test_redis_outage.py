@@ -99,3 +99,29 @@ def test_a_redis_restart_while_hub_is_idle_costs_no_webhook(make_app, private_re
     assert inline.status_code == 200 and inline.json["method"] == "sendMessage"
     assert hub.store.get(queued.json["event_id"]).status == "done"
     assert len(hub.store.events()) == 4
+
+
+def test_a_thread_per_request_leaves_no_connection_per_request_open(private_redis) -> None:  # noqa: ANN001
+    """`hub serve` (werkzeug's threaded server) runs each request on a new thread: the
+    connection a finished thread used for intake must go with it."""
+    import gc
+    import threading
+
+    import redis
+
+    from hub.store.redis import RedisStore
+    from tests.store.conftest import stripe_like
+
+    store = RedisStore(private_redis.url)
+    watcher = redis.Redis.from_url(private_redis.url)
+    try:
+        for n in range(20):
+            thread = threading.Thread(target=store.record, args=(stripe_like(f"evt_thread_{n}"),))
+            thread.start()
+            thread.join()
+        gc.collect()
+        assert len(store.events(limit=50)) == 20
+        assert watcher.info("clients")["connected_clients"] <= 4  # the watcher, the pool's, not 20
+    finally:
+        watcher.close()
+        store.close()
