@@ -22,6 +22,11 @@ the difference in instructions over the difference in webhooks is one warm webho
 user-space instructions. Repeatable to about 1 % on a loaded machine, where wall and CPU
 time are not; it leaves out the kernel's share (the socket and fsync system calls) and
 the store server's work.
+
+`--profile N` runs each app once under cProfile instead and prints where its warm webhooks
+go, by library and by function (the top N). `--package old.zip` measures another build of
+hub (both packaged from the same build/.lambda-venv: before and after in one sitting);
+`--apps Telegram` measures only the apps whose name holds that text, beside bare Flask.
 """
 
 from __future__ import annotations
@@ -57,12 +62,19 @@ batches = json.loads(sys.stdin.read())
 for event in batches["warm"]:
     handler.lambda_handler(event, None)
 wall, cpu, statuses = [], [], set()
+if batches.get("profile"):
+    import cProfile
+    profiler = cProfile.Profile()
+    profiler.enable()
 for event in batches["timed"][: batches.get("count")]:
     w0, c0 = time.perf_counter(), time.process_time()
     response = handler.lambda_handler(event, None)
     cpu.append((time.process_time() - c0) * 1000)
     wall.append((time.perf_counter() - w0) * 1000)
     statuses.add(response["statusCode"])
+if batches.get("profile"):
+    profiler.disable()
+    profiler.dump_stats(batches["profile"])
 print(json.dumps({{"wall": wall, "cpu": cpu, "statuses": sorted(statuses)}}))
 """
 
@@ -88,6 +100,43 @@ def instructions_per_webhook(
     return (counts[every] - counts[few]) / (every - few)
 
 
+def show_profile(
+    name: str, pkg: Path, runtime: Path, batches: dict, env: dict[str, str], work: Path, top: int
+) -> None:
+    """Where one app's warm webhooks spend their time, by library and by function (cProfile:
+    Python calls cost more than they do unprofiled, so read the ranking, not the µs)."""
+    import pstats
+
+    out = work / "profile.out"
+    run_driver(DRIVER, pkg, runtime, {**batches, "profile": str(out)}, env, "profiled run")
+    count = len(batches["timed"])
+    stats = pstats.Stats(str(out))
+    by_library: dict[str, float] = {}
+    for (filename, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
+        by_library[_library(filename, function, pkg)] = (
+            by_library.get(_library(filename, function, pkg), 0.0) + row[2]
+        )
+    total = sum(by_library.values())
+    print(f"== {name}: {count} warm webhooks, {total / count * 1e6:.0f} µs each under the profiler")
+    for library, seconds in sorted(by_library.items(), key=lambda item: -item[1])[:top]:
+        print(f"  {library:<40} {seconds / count * 1e6:7.1f} µs  {seconds / total:6.1%}")
+    stats.sort_stats("cumulative").print_stats(top)
+    out.unlink()
+
+
+def _library(filename: str, function: str, pkg: Path) -> str:
+    """`hub/store`, `redis`, `logging`, or the built-in's name: what a profile row belongs to."""
+    if filename == "~":
+        return function.strip("{}<>").replace("method ", "")
+    parts = Path(filename).parts
+    if str(pkg) in filename:
+        inside = Path(filename).relative_to(pkg).parts
+        return "/".join(inside[:2]) if inside[0] in ("hub", "integrations", "handlers") else inside[0]
+    if "python3" in filename:
+        return parts[-2] if parts[-2] not in ("python3.11",) else Path(filename).stem
+    return Path(filename).stem
+
+
 def forget_hub_keys(url: str) -> None:
     import redis
 
@@ -105,10 +154,22 @@ def main() -> int:
     parser.add_argument("--redis", help="store in this Redis instead of SQLite")
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind)")
+    parser.add_argument(
+        "--package",
+        type=Path,
+        help="hub's zip to measure (default: build/hub-<stage>.zip), e.g. an older build",
+    )
+    parser.add_argument(
+        "--profile", type=int, metavar="N", help="instead of timing: cProfile the timed webhooks, top N lines"
+    )
+    parser.add_argument(
+        "--apps", default="", help="only the apps whose name holds this text (bare Flask always)"
+    )
     args = parser.parse_args()
     hub_zip = built_package(args.stage)
     if hub_zip is None:
         return 2
+    hub_zip = args.package or hub_zip
     from hub.config import load_settings
     from integrations.samples import stripe_event, telegram_message
 
@@ -129,6 +190,7 @@ def main() -> int:
             "hub, Stripe ack": (hub_pkg, lambda_mode, lambda: stripe_event(settings, "invoice.paid")),
             "hub, Telegram /help": (hub_pkg, {}, lambda: telegram_message(settings, "/help")),
         }
+        apps = {name: app for name, app in apps.items() if name == "bare Flask" or args.apps in name}
         results: dict[str, dict[str, list[float]]] = {
             name: {"wall": [], "cpu": [], "instr": []} for name in apps
         }
@@ -145,6 +207,9 @@ def main() -> int:
                     "HUB_DATABASE": str(work / f"db-{run}-{index}.sqlite3"),
                     "HUB_INSTANCE_PATH": str(work / "instance"),
                 }
+                if args.profile:
+                    show_profile(name, pkg, runtime, batches, run_env, work, args.profile)
+                    continue
                 if args.instructions:
                     results[name]["instr"].append(
                         instructions_per_webhook(pkg, runtime, batches, run_env, work)
@@ -158,6 +223,8 @@ def main() -> int:
         if args.redis:
             forget_hub_keys(args.redis)
     store = "Redis" if args.redis else "SQLite"
+    if args.profile:
+        return 0
     if args.instructions:
         print(
             f"instructions per warm webhook, {store}: {args.runs} runs of {args.webhooks} after {args.warm}"

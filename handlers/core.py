@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 
 from handlers import router
 from hub.context import Context
@@ -69,7 +70,13 @@ def start(event: Event, ctx: Context) -> None:
 @router.command("help", help="list the commands")
 def help_(event: Event, ctx: Context) -> None:
     # The router that dispatched this event, so commands registered anywhere are listed.
-    ctx.reply(help_text(ctx.hub.router.commands, _channel(event)))
+    ctx.reply(_help_text(tuple(ctx.hub.router.commands), _channel(event)))
+
+
+@functools.lru_cache(maxsize=32)
+def _help_text(commands: tuple[Command, ...], channel: str) -> str:
+    """`help_text`, kept: the same few command sets and channels ask for it every time."""
+    return help_text(list(commands), channel)
 
 
 @router.text_fallback

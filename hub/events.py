@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
-import uuid
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 # Life of an event: received -> processing -> done | failed (retry at) -> ... -> dead
@@ -51,7 +51,7 @@ class Event:
     provider_id: str
     payload: dict[str, Any]
     received_at: float = field(default_factory=time.time)
-    id: str = field(default_factory=lambda: "evt_" + uuid.uuid4().hex)
+    id: str = field(default_factory=lambda: "evt_" + os.urandom(16).hex())  # 128 random bits, as uuid4's
     message: ChatMessage | None = None
     status: str = RECEIVED
     attempts: int = 0
@@ -74,16 +74,24 @@ class Event:
         return f"{self.source}:{self.provider_id}"
 
     def with_changes(self, **changes: Any) -> Event:
+        """A copy with `changes` (`dataclasses.replace`, without running `__init__` again:
+        every field is already set and typed, and an intake makes three copies)."""
         if "payload" in changes and "payload_json" not in changes:
             changes["payload_json"] = ""  # the text would no longer be this payload's
-        return replace(self, **changes)
+        unknown = changes.keys() - _FIELD_NAMES
+        if unknown:
+            return replace(self, **changes)  # raises TypeError naming the field
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__.update(changes)
+        return copy
 
     def to_record(self) -> dict[str, Any]:
         # Not `asdict(self)`: it deep-copies the payload only for it to be dumped to JSON
         # below, which was about a quarter of a webhook's time (bench/load.py).
         record = {name: getattr(self, name) for name in _STORED_FIELDS}
         record["payload"] = self.payload_json or json.dumps(self.payload, sort_keys=True)
-        record["message"] = json.dumps(asdict(self.message)) if self.message else ""
+        record["message"] = json.dumps(self.message.__dict__) if self.message else ""
         record["headers"] = json.dumps(self.headers) if self.headers else ""
         return record
 
@@ -123,6 +131,7 @@ class Event:
 
 
 _STORED_FIELDS = tuple(f.name for f in fields(Event) if f.name != "payload_json")
+_FIELD_NAMES = frozenset(f.name for f in fields(Event))
 
 
 def body_digest(body: bytes) -> str:

@@ -5,7 +5,8 @@ zappa's task module does that through boto3, and on a cold start importing boto3
 building its client costs ~60 ms on a fast core (several times that on a 512 MB Lambda)
 inside the webhook's answer. This module sends the same message zappa's handler routes
 (`command: zappa.asynchronous.route_lambda_task`) as one HTTPS request, signed with the
-credentials Lambda puts in the environment, on a connection kept for the next one.
+credentials Lambda puts in the environment, on a connection kept for the next one
+(hub.lambda_http).
 `tests/infra/test_lambda_invoke.py` holds the signature equal to botocore's `SigV4Auth`.
 
 https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
@@ -17,7 +18,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import ssl
@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
+
+from hub.lambda_http import EndedEarly, KeptConnection, MalformedAnswer
 
 SERVICE = "lambda"
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -141,36 +143,30 @@ class _Connections:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._open: dict[tuple[bool, str], http.client.HTTPConnection] = {}
+        self._open: dict[tuple[bool, str], KeptConnection] = {}
 
     def post(self, target: _Target, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         with self._lock:
             for attempt in (1, 2):
                 connection = self._connection(target)
                 try:
-                    connection.request("POST", target.path, body, headers)
-                    response = connection.getresponse()
-                    return response.status, response.read()
-                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+                    return connection.post(target.path, headers, body)
+                except (EndedEarly, ConnectionResetError, BrokenPipeError) as exc:
                     # A kept connection the far end closed while the instance was frozen. Sent
                     # twice at worst: the second run finds the event claimed or done.
                     self._drop(target)
                     if attempt == 2:
                         raise InvokeError(f"Lambda Invoke failed: {exc}") from None
-                except (OSError, http.client.HTTPException) as exc:
+                except (OSError, MalformedAnswer) as exc:
                     self._drop(target)
                     raise InvokeError(f"Lambda Invoke failed: {type(exc).__name__}: {exc}") from None
         raise AssertionError("unreachable")
 
-    def _connection(self, target: _Target) -> http.client.HTTPConnection:
+    def _connection(self, target: _Target) -> KeptConnection:
         key = (target.https, target.host)
         if key not in self._open:
-            if target.https:
-                self._open[key] = http.client.HTTPSConnection(
-                    target.host, timeout=TIMEOUT_SECONDS, context=_tls_context()
-                )
-            else:
-                self._open[key] = http.client.HTTPConnection(target.host, timeout=TIMEOUT_SECONDS)
+            tls = _tls_context() if target.https else None
+            self._open[key] = KeptConnection(target.host, timeout=TIMEOUT_SECONDS, tls=tls)
         return self._open[key]
 
     def _drop(self, target: _Target) -> None:

@@ -15,6 +15,7 @@ import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -168,14 +169,28 @@ def provider(name: str) -> Provider:
     raise LookupError(f"unknown provider {name!r}; known: {', '.join(p.name for p in providers())}")
 
 
-def routes() -> dict[str, Route]:
-    """Every webhook route by its endpoint name."""
-    return {route.endpoint: route for p in providers() for route in p.routes}
+def routes() -> Mapping[str, Route]:
+    """Every webhook route by its endpoint name (read-only, shared: asked on every webhook)."""
+    return _indexes(providers())[0]
 
 
-def senders() -> dict[str, Sender]:
-    """Every chat channel's sender by channel."""
-    return {sender.channel: sender for p in providers() for sender in p.senders}
+def senders() -> Mapping[str, Sender]:
+    """Every chat channel's sender by channel (read-only, shared)."""
+    return _indexes(providers())[1]
+
+
+_indexed: list[tuple[tuple[Provider, ...], Mapping[str, Route], Mapping[str, Sender]]] = []
+
+
+def _indexes(declared: tuple[Provider, ...]) -> tuple[Mapping[str, Route], Mapping[str, Sender]]:
+    """The registry's routes and senders by name, built once per registry (`providers()`
+    is cached; a test that swaps the registry gets new indexes)."""
+    if not _indexed or _indexed[0][0] is not declared:
+        by_endpoint = {route.endpoint: route for p in declared for route in p.routes}
+        by_channel = {sender.channel: sender for p in declared for sender in p.senders}
+        _indexed[:] = [(declared, MappingProxyType(by_endpoint), MappingProxyType(by_channel))]
+    _, by_endpoint, by_channel = _indexed[0]
+    return by_endpoint, by_channel
 
 
 class StageMismatchError(Exception):

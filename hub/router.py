@@ -47,6 +47,7 @@ class Router:
         self._commands: dict[str, Command] = {}
         self._text_fallback: Handler | None = None
         self._keywords: dict[tuple[str, str], Handler] = {}
+        self._by_name: tuple[Command, ...] | None = None  # `commands`, sorted once per change
 
     # -- registration: plain methods, with decorator twins ---------------------------------
 
@@ -70,6 +71,7 @@ class Router:
         if name in self._commands:
             raise DuplicateHandlerError(f"the command /{name} is already registered")
         self._commands[name] = Command(name, handler, help, usage or f"/{name}")
+        self._by_name = None
 
     def command(self, name: str, *, help: str = "", usage: str = "") -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -105,7 +107,9 @@ class Router:
 
     @property
     def commands(self) -> list[Command]:
-        return sorted(self._commands.values(), key=lambda c: c.name)
+        if self._by_name is None:  # /help asks on every call
+            self._by_name = tuple(sorted(self._commands.values(), key=lambda c: c.name))
+        return list(self._by_name)
 
     def registrations(self) -> dict[tuple[str, str], Handler]:
         """The wiring as plain data, for tests and the dashboard."""

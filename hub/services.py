@@ -77,11 +77,18 @@ class Hub:
         if recorded.duplicate:
             log_stage("conflict" if recorded.conflict else "duplicate", recorded.event)
             return Acceptance(recorded)
-        log_stage("received", recorded.event)
         claimed = recorded.event if recorded.claimed else None
         if inline_slots:
-            result = run_event(self, recorded.event.id, inline_slots=inline_slots, claimed=claimed)
+            # One line for the webhook: the run's outcome, marked `received` (hub.worker).
+            try:
+                result = run_event(
+                    self, recorded.event.id, inline_slots=inline_slots, claimed=claimed, received=True
+                )
+            except BaseException:  # the store failed mid-run: the line the run did not write
+                log_stage("received", recorded.event)
+                raise
             return Acceptance(recorded, replies=result.replies)
+        log_stage("received", recorded.event)
         self.tasks.enqueue(recorded.event.id, claimed=claimed)
         return Acceptance(recorded)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from typing import Any
 
 from flask import Blueprint, Request, Response, request
 from flask.blueprints import BlueprintSetupState
@@ -60,9 +61,14 @@ MAX_HEADERS, MAX_HEADER_VALUE = 50, 500
 def received_headers(req: Request, secrets: list[str]) -> dict[str, str]:
     """The request's headers as the event's page shows them: secret-bearing ones masked,
     and any configured secret masked wherever else it appears."""
+    received = _headers_of(req.environ)[:MAX_HEADERS]
+    # Which secrets appear at all, looked for once in all the values: usually none, and then
+    # no value needs a look of its own.
+    everything = "\n".join(value for _, value in received)
+    present = [secret for secret in secrets if secret in everything]
     kept: dict[str, str] = {}
-    for name, value in list(req.headers.items())[:MAX_HEADERS]:
-        if _names_a_secret(name) or any(secret in value for secret in secrets):
+    for name, value in received:
+        if _names_a_secret(name) or (present and any(secret in value for secret in present)):
             kept[name] = MASKED
         else:
             kept[name] = value[:MAX_HEADER_VALUE]
@@ -75,6 +81,27 @@ def _view(name: str):  # noqa: ANN202 - a Flask view
 
     view.__name__ = name
     return view
+
+
+def _headers_of(environ: dict[str, Any]) -> list[tuple[str, str]]:
+    """The request's headers as `request.headers.items()` gives them (werkzeug's
+    EnvironHeaders: every HTTP_ key, and the two CGI ones when set), each name translated once."""
+    found = []
+    for key, value in environ.items():
+        name, cgi = _header_name(key)
+        if name and (value or not cgi):
+            found.append((name, value))
+    return found
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_name(environ_key: str) -> tuple[str, bool]:
+    """("Content-Type", True) for a CGI key, ("X-Foo", False) for HTTP_X_FOO, ("", False) else."""
+    if environ_key.startswith("HTTP_") and environ_key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+        return environ_key[5:].replace("_", "-").title(), False
+    if environ_key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        return environ_key.replace("_", "-").title(), True
+    return "", False
 
 
 @functools.lru_cache(maxsize=512)

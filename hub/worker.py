@@ -40,18 +40,25 @@ def run_event(
     inline_slots: int = 0,
     replay: bool = False,
     claimed: Event | None = None,
+    received: bool = False,
 ) -> RunResult:
     """Claim `event_id` and run its handler once. Never raises for a handler's error.
 
     `claimed`: the event as `Store.record(claim_lease=...)` stored it; while its lease is
     live it is ours without another store round-trip, once expired it is claimed anew.
+    `received`: the event arrived in this request and runs inline: its one log line is the
+    run's outcome, marked `received` (hub.services.Hub.accept logs no line of its own).
     """
     settings = hub.settings
     event = claimed if _still_leased(hub, claimed) else None
     if event is None:
         event = hub.store.claim(event_id, lease_seconds=settings.hub_lease_seconds, force=force)
     if event is None:
-        return RunResult(hub.store.get(event_id))
+        found = hub.store.get(event_id)
+        if received and found is not None:
+            log_stage("received", found)  # not ours to run after all: say it arrived
+        return RunResult(found)
+    arrived = {"received": True} if received else {}
     if event.attempts > 1 and not replay:
         log_stage("retried", event)
     # A replay is a deliberate new run: its outbound calls are not deduplicated against
@@ -73,10 +80,11 @@ def run_event(
             else None
         )
     except Exception as exc:  # a handler's failure is data: recorded, retried, dead-lettered
-        return _record_failure(hub, event, exc)
+        return _record_failure(hub, event, exc, arrived)
     finished = hub.store.complete(event)
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
-    log_stage("handled" if handled else "unhandled", event, duration_ms=duration_ms, deliveries=released)
+    stage = "handled" if handled else "unhandled"
+    log_stage(stage, event, duration_ms=duration_ms, deliveries=released, **arrived)
     if released:
         hub.tasks.enqueue_deliveries()
     if follow_up is not None and not follow_up.duplicate:
@@ -95,7 +103,7 @@ def _still_leased(hub: Hub, claimed: Event | None) -> bool:
     return lease_until is not None and hub.store.clock() < lease_until
 
 
-def _record_failure(hub: Hub, event: Event, exc: Exception) -> RunResult:
+def _record_failure(hub: Hub, event: Event, exc: Exception, arrived: dict[str, bool]) -> RunResult:
     settings = hub.settings
     error = error_text(settings, exc)
     if event.attempts >= settings.hub_max_attempts:
@@ -111,7 +119,7 @@ def _record_failure(hub: Hub, event: Event, exc: Exception) -> RunResult:
     failed = hub.store.fail(event, error, retry_at=retry_at)
     alerts.after_failure(hub, event, failed, dead=retry_at is None)
     stage = "dead" if retry_at is None else "failed"
-    log_stage(stage, failed or event, error=error, exc_info=exc)
+    log_stage(stage, failed or event, error=error, exc_info=exc, **arrived)
     hub.report_failure(event, exc)
     return RunResult(failed or hub.store.get(event.id), ran=True, error=error)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from hub import create_app
+from hub.logs import LOGGER_TREES
 from hub.services import Hub, hub_of
 from hub.simulate import SignedRequest
 from tests.auxil.fake_telegram import FakeTelegram, fake_telegram
@@ -23,6 +25,18 @@ SECRETS = {
     "TWILIO_AUTH_TOKEN": "test-twilio-auth-token",
     "GOOGLE_CHANNEL_TOKEN": "test-google-channel-token",
 }
+
+
+@pytest.fixture(autouse=True)
+def _hub_loggers_propagate() -> Iterator[None]:
+    """An app built as on Lambda leaves hub's loggers not propagating (hub.logs). pytest hangs
+    its capture directly on a logger that does not propagate when a test phase starts, ahead
+    of hub's scrubbing handler: each test starts and ends with them propagating again."""
+    for name in LOGGER_TREES:
+        logging.getLogger(name).propagate = True
+    yield
+    for name in LOGGER_TREES:
+        logging.getLogger(name).propagate = True
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from hub.events import STATUSES, Event
 from hub.store.attempts import Attempt
 from hub.store.base import DAY, KvPage, OutboxEntry, Store
 from hub.store.redis_cluster import CLUSTER_UNAVAILABLE_ERRORS, connect
+from hub.store.redis_direct import DirectScripts
 
 # Intake. KEYS: dedup, event hash, events index, due index, then the by-source, by-type and
 # by-status (received) indexes. ARGV: id, ttl of the dedup key, ttl of the hash,
@@ -194,6 +195,7 @@ class RedisStore(Store):
         self.client = connect(url, cluster=cluster)
         self.prefix = prefix
         self._status_keys = [self._key("by", "status", status) for status in STATUSES]
+        self._scripts = DirectScripts(self.client)  # the intake and state-change scripts
         self._insert_script = self.client.register_script(_INSERT)
         self._swap_script = self.client.register_script(_SWAP)
         self._purge_events_script = self.client.register_script(_PURGE_EVENTS)
@@ -207,6 +209,7 @@ class RedisStore(Store):
         return self.prefix + ":".join(parts)
 
     def close(self) -> None:
+        self._scripts.close()
         self.client.close()
 
     def _insert(self, event: Event, *, due_at: float) -> str | None:
@@ -214,8 +217,9 @@ class RedisStore(Store):
         # The hash outlives the dedup key by a day: `purge` normally removes both, and it
         # needs the hash to find the event's index entries. The TTL is only a backstop.
         hash_ttl = dedup_ttl + int(DAY)
-        existing = self._insert_script(
-            keys=[
+        existing = self._scripts.run(
+            self._insert_script,
+            [
                 self._key("dedup", event.dedup_key),
                 self._key("event", event.id),
                 self._key("events"),
@@ -224,7 +228,7 @@ class RedisStore(Store):
                 self._key("by", "type", event.type),
                 self._key("by", "status", event.status),
             ],
-            args=[event.id, dedup_ttl, hash_ttl, event.received_at, due_at, *_flatten(event.to_record())],
+            [event.id, dedup_ttl, hash_ttl, event.received_at, due_at, *_flatten(event.to_record())],
         )
         return existing or None
 
@@ -235,14 +239,15 @@ class RedisStore(Store):
     def _swap(
         self, expected_version: int, event: Event, *, due_at: float | None, attempt: Attempt | None = None
     ) -> bool:
-        swapped = self._swap_script(
-            keys=[
+        swapped = self._scripts.run(
+            self._swap_script,
+            [
                 self._key("event", event.id),
                 self._key("due"),
                 self._key("attempts", event.id),
                 *self._status_keys,
             ],
-            args=[
+            [
                 str(expected_version),
                 event.id,
                 "" if due_at is None else repr(due_at),

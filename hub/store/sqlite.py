@@ -128,6 +128,12 @@ _ADDED_OUTBOX_COLUMNS = (
     ("provider_status", "TEXT NOT NULL DEFAULT ''"),
     ("provider_detail", "TEXT NOT NULL DEFAULT ''"),
 )
+# The same text every time, so sqlite3's statement cache (per connection) finds it prepared.
+_INSERT_COLUMNS = (*_EVENT_COLUMNS, "dedup_key", "due_at")
+_INSERT_SQL = (
+    f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
+    " ON CONFLICT(dedup_key) DO NOTHING"
+)
 
 
 CACHE_KIB = 512  # per connection
@@ -275,13 +281,8 @@ class SQLiteStore(Store):
 
     def _insert(self, event: Event, *, due_at: float) -> str | None:
         record = event.to_record()
-        columns = (*_EVENT_COLUMNS, "dedup_key", "due_at")
         values = [record[c] for c in _EVENT_COLUMNS] + [event.dedup_key, due_at]
-        inserted = self._execute(
-            f"INSERT INTO events ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-            " ON CONFLICT(dedup_key) DO NOTHING",
-            values,
-        )
+        inserted = self._execute(_INSERT_SQL, values)
         if inserted == 1:
             return None
         rows = self._query("SELECT id FROM events WHERE dedup_key = ?", (event.dedup_key,))

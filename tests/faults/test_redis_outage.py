@@ -79,3 +79,49 @@ def test_a_hung_redis_gets_503_and_the_redelivery_runs_exactly_once(make_app, pr
     hub.sweep()
     assert sorted(runs) == ["evt_before", "evt_hung"], "each event ran exactly once"
     assert {e.status for e in hub.store.events()} == {"done"}
+
+
+def test_a_redis_restart_while_hub_is_idle_costs_no_webhook(make_app, private_redis) -> None:  # noqa: ANN001
+    """Redis restarted between two webhooks (a failover, a maintenance window): hub's kept
+    connections are dead and the new server knows none of hub's scripts, yet the next
+    webhooks, queued or answered inline, are accepted at once rather than answered 503."""
+    app = make_app({"REDIS_URL": private_redis.url})
+    hub, client = hub_of(app), app.test_client()
+    assert post(client, stripe_event(hub.settings, "invoice.paid")).status_code == 200
+    assert post(client, telegram_message(hub.settings, "/help")).status_code == 200
+
+    private_redis.kill()
+    private_redis.start()
+
+    queued = post(client, stripe_event(hub.settings, "invoice.paid"))
+    assert queued.status_code == 200, queued.get_data(as_text=True)
+    inline = post(client, telegram_message(hub.settings, "/help"))
+    assert inline.status_code == 200 and inline.json["method"] == "sendMessage"
+    assert hub.store.get(queued.json["event_id"]).status == "done"
+    assert len(hub.store.events()) == 4
+
+
+def test_a_thread_per_request_leaves_no_connection_per_request_open(private_redis) -> None:  # noqa: ANN001
+    """`hub serve` (werkzeug's threaded server) runs each request on a new thread: the
+    connection a finished thread used for intake must go with it."""
+    import gc
+    import threading
+
+    import redis
+
+    from hub.store.redis import RedisStore
+    from tests.store.conftest import stripe_like
+
+    store = RedisStore(private_redis.url)
+    watcher = redis.Redis.from_url(private_redis.url)
+    try:
+        for n in range(20):
+            thread = threading.Thread(target=store.record, args=(stripe_like(f"evt_thread_{n}"),))
+            thread.start()
+            thread.join()
+        gc.collect()
+        assert len(store.events(limit=50)) == 20
+        assert watcher.info("clients")["connected_clients"] <= 4  # the watcher, the pool's, not 20
+    finally:
+        watcher.close()
+        store.close()

@@ -66,7 +66,10 @@ def test_every_stage_is_one_line_carrying_the_event_id(make_app, router, caplog)
 
     seen = stages(caplog)
     told = hub.store.events(source="telegram")[0].id
-    assert [s for s, e in seen if e == told] == ["received", "handled", "duplicate"]
+    # Answered inline: one line for its arrival and its run, the outcome marked `received`.
+    assert [s for s, e in seen if e == told] == ["handled", "duplicate"]
+    handled = next(r for r in caplog.records if getattr(r, "stage", "") == "handled")
+    assert handled.received is True and handled.attempts == 1
     assert [s for s, e in seen if e == failing] == ["received", "failed", "retried", "dead"]
     dead = next(r for r in caplog.records if getattr(r, "stage", "") == "dead")
     assert (dead.levelno, dead.source, dead.event_type, dead.attempts) == (
@@ -82,17 +85,38 @@ def test_lines_are_json_on_lambda_and_readable_locally(make_app, router, capsys,
     app = make_app(router=router)
     post(app.test_client(), telegram_message(hub_of(app).settings, "/hello"))
     local = capsys.readouterr().err
-    assert "INFO    hub.events received evt_" in local and "telegram/message" in local
+    assert "INFO    hub.events handled evt_" in local and "telegram/message" in local
 
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "hub")
     app = make_app(router=router)
     post(app.test_client(), telegram_message(hub_of(app).settings, "/hello"))
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
-    received = [line for line in lines if line.get("stage") == "received"]
-    assert len(received) == 1
-    assert received[0]["event_id"].startswith("evt_")
-    line = received[0]
+    [line] = [line for line in lines if "stage" in line]  # answered inline: one line
+    assert line["event_id"].startswith("evt_")
+    assert (line["stage"], line["received"], line["attempts"]) == ("handled", True, 1)
     assert (line["source"], line["event_type"], line["level"]) == ("telegram", "message", "INFO")
+
+
+def test_on_lambda_each_line_is_written_once_beside_the_runtimes_root_handler(
+    make_app, router, capsys, monkeypatch
+):
+    """The Lambda runtime (and zappa's handler) log through a handler on the root logger: a
+    hub line that went on up to it was written twice, the second time in its plain format."""
+    runtime = logging.StreamHandler()  # stands for the runtime's: everything on the root, to stderr
+    runtime.setFormatter(logging.Formatter("RUNTIME %(levelname)s %(name)s %(message)s"))
+    logging.getLogger().addHandler(runtime)
+    try:
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "hub")
+        app = make_app(router=router)
+        post(app.test_client(), telegram_message(hub_of(app).settings, "/hello"))
+        logging.getLogger("elsewhere").warning("a line of someone else's")
+    finally:
+        logging.getLogger().removeHandler(runtime)
+    err = capsys.readouterr().err
+    stages = [json.loads(line)["stage"] for line in err.splitlines() if '"stage"' in line]
+    assert stages == ["handled"]  # answered inline: one line, marked received
+    assert "RUNTIME INFO hub" not in err  # not a second time through the root handler
+    assert "RUNTIME WARNING elsewhere a line of someone else's" in err  # the root handler still works
 
 
 def test_secrets_never_reach_the_logs(make_app, router, caplog, capsys):
