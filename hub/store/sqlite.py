@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_at DESC);
 CREATE INDEX IF NOT EXISTS outbox_ref ON outbox (ref) WHERE ref != '';
 CREATE INDEX IF NOT EXISTS outbox_key ON outbox (key) WHERE key != '';
+CREATE INDEX IF NOT EXISTS outbox_event ON outbox (event_id, created_at DESC);
 CREATE TABLE IF NOT EXISTS attempts (
     event_id TEXT NOT NULL,
     attempt INTEGER NOT NULL,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from hub.store.sqlite import SQLiteStore
+from tests.deliveries.test_query_plans import record_statements, scans
 from tests.store.conftest import stripe_like
 
 
@@ -147,3 +148,15 @@ def test_a_write_that_breaks_a_constraint_fails_alone_in_its_batch(tmp_path: Pat
     assert spy.batches == [1, 3]
     assert sorted(store.kv_items("t")) == ["a", "b", "lead", "taken"]
     store.close()
+
+
+def test_an_events_calls_are_found_through_an_index_not_a_scan(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """The dashboard's outbox for one event (and the admin API's `?event_id=`) must not read
+    every call ever made: at 100,000 messages that is the whole outbox per page view."""
+    store = SQLiteStore(tmp_path / "hub.sqlite3")
+    seen = record_statements(monkeypatch)
+    store.outbox(event_id="evt_1", limit=50)
+    store.close()
+    reads = [(db, sql, params) for db, sql, params in seen if "FROM outbox" in sql]
+    assert reads, "the listing read the outbox"
+    assert [scans(*read) for read in reads] == [[] for _ in reads]
