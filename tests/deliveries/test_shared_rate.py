@@ -54,13 +54,14 @@ def test_two_processes_never_exceed_the_shared_rate(make_app, tmp_path, request,
             for worker in workers:
                 stop(worker)
     # Unlimited, the two workers (8 sends in flight each, 20 ms each) would arrive at ~400/s.
-    # The limiter books 1/30 s slots 6% apart, and a send woken more than a slot late books
-    # again instead of going late. What it cannot see is after its last look: the hop to
-    # the event loop and the socket in the sender, and this fake's own threads, which stamp
-    # an arrival only when the loaded machine lets them run. That jitter let a 31st (seen
-    # once: a 32nd, with three suites sharing the machine) in: two are tolerated, and the
-    # few 429s they and the Bot API client's own quick retry of them meet. Over the run the
-    # rate holds (`took` below).
+    # The limiter lets at most 30 sends go within any 1.02 s (a window 20 ms wider than
+    # Telegram's), each counted from when it reached the HTTP client. What it cannot see is
+    # what happens after: the socket, and this fake's own threads, which stamp an arrival
+    # only when the loaded machine lets them run. Jitter of more than 20 ms between two
+    # sends a window apart lets a 31st into one second here (33 once, with a test suite, a
+    # callgrind benchmark and a fan-out benchmark sharing this 2-core machine): two are
+    # tolerated, and the few 429s they meet, each of which pauses both workers. Over the
+    # run the rate holds (`took` below).
     assert bot.busiest_second() <= LIMIT + 2, f"{bot.busiest_second()} sendMessage in one second"
     assert bot.rejected <= 3, f"Telegram answered 429 {bot.rejected} times"
     assert sorted(bot.delivered().values()) == [1] * RECIPIENTS
