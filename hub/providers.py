@@ -20,8 +20,13 @@ from urllib.parse import urlsplit
 
 REGISTRY = "integrations.registry:PROVIDERS"
 
+# The declarations below are read, never compared, hashed by value or printed: eq=False and
+# repr=False spare every cold start the source Python 3.11 writes and compiles for each
+# generated __eq__, __hash__ and __repr__ (24 compilations; docs/PERFORMANCE.md). Frozen
+# still: a declaration cannot be changed once made. Equality is identity.
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, eq=False, repr=False)
 class Setting:
     """One setting a provider reads (a `Settings` field, upper-cased; the README documents it)."""
 
@@ -31,7 +36,7 @@ class Setting:
     shown: bool = True  # on the dashboard's integrations card (tuning knobs are not)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Header:
     """A request header /openapi.json documents for a webhook route."""
 
@@ -40,7 +45,7 @@ class Header:
     pattern: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Described:
     """What /openapi.json says of a webhook route: plain OpenAPI fragments.
 
@@ -56,7 +61,7 @@ class Described:
     rejects: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Route:
     """One webhook endpoint, `POST <path>`.
 
@@ -74,7 +79,7 @@ class Route:
     described: Described | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Sender:
     """A chat channel hub can tell messages on (`ctx.send_text(channel, ...)`).
 
@@ -90,7 +95,7 @@ class Sender:
     option_checks: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class DoctorCheck:
     """`hub doctor`'s probe: `probe(hub) -> str` says what answered; raising is the finding.
     Without every setting in `needs` the provider is reported disabled, not probed."""
@@ -99,7 +104,7 @@ class DoctorCheck:
     needs: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Simulation:
     """`hub simulate <name> <type>`: a correctly signed sample request.
 
@@ -113,7 +118,7 @@ class Simulation:
     failable: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Provider:
     """Everything hub knows of one provider; see docs/ARCHITECTURE.md, "Adding a provider"."""
 
