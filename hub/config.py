@@ -14,12 +14,13 @@ import logging
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from hub.errors import ConfigError
+from hub.records import frozen_record
 
 log = logging.getLogger("hub.config")
 
@@ -28,14 +29,12 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-# Python 3.11 writes the source of each generated method over all ~70 fields and compiles
-# it when this module loads, on every cold start (docs/PERFORMANCE.md). So none but the
-# frozen guard is generated: eq=False, since nothing compares or hashes two Settings (one
-# per app, passed by reference; equality is identity, and a Settings still hashes by
-# identity for caches keyed on it); repr=False, since a repr would print every secret; and
-# init=False, for the keyword-only `__init__` below (everything builds Settings by name:
-# `load_settings`, `dataclasses.replace`, tests).
-@dataclass(frozen=True, eq=False, repr=False, init=False)
+# A frozen record (hub/records.py): Python 3.11 would write the source of each method
+# @dataclass generates over all ~70 fields and compile it on every cold start
+# (docs/PERFORMANCE.md). Nothing compares or hashes two Settings (one per app, passed by
+# reference): equality is identity, and a Settings still hashes (by identity) for caches
+# keyed on it; and no repr prints every secret.
+@frozen_record
 class Settings:
     """Every setting hub knows, typed. Field names are the variable names, lower-cased."""
 
@@ -98,17 +97,6 @@ class Settings:
     hub_alert_window_seconds: float = 600.0
     dev_secrets: tuple[str, ...] = field(default=(), compare=False)
 
-    def __init__(self, **values: Any) -> None:
-        """What the generated `__init__` does, by keyword: each field its value or default."""
-        unknown = values.keys() - _DEFAULTS.keys()
-        if unknown:
-            raise TypeError(f"Settings() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
-        for name, default in _DEFAULTS.items():
-            value = values[name] if name in values else _FACTORIES[name]() if name in _FACTORIES else default
-            if value is dataclasses.MISSING:
-                raise TypeError(f"Settings() missing required keyword argument: {name!r}")
-            object.__setattr__(self, name, value)  # frozen: as the generated one sets them
-
     @property
     def database_path(self) -> Path:
         return Path(self.hub_database) if self.hub_database else self.instance_path / "hub.sqlite3"
@@ -129,14 +117,6 @@ class Settings:
             values.extend(value if isinstance(value, tuple) else [value])
         return tuple(v for v in values if v and len(v) >= 6)
 
-
-# Each field's default (MISSING for a required one); a default factory is called per Settings.
-_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Settings)}
-_FACTORIES = {
-    f.name: f.default_factory
-    for f in dataclasses.fields(Settings)
-    if f.default_factory is not dataclasses.MISSING
-}
 
 # hub's own secrets; each provider's are the settings its declaration marks secret.
 HUB_SECRETS = ("hub_admin_token", "hub_secret_key", "sentry_dsn")
