@@ -97,7 +97,7 @@ def instructions(count_in: Path) -> int:
     return int(summary.split()[1])
 
 
-def count(sources: list[str], folder: Path) -> None:
+def count(sources: list[str], folder: Path, keep: Path | None = None) -> None:
     print(f"{'source':14} {'hub instructions':>17} {'bare':>15} {'ratio':>6}  (callgrind, one start each)")
     for source in sources:
         with requests_for(source, folder) as (make_request, extra):
@@ -113,6 +113,9 @@ def count(sources: list[str], folder: Path) -> None:
                 out = folder / f"callgrind.{target}.out"
                 one_run(target, request_file, folder, extra if target == "hub" else {}, count_in=out)
                 counted[target] = instructions(out)
+                if keep:  # for callgrind_annotate --inclusive=yes
+                    keep.mkdir(parents=True, exist_ok=True)
+                    out.replace(keep / f"callgrind.{source}.{target}.out")
         h, b = counted["hub"], counted["bare"]
         print(f"{source:14} {h:17,} {b:15,} {h / b:6.2f}")
 
@@ -122,12 +125,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--sources", default=",".join(SOURCES))
     parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind)")
+    parser.add_argument(
+        "--keep", type=Path, help="with --instructions: keep each callgrind file in this folder"
+    )
     args = parser.parse_args()
     byte_compile()
     if args.instructions:
         print(f"# bench.startup --instructions  rev {git_revision()}")
         with tempfile.TemporaryDirectory() as tmp:
-            count(args.sources.split(","), Path(tmp))
+            count(args.sources.split(","), Path(tmp), args.keep)
         return
     print(f"# bench.startup  rev {git_revision()}  runs {args.runs}  (medians)")
     head = (

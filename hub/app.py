@@ -76,31 +76,39 @@ def create_app(
     )
     app.extensions["hub"] = hub
 
-    from hub.admin.api import bp as admin_api
-    from hub.admin.deliveries_api import bp as admin_deliveries_api
+    from hub.admin.mount import mount_admin
     from hub.health import bp as health
+    from hub.observability import init_sentry, report_failure
     from hub.openapi import bp as openapi
     from hub.webhooks import bp as webhooks
 
     app.register_blueprint(webhooks)
-    app.register_blueprint(admin_api)
-    app.register_blueprint(admin_deliveries_api)
     app.register_blueprint(health)
-    from hub.admin.auth import AdminSessions
-    from hub.admin.auth import bp as admin_auth
-    from hub.admin.dashboard import bp as admin_dashboard
-    from hub.observability import init_sentry, report_failure
-    from hub.playground import bp as playground
-
-    app.session_interface = AdminSessions()
-    app.register_blueprint(admin_auth)
-    app.register_blueprint(admin_dashboard)
-    app.register_blueprint(playground)
     if init_sentry(app, settings, transport=config.get("SENTRY_TRANSPORT")):
         hub.failure_reporters.append(report_failure)
     app.register_blueprint(openapi)
+    # The dashboard, its API and the playground: built by the first /admin request (a
+    # webhook's cold start never imports them; hub/admin/mount.py).
+    mount_admin(app, lambda app: _admin_part(app, store.unavailable_errors))
     _register_error_handlers(app, store.unavailable_errors)
     return app
+
+
+def _admin_part(app: Flask, unavailable: tuple[type[Exception], ...]) -> Flask:
+    from hub.admin.api import bp as admin_api
+    from hub.admin.auth import AdminSessions
+    from hub.admin.auth import bp as admin_auth
+    from hub.admin.dashboard import bp as admin_dashboard
+    from hub.admin.deliveries_api import bp as admin_deliveries_api
+    from hub.admin.mount import part_of
+    from hub.playground import bp as playground
+
+    part = part_of(app)
+    part.session_interface = AdminSessions()
+    for blueprint in (admin_api, admin_deliveries_api, admin_auth, admin_dashboard, playground):
+        part.register_blueprint(blueprint)
+    _register_error_handlers(part, unavailable)
+    return part
 
 
 def _environment() -> dict[str, str]:

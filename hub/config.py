@@ -14,12 +14,13 @@ import logging
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from hub.errors import ConfigError
+from hub.records import frozen_record
 
 log = logging.getLogger("hub.config")
 
@@ -28,11 +29,12 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-# eq=False: nothing compares or hashes two Settings (one per app, passed by reference), and
-# Python 3.11 writes the source of __eq__ and __hash__ over all ~70 fields and compiles it
-# when this module loads: 2-3 ms of every cold start (docs/PERFORMANCE.md). Equality is
-# identity, and a Settings still hashes (by identity) for caches keyed on it.
-@dataclass(frozen=True, eq=False)
+# A frozen record (hub/records.py): Python 3.11 would write the source of each method
+# @dataclass generates over all ~70 fields and compile it on every cold start
+# (docs/PERFORMANCE.md). Nothing compares or hashes two Settings (one per app, passed by
+# reference): equality is identity, and a Settings still hashes (by identity) for caches
+# keyed on it; and no repr prints every secret.
+@frozen_record
 class Settings:
     """Every setting hub knows, typed. Field names are the variable names, lower-cased."""
 

@@ -451,7 +451,9 @@ def _path(rule: str) -> str:
 
 def build_spec(app: Flask) -> dict[str, Any]:
     """The document for the operations `app` actually serves."""
-    served = {(r.rule, m.lower()) for r in app.url_map.iter_rules() for m in (r.methods or ())}
+    from hub.admin.mount import rules  # the admin part's routes too (built by this, if need be)
+
+    served = {(r.rule, m.lower()) for r in rules(app) for m in (r.methods or ())}
     paths: dict[str, dict[str, Any]] = {}
     for (rule, method), operation in operations().items():
         if (rule, method) in served:

@@ -17,9 +17,10 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
 from hub.admin.auth import guard_page, secure_headers
+from hub.admin.mount import main_app
 from hub.errors import BadRequestError, ConflictError
 from hub.events import Event
 from hub.services import Hub, current_hub
@@ -142,7 +143,7 @@ def send(channel: str, text: str) -> dict[str, Any]:
         # Replies to the playground's made-up chat would go to real providers.
         raise ConflictError("the playground works in dry-run only (HUB_DRY_RUN=1)", code="playground_live")
     signed, source, provider_id = _signed(hub, channel, text)
-    client = current_app.test_client()
+    client = main_app().test_client()  # the app with the webhook routes (hub/admin/mount.py)
     response = client.post(signed.path, data=signed.body, headers=signed.headers, base_url=BASE_URL)
     inline = _inline_messages(channel, response)
     result: dict[str, Any] = {

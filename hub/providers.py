@@ -13,16 +13,22 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from hub.records import frozen_record
+
 REGISTRY = "integrations.registry:PROVIDERS"
 
+# The declarations below are read, never compared, hashed by value or printed: frozen
+# records (hub/records.py) spare every cold start the 48 methods Python 3.11 would write
+# and compile for them (docs/PERFORMANCE.md). Frozen still; equality is identity.
 
-@dataclass(frozen=True)
+
+@frozen_record
 class Setting:
     """One setting a provider reads (a `Settings` field, upper-cased; the README documents it)."""
 
@@ -32,7 +38,7 @@ class Setting:
     shown: bool = True  # on the dashboard's integrations card (tuning knobs are not)
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Header:
     """A request header /openapi.json documents for a webhook route."""
 
@@ -41,7 +47,7 @@ class Header:
     pattern: str = ""
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Described:
     """What /openapi.json says of a webhook route: plain OpenAPI fragments.
 
@@ -57,7 +63,7 @@ class Described:
     rejects: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Route:
     """One webhook endpoint, `POST <path>`.
 
@@ -75,7 +81,7 @@ class Route:
     described: Described | None = None
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Sender:
     """A chat channel hub can tell messages on (`ctx.send_text(channel, ...)`).
 
@@ -91,7 +97,7 @@ class Sender:
     option_checks: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@frozen_record
 class DoctorCheck:
     """`hub doctor`'s probe: `probe(hub) -> str` says what answered; raising is the finding.
     Without every setting in `needs` the provider is reported disabled, not probed."""
@@ -100,7 +106,7 @@ class DoctorCheck:
     needs: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Simulation:
     """`hub simulate <name> <type>`: a correctly signed sample request.
 
@@ -114,7 +120,7 @@ class Simulation:
     failable: bool = True
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Provider:
     """Everything hub knows of one provider; see docs/ARCHITECTURE.md, "Adding a provider"."""
 

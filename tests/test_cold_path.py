@@ -7,8 +7,10 @@ Nor does it load what only other paths use (`DEFERRED`, 5-15 ms together): Flask
 and cachelib (built by the cache's first use: weather, PayPal certificates, /healthz),
 ElementTree (the playground reading TwiML), the thread pool's module (HUB_TASKS=thread),
 and, on Redis, sqlite3 (the SQLite rate limiter's); nor urllib.request (PayPal's certificate
-fetch, when it is not cached yet). Nor does it compile the URL builders of hub's ~30 routes
-(hub/url_rules.py: compiled by the first URL built). And the app a serving process builds
+fetch, when it is not cached yet), nor the admin pages, their API, the playground and
+`hub.simulate` (hub/admin/mount.py: built by the first /admin request). Nor does it
+compile the URL builders of hub's ~30 routes (hub/url_rules.py: compiled by the first URL
+built). And the app a serving process builds
 (`hub.wsgi`) leaves Python's garbage collector running, with the start-up's objects frozen
 out of its scans (hub/serving.py)."""
 
@@ -38,10 +40,22 @@ SDKS = (
 # Never on these cold paths; concurrent.futures only where no pool runs the handler.
 DEFERRED = ("flask_caching", "cachelib", "jinja2.ext", "xml.etree.ElementTree", "urllib.request")
 POOL = "concurrent.futures"
+# The admin part (hub/admin/mount.py): built by the first /admin request, never by a webhook's.
+ADMIN = (
+    "hub.admin.api",
+    "hub.admin.auth",
+    "hub.admin.charts",
+    "hub.admin.dashboard",
+    "hub.admin.deliveries_api",
+    "hub.admin.integrations",
+    "hub.admin.recipients",
+    "hub.admin.timeline",
+    "hub.playground",
+)
 
 SCRIPT = f"""
 import json, os, sys
-SDKS = {SDKS!r} + {DEFERRED!r} + ({POOL!r}, "sqlite3")
+SDKS = {SDKS!r} + {DEFERRED!r} + {ADMIN!r} + ({POOL!r}, "sqlite3")
 from hub import create_app
 from integrations.samples import paypal_event, stripe_event, telegram_message
 
@@ -141,24 +155,69 @@ def test_the_serving_app_leaves_the_collector_on_and_builds_the_cache_when_used(
     assert used == {"cache_built": True, "value": "v"}
 
 
+ADMIN_PART = f"""
+import json, sys
+import hub.wsgi
+from hub.admin.mount import rules
+app = hub.wsgi.app
+client = app.test_client()
+def loaded():
+    return sorted(m for m in {ADMIN!r} + ("hub.simulate",) if m in sys.modules)
+answers = {{"health": client.get("/healthz").status_code, "missing": client.get("/nowhere").get_json()}}
+answers["before"] = loaded()
+login = client.get("/admin", headers={{"Accept": "text/html"}})
+answers["login"] = [login.status_code, "/admin/login" in login.get_data(as_text=True)]
+answers["api"] = client.get("/admin/api/events").status_code
+answers["after"] = loaded()
+answers["documented"] = "/admin/api/events" in client.get("/openapi.json").get_json()["paths"]
+answers["rules"] = sum(r.rule.startswith("/admin") for r in rules(app))
+print(json.dumps(answers))
+"""
+
+
+def test_the_admin_part_is_imported_by_the_first_admin_request_and_serves_as_before(tmp_path) -> None:  # noqa: ANN001
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "AWS_", "REDIS_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", ADMIN_PART],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**clean, "HUB_INSTANCE_PATH": str(tmp_path), "HUB_ADMIN_TOKEN": "t" * 24},
+    )
+    answers = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert answers["before"] == [], "a start and non-admin requests import no admin module"
+    assert answers["health"] == 200
+    assert answers["missing"]["error"] == "not_found"  # JSON 404 outside /admin, as before
+    assert answers["login"] == [401, True]  # a browser without a session gets the login page
+    assert answers["api"] == 401  # the API refuses without the token
+    assert set(answers["after"]) == {*ADMIN, "hub.simulate"}
+    assert answers["documented"] and answers["rules"] > 20
+
+
 def test_every_route_builds_the_url_werkzeugs_own_rule_builds(tmp_path) -> None:  # noqa: ANN001
     from flask import url_for
     from werkzeug.routing import Map, Rule
 
     from hub import create_app
+    from hub.admin.mount import admin_part
 
     app = create_app({"HUB_INSTANCE_PATH": str(tmp_path)})
-    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
-    eager = Map([Rule(rule.rule, endpoint=rule.endpoint, methods=rule.methods) for rule in rules])
-    eager_urls = eager.bind("hub.test", url_scheme="https")
-    assert len(rules) > 20 and sum(rule.builders_compiled for rule in rules) == 0
-
-    with app.test_request_context(base_url="https://hub.test"):
-        for rule in rules:
-            # A value needing quoting for each argument, and one unknown (a query argument).
-            values = {name: f"id {n}/é" for n, name in enumerate(sorted(rule.arguments))}
-            for extra in ({}, {"page": "2 & 3"}):
-                built = url_for(rule.endpoint, _external=True, **values, **extra)
-                assert built == eager_urls.build(rule.endpoint, {**values, **extra}, force_external=True)
-    # url_for always uses the builder that appends unknown arguments: the other one is never made.
-    assert all(rule.builders_compiled == 1 for rule in rules)
+    checked = 0
+    for serving in (app, admin_part(app)):  # the webhooks' app, and its /admin part
+        rules = [rule for rule in serving.url_map.iter_rules() if rule.endpoint != "static"]
+        eager = Map([Rule(rule.rule, endpoint=rule.endpoint, methods=rule.methods) for rule in rules])
+        eager_urls = eager.bind("hub.test", url_scheme="https")
+        assert sum(rule.builders_compiled for rule in rules) == 0
+        with serving.test_request_context(base_url="https://hub.test"):
+            for rule in rules:
+                # A value needing quoting for each argument, and one unknown (a query argument).
+                values = {name: f"id {n}/é" for n, name in enumerate(sorted(rule.arguments))}
+                for extra in ({}, {"page": "2 & 3"}):
+                    built = url_for(rule.endpoint, _external=True, **values, **extra)
+                    assert built == eager_urls.build(rule.endpoint, {**values, **extra}, force_external=True)
+        # url_for always uses the builder that appends unknown arguments: the other one is never made.
+        assert all(rule.builders_compiled == 1 for rule in rules)
+        checked += len(rules)
+    assert checked > 20

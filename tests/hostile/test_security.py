@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import requests
 
+from hub.admin.mount import rules as rules_of
 from hub.router import Router
 from hub.services import hub_of
 from integrations.samples import PATHS, stripe_event, telegram_message, twilio_sms
@@ -35,7 +36,7 @@ PUBLIC_ADMIN_PATHS = {"/admin/login", "/admin/logout"}
 
 def admin_rules(app) -> list[tuple[str, str]]:  # noqa: ANN001
     rules = []
-    for rule in app.url_map.iter_rules():
+    for rule in rules_of(app):  # the app's and its /admin part's (hub/admin/mount.py)
         if rule.rule.startswith("/admin") and rule.rule not in PUBLIC_ADMIN_PATHS:
             path = rule.rule.replace("<event_id>", "evt_x").replace("<path:filename>", "x.css")
             rules += [(m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
