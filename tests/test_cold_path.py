@@ -74,17 +74,23 @@ print(json.dumps({{"status": response.status_code, "body": response.get_json(), 
 """
 
 
-def first_answer(tmp_path, source: str, env: dict[str, str]) -> dict:  # noqa: ANN001
+def run_clean(script: str, *args: str, **env: str) -> str:
+    """`script`'s output, run with `args` in a fresh interpreter that sees none of this
+    shell's hub, AWS or Redis settings, only `env`."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "AWS_", "REDIS_"))}
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path), source],
+        [sys.executable, "-c", script, *args],
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
         env={**clean, **env},
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return done.stdout
+
+
+def first_answer(tmp_path, source: str, env: dict[str, str]) -> dict:  # noqa: ANN001
+    return json.loads(run_clean(SCRIPT, str(tmp_path), source, **env).strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("source", ["stripe", "telegram", "paypal"])
@@ -138,16 +144,8 @@ print(json.dumps({"cache_built": cache.is_built, "value": cache.get("k")}))
 
 
 def test_the_serving_app_leaves_the_collector_on_and_builds_the_cache_when_used(tmp_path) -> None:  # noqa: ANN001
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "AWS_", "REDIS_"))}
-    done = subprocess.run(
-        [sys.executable, "-c", SERVING],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env={**clean, "HUB_INSTANCE_PATH": str(tmp_path)},
-    )
-    started, used = (json.loads(line) for line in done.stdout.strip().splitlines()[-2:])
+    out = run_clean(SERVING, HUB_INSTANCE_PATH=str(tmp_path))
+    started, used = (json.loads(line) for line in out.strip().splitlines()[-2:])
 
     assert started["collecting"] is True  # a paused collector would let cycles pile up for ever
     assert started["frozen"] > 10_000 and started["tracked"] < started["frozen"] / 10
@@ -176,16 +174,8 @@ print(json.dumps(answers))
 
 
 def test_the_admin_part_is_imported_by_the_first_admin_request_and_serves_as_before(tmp_path) -> None:  # noqa: ANN001
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "AWS_", "REDIS_"))}
-    done = subprocess.run(
-        [sys.executable, "-c", ADMIN_PART],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env={**clean, "HUB_INSTANCE_PATH": str(tmp_path), "HUB_ADMIN_TOKEN": "t" * 24},
-    )
-    answers = json.loads(done.stdout.strip().splitlines()[-1])
+    out = run_clean(ADMIN_PART, HUB_INSTANCE_PATH=str(tmp_path), HUB_ADMIN_TOKEN="t" * 24)
+    answers = json.loads(out.strip().splitlines()[-1])
 
     assert answers["before"] == [], "a start and non-admin requests import no admin module"
     assert answers["health"] == 200
