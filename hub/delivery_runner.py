@@ -137,16 +137,17 @@ class _Window:
         self.exhausted = False  # nothing more to claim in this run
         self.rate = hub.settings.hub_telegram_per_second  # the fastest this run can send
         self.events: dict[str, Event] = {}  # the events this run's deliveries were told in
+        self.stopping = False  # the sending pool refused work: this process is ending
 
     def run(self) -> DeliveryReport:
         # Imported here: the module loads with every app, and a cold ack sends nothing.
         from concurrent.futures import FIRST_COMPLETED, wait
 
         while True:
-            open_ = time.monotonic() < self.deadline and not self.report.deferred
+            open_ = time.monotonic() < self.deadline and not self.report.deferred and not self.stopping
             if open_ and not self.exhausted and self._room_to_claim():
                 self._claim()
-            while open_ and self.ready and len(self.flying) < self.size:
+            while open_ and self.ready and len(self.flying) < self.size and not self.stopping:
                 self._start(self.ready.popleft())
                 if not self.limiter.warm:  # the first send opens the client (Telegram's getMe),
                     # which would hold every parallel send's slot and let them go in a bunch
@@ -200,15 +201,23 @@ class _Window:
             if len(self.events) >= 64:
                 self.events.clear()
             event = self.events[delivery.event_id] = _event_of(self.hub, delivery)
-        future = self.pool.submit(
-            deliver,
-            self.hub,
-            delivery,
-            limiter=self.limiter,
-            deadline=self.slot_deadline,
-            answer_by=self.answer_by,
-            event=event,
-        )
+        try:
+            future = self.pool.submit(
+                deliver,
+                self.hub,
+                delivery,
+                limiter=self.limiter,
+                deadline=self.slot_deadline,
+                answer_by=self.answer_by,
+                event=event,
+            )
+        except RuntimeError:  # the pool is shut down (the interpreter is exiting): stop
+            # starting sends; what is claimed is given back, due again, and the next run or
+            # the sweep sends it. What is in flight still finishes and is recorded.
+            self.ready.appendleft(delivery)
+            self.waiting += 1
+            self.stopping = True
+            return
         self.flying[future] = delivery
 
     def _settle(self, done: set[Future]) -> None:

@@ -22,6 +22,7 @@ from hub.services import hub_of
 from hub.worker import run_event
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from concurrent.futures import ThreadPoolExecutor
 
     from flask import Flask
@@ -55,7 +56,7 @@ class TaskQueue:
     def enqueue(self, event_id: str, *, claimed: Event | None = None) -> None:
         """Run `event_id` per the mode; `claimed`: already claimed for this process's run."""
         if self.mode == "thread":
-            self._executor().submit(self._run_logged, event_id, claimed)
+            self._submit(self._run_logged, event_id, claimed)
         elif not self.runs_in_process:
             self._invoke_async(event_id)
         else:
@@ -89,7 +90,7 @@ class TaskQueue:
                 if self._delivery_run_queued:  # the queued run takes every due delivery
                     return
                 self._delivery_run_queued = True
-            self._executor().submit(self._deliver_logged)
+            self._submit(self._deliver_logged)
         elif not self.runs_in_process:
             self._invoke_deliveries()
         else:
@@ -131,6 +132,12 @@ class TaskQueue:
 
             self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix=TASK_THREAD)
         return self._pool
+
+    def _submit(self, run: Callable[..., None], *args: object) -> None:
+        try:
+            self._executor().submit(run, *args)
+        except RuntimeError:  # the interpreter is exiting: no new thread may start
+            log.warning("this process is stopping: the run waits, durable, for the sweep")
 
     def _run_logged(self, event_id: str, claimed: Event | None = None) -> None:
         try:
