@@ -17,7 +17,7 @@ from hub.services import hub_of
 from integrations.samples import stripe_event
 from tests.conftest import post
 
-BIG_TABLES = ("events", "outbox", "deliveries", "attempts", "kv", "slots")
+BIG_TABLES = ("events", "outbox", "deliveries", "attempts", "kv", "sends")
 
 
 class Recording(sqlite3.Connection):
