@@ -21,11 +21,12 @@ covers what this 2-core machine showed under load; a 429 costs a whole second.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -311,11 +312,24 @@ class SQLiteRateLimiter(RateLimiter):
             self._local.conn = conn
         return conn
 
-    def _book(self, limits: Sequence[Limit], now: float, ahead: float) -> float:
+    @contextlib.contextmanager
+    def _transaction(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction on this thread's connection: committed, or rolled back on any
+        error. `write` takes the write lock at once (so two processes never both read the
+        old times and book the same slot); a look alone does not need it."""
         conn = self._connection()
-        # Asked only to look (`earliest`, once per delivery): a read, without the write lock.
-        conn.execute("BEGIN" if ahead < 0 else "BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _book(self, limits: Sequence[Limit], now: float, ahead: float) -> float:
+        # Asked only to look (`earliest`, once per delivery): a read, without the write lock.
+        with self._transaction(write=ahead >= 0) as conn:
             keys = [lim.key for lim in limits]
             marks = ", ".join("?" * len(keys))
             rows = dict(
@@ -327,24 +341,16 @@ class SQLiteRateLimiter(RateLimiter):
             kept = {lim.key: rows.get(lim.key, ([], 0.0)) for lim in limits}
             slot = max([now, *(next_free(*kept[lim.key], lim) for lim in limits)])
             if slot - now > ahead:
-                conn.execute("COMMIT")
                 return -slot
             conn.executemany(
                 "INSERT INTO sends (key, times) VALUES (?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET times = excluded.times",
                 [(lim.key, json.dumps([*kept[lim.key][0], slot][-lim.count :])) for lim in limits],
             )
-            conn.execute("COMMIT")
             return slot
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
 
     def _restamp(self, limits: Sequence[Limit], slot: float, went: float) -> None:
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as conn:
             keys = [lim.key for lim in limits]
             marks = ", ".join("?" * len(keys))
             changed = []
@@ -354,11 +360,6 @@ class SQLiteRateLimiter(RateLimiter):
                     times[times.index(slot)] = went
                     changed.append((json.dumps(sorted(times)), key))
             conn.executemany("UPDATE sends SET times = ? WHERE key = ?", changed)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
 
     def _push(self, keys: list[str], until: float) -> None:
         conn = self._connection()
