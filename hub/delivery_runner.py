@@ -265,11 +265,7 @@ def deliver(
     answer is awaited until `answer_by` (monotonic) at the latest."""
     limits = limits_for(hub.settings, delivery)
     if limiter is not None and limiter.earliest(limits) > deadline:
-        return _finish(
-            hub,
-            delivery,
-            {"status": PENDING, "attempts": delivery.attempts - 1, "next_attempt_at": hub.store.clock()},
-        )
+        return _not_sent(hub, delivery)
     event = event or _event_of(hub, delivery)
     for tried in range(1, RATE_LIMITED_TRIES + 1):
         ctx = Context(hub, event, scope=delivery.id)  # a new context: the same outbox key
@@ -283,11 +279,7 @@ def deliver(
             result = ctx.send_now(delivery.channel, delivery.address, delivery.text, **delivery.options)
             break
         except NoSlot:  # nothing was sent: due again, no attempt used
-            return _finish(
-                hub,
-                delivery,
-                {"status": PENDING, "attempts": delivery.attempts - 1, "next_attempt_at": hub.store.clock()},
-            )
+            return _not_sent(hub, delivery)
         except Exception as exc:  # the provider's or the network's failure: this delivery's, not the run's
             if stamps is not None:
                 stamps.restamp()
@@ -359,6 +351,15 @@ def _failed(hub: Hub, delivery: Delivery, exc: Exception) -> str | None:
     log.info("delivery failed, retry in %.0f s: %s", delay, error, extra=_fields(delivery, "delivery_failed"))
     return _finish(
         hub, delivery, {"status": FAILED, "last_error": error, "next_attempt_at": hub.store.clock() + delay}
+    )
+
+
+def _not_sent(hub: Hub, delivery: Delivery) -> str | None:
+    """No slot for it in this run: due again at once, its claim's attempt given back."""
+    return _finish(
+        hub,
+        delivery,
+        {"status": PENDING, "attempts": delivery.attempts - 1, "next_attempt_at": hub.store.clock()},
     )
 
 
