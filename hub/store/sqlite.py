@@ -388,6 +388,10 @@ class SQLiteStore(Store):
         self._execute(
             "UPDATE outbox SET status = ?, detail = ? WHERE ref = ? AND ref != ''", (status, detail, ref)
         )
+        return self._outbox_by_ref(ref)
+
+    def _outbox_by_ref(self, ref: str) -> OutboxEntry | None:
+        """The first call the provider knows as `ref` (its message id)."""
         rows = self._query(
             "SELECT * FROM outbox WHERE ref = ? AND ref != '' ORDER BY created_at LIMIT 1", (ref,)
         )
@@ -404,10 +408,7 @@ class SQLiteStore(Store):
             "UPDATE outbox SET provider_status = ?, provider_detail = ? WHERE ref = ? AND ref != ''",
             (status, detail, ref),
         )
-        rows = self._query(
-            "SELECT * FROM outbox WHERE ref = ? AND ref != '' ORDER BY created_at LIMIT 1", (ref,)
-        )
-        return _outbox_entry(rows[0]) if rows else None
+        return self._outbox_by_ref(ref)
 
     def _outbox_replace(self, entry: OutboxEntry) -> None:
         self._execute(
