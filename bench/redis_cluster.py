@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hub.store import redis_cluster  # noqa: E402
+from hub.store import redis_client  # noqa: E402
 from tests.faults.private_redis import PrivateRedis  # noqa: E402
 from tests.store.redis_cluster import LocalCluster  # noqa: E402
 
@@ -29,9 +29,9 @@ from tests.store.redis_cluster import LocalCluster  # noqa: E402
 def first_command_ms(url: str, cluster: bool | None, repeat: int) -> float:
     times = []
     for _ in range(repeat):
-        redis_cluster._known_cluster.clear()  # a new instance has not asked yet
+        redis_client._known_cluster.clear()  # a new instance has not asked yet
         began = time.perf_counter()
-        client = redis_cluster.connect(url, cluster=cluster)
+        client = redis_client.connect(url, cluster=cluster)
         client.exists("{hub}:events")
         times.append((time.perf_counter() - began) * 1000)
         client.close()

@@ -21,7 +21,7 @@ from hub.outbox import Outbox
 from hub.providers import providers
 from hub.router import Router
 from hub.services import Hub, hub_of
-from hub.store import open_store
+from hub.store import Store, open_store
 from hub.strict_json import StrictJSONProvider
 from hub.tasks import TaskQueue
 from hub.url_rules import LazyBuilderRule
@@ -89,12 +89,12 @@ def create_app(
     app.register_blueprint(openapi)
     # The dashboard, its API and the playground: built by the first /admin request (a
     # webhook's cold start never imports them; hub/admin/mount.py).
-    mount_admin(app, lambda app: _admin_part(app, store.unavailable_errors))
-    _register_error_handlers(app, store.unavailable_errors)
+    mount_admin(app, lambda app: _admin_part(app, store))
+    _register_error_handlers(app, store)
     return app
 
 
-def _admin_part(app: Flask, unavailable: tuple[type[Exception], ...]) -> Flask:
+def _admin_part(app: Flask, store: Store) -> Flask:
     from hub.admin.api import bp as admin_api
     from hub.admin.auth import AdminSessions
     from hub.admin.auth import bp as admin_auth
@@ -107,7 +107,7 @@ def _admin_part(app: Flask, unavailable: tuple[type[Exception], ...]) -> Flask:
     part.session_interface = AdminSessions()
     for blueprint in (admin_api, admin_deliveries_api, admin_auth, admin_dashboard, playground):
         part.register_blueprint(blueprint)
-    _register_error_handlers(part, unavailable)
+    _register_error_handlers(part, store)
     return part
 
 
@@ -130,7 +130,7 @@ def _default_router() -> Router:
 
 def _cache_config(settings: Settings) -> dict[str, Any]:
     if settings.redis_url:
-        from hub.store.redis_cluster import connect
+        from hub.store.redis_client import connect
 
         # Flask-Caching's RedisCache over hub's own client: one server or a cluster, as the
         # node says, made on first use (its RedisClusterCache would connect here, and an
@@ -145,7 +145,7 @@ def _cache_config(settings: Settings) -> dict[str, Any]:
     return {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 600}
 
 
-def _register_error_handlers(app: Flask, unavailable: tuple[type[Exception], ...]) -> None:
+def _register_error_handlers(app: Flask, store: Store) -> None:
     @app.errorhandler(HubError)
     def hub_error(error: HubError) -> tuple[Response, int]:
         return jsonify(error.to_dict()), error.STATUS_CODE, error.headers()
@@ -158,16 +158,14 @@ def _register_error_handlers(app: Flask, unavailable: tuple[type[Exception], ...
         response.headers.extend((k, v) for k, v in error.get_headers() if k.lower() != "content-type")
         return response, error.code or 500
 
-    for error_type in unavailable:
-
-        @app.errorhandler(error_type)
-        def store_down(error: Exception) -> tuple[Response, int]:
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[Response, int]:
+        # Asked here, not registered per class at start: which errors mean "store down"
+        # grows when redis-py is first loaded (hub.store.redis_client.unavailable_errors).
+        if isinstance(error, store.unavailable_errors):
             log.error("store unreachable: %s", type(error).__name__)
             down = StoreUnavailableError("the event store is unreachable; deliver again later")
             return jsonify(down.to_dict()), down.STATUS_CODE
-
-    @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> tuple[Response, int]:
         log.exception("unexpected error")
         return jsonify(error="internal_error", message="hub failed unexpectedly; see its log"), 500
 

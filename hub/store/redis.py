@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Any
-
-import redis
+from typing import TYPE_CHECKING, Any
 
 from hub.deliveries import PENDING, Delivery
 from hub.events import STATUSES, Event
 from hub.store.attempts import Attempt
 from hub.store.base import DAY, KvPage, OutboxEntry, Store
-from hub.store.redis_cluster import CLUSTER_UNAVAILABLE_ERRORS, connect
-from hub.store.redis_direct import DirectScripts
+from hub.store.redis_client import connect, unavailable_errors
+
+if TYPE_CHECKING:
+    import redis
 
 # Intake. KEYS: dedup, event hash, events index, due index, then the by-source, by-type and
 # by-status (received) indexes. ARGV: id, ttl of the dedup key, ttl of the hash,
@@ -177,15 +177,10 @@ _RELEASE_BATCH = 500
 
 class RedisStore(Store):
     backend = "redis"
-    # Besides the network: a replica answering during a failover (ReadOnlyError) and a full
-    # server (OutOfMemoryError) pass; the provider should deliver again later, not get a 500.
-    unavailable_errors = (
-        redis.exceptions.ConnectionError,
-        redis.exceptions.TimeoutError,
-        redis.exceptions.ReadOnlyError,
-        redis.exceptions.OutOfMemoryError,
-        *CLUSTER_UNAVAILABLE_ERRORS,  # a slot moving longer than hub waits, a node failing over
-    )
+
+    @property
+    def unavailable_errors(self) -> tuple[type[Exception], ...]:  # type: ignore[override]
+        return unavailable_errors()  # the RESP client's, and redis-py's once it is loaded
 
     def __init__(
         self, url: str, *, prefix: str = "{hub}:", cluster: bool | None = None, **kwargs: Any
@@ -195,7 +190,6 @@ class RedisStore(Store):
         self.client = connect(url, cluster=cluster)
         self.prefix = prefix
         self._status_keys = [self._key("by", "status", status) for status in STATUSES]
-        self._scripts = DirectScripts(self.client)  # the intake and state-change scripts
         self._insert_script = self.client.register_script(_INSERT)
         self._swap_script = self.client.register_script(_SWAP)
         self._purge_events_script = self.client.register_script(_PURGE_EVENTS)
@@ -209,7 +203,6 @@ class RedisStore(Store):
         return self.prefix + ":".join(parts)
 
     def close(self) -> None:
-        self._scripts.close()
         self.client.close()
 
     def _insert(self, event: Event, *, due_at: float) -> str | None:
@@ -217,8 +210,7 @@ class RedisStore(Store):
         # The hash outlives the dedup key by a day: `purge` normally removes both, and it
         # needs the hash to find the event's index entries. The TTL is only a backstop.
         hash_ttl = dedup_ttl + int(DAY)
-        existing = self._scripts.run(
-            self._insert_script,
+        existing = self._insert_script(
             [
                 self._key("dedup", event.dedup_key),
                 self._key("event", event.id),
@@ -239,8 +231,7 @@ class RedisStore(Store):
     def _swap(
         self, expected_version: int, event: Event, *, due_at: float | None, attempt: Attempt | None = None
     ) -> bool:
-        swapped = self._scripts.run(
-            self._swap_script,
+        swapped = self._swap_script(
             [
                 self._key("event", event.id),
                 self._key("due"),
@@ -300,9 +291,11 @@ class RedisStore(Store):
         indexes = [self._key("by", field, value) for field, value in wanted if value]
         if len(indexes) <= 1:  # an index holds exactly the events of one filter
             return self.client.zcard(indexes[0] if indexes else self._key("events"))
+        from redis.exceptions import ResponseError  # the client is redis-py's here
+
         try:
             return self.client.zintercard(len(indexes), indexes)  # Redis 7: counted in the server
-        except redis.exceptions.ResponseError:  # an older server: read the narrowest index
+        except ResponseError:  # an older server: read the narrowest index
             return len(self._select(source, status, type, limit=2**31))
 
     def _due(self, now: float, limit: int) -> list[str]:

@@ -1,34 +1,30 @@
-"""Connecting to Redis: one server, or a Redis Cluster through any of its nodes.
+"""redis-py's clients: a Redis Cluster (waiting out slot migrations), or one server.
 
-ElastiCache Serverless and MemoryDB serve cluster mode only: a plain client pointed at a
-node that does not own hub's slot gets MOVED on every command. So hub asks the node once
-(`INFO cluster`, which every Redis answers, cluster or not) and then talks to it with
-redis-py's cluster client, which follows MOVED and ASK. `HUB_REDIS_CLUSTER=1` or `0`
-skips the question (for a service that refuses INFO).
-
-The client is made on first use, not at start-up: a Redis that is down when a Lambda
-instance starts must make its webhooks answer 503 (the provider delivers again), not
-crash the app. `rediss://` URLs are TLS in both modes (redis-py's SSL connection;
-certificates are verified against the system's CAs, or `?ssl_ca_certs=<file>`).
+Loaded only when a command needs redis-py (`hub.store.redis_client.LazyRedis`): a cluster,
+a URL hub's RESP client does not serve, or a command other than a webhook's. The cluster
+client follows MOVED and ASK; hub's subclass also waits out a slot that is moving.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import redis
 from redis.cluster import ClusterPipeline, RedisCluster
-from redis.commands.core import Script
 from redis.exceptions import (
     AskError,
     ClusterDownError,
     ClusterError,
     ExecAbortError,
+    NoScriptError,
     RedisClusterException,
     TryAgainError,
 )
+
+if TYPE_CHECKING:
+    from hub.store.redis_client import Script
 
 # How long one command waits out a slot migration (TRYAGAIN, redirections past redis-py's
 # own 16) before hub gives up and answers 503. Moving a slot of a few thousand keys takes
@@ -43,83 +39,50 @@ CLUSTER_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     RedisClusterException,  # includes SlotNotCoveredError
 )
 
-_OPTIONS = {"socket_timeout": 5, "socket_connect_timeout": 3}
-_known_cluster: dict[str, bool] = {}  # url -> the node's answer, asked once per process
-_known_lock = threading.Lock()
+_OPTIONS = {"socket_timeout": 5, "socket_connect_timeout": 3}  # as hub.store.resp's
+
+# With the network errors: a replica answering during a failover (ReadOnlyError) and a full
+# server (OutOfMemoryError) pass; the provider should deliver again later, not get a 500.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.OutOfMemoryError,
+    *CLUSTER_UNAVAILABLE_ERRORS,  # a slot moving longer than hub waits, a node failing over
+)
 
 
-def connect(url: str, *, cluster: bool | None = None, decode_responses: bool = True) -> LazyRedis:
-    """A client for `url`, made on first use. `cluster` None: ask the node."""
-    return LazyRedis(url, cluster=cluster, decode_responses=decode_responses)
+def make_client(url: str, *, cluster: bool, decode: bool) -> redis.Redis | RedisCluster:
+    options = {**_OPTIONS, "decode_responses": decode}
+    if not cluster:
+        return redis.Redis.from_url(url, **options)
+    try:
+        return PatientCluster.from_url(url, **options)
+    except RedisClusterException as exc:  # no node answered, or slots uncovered
+        raise redis.exceptions.ConnectionError(f"Redis Cluster unreachable: {exc}") from exc
 
 
-class LazyRedis:
-    """Stands for a `redis.Redis` or a `RedisCluster` until the first command makes it.
-
-    Scripts register without connecting (their SHA needs only the encoder); every other
-    attribute is the real client's.
-    """
-
-    def __init__(self, url: str, *, cluster: bool | None, decode_responses: bool) -> None:
-        self._url = url
-        self._cluster = cluster
-        self._decode_responses = decode_responses
-        self._client: redis.Redis | RedisCluster | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def cluster(self) -> bool | None:
-        """Whether the server is a cluster; None until the first command found out."""
-        return None if self._client is None else isinstance(self._client, RedisCluster)
-
-    @property
-    def client(self) -> redis.Redis | RedisCluster:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._make()
-        return self._client
-
-    def register_script(self, script: str) -> Script:
-        return Script(self, script)  # calls go through __getattr__ to the real client
-
-    def get_encoder(self) -> redis.connection.Encoder:
-        return redis.connection.Encoder("utf-8", "strict", self._decode_responses)
-
-    def close(self) -> None:
-        if isinstance(self._client, RedisCluster):
-            self._client.disconnect_connection_pools()  # close() leaves the nodes' sockets open
-        if self._client is not None:
-            self._client.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
-
-    def _make(self) -> redis.Redis | RedisCluster:
-        options = {**_OPTIONS, "decode_responses": self._decode_responses}
-        cluster = self._cluster if self._cluster is not None else _known_cluster.get(self._url)
-        plain: redis.Redis | None = None
-        if cluster is None:
-            plain = redis.Redis.from_url(self._url, **options)
-            try:
-                cluster = _asks_cluster_mode(plain)
-            except BaseException:
-                plain.close()
-                raise
-            with _known_lock:
-                _known_cluster[self._url] = cluster
-        if not cluster:
-            return plain or redis.Redis.from_url(self._url, **options)
-        if plain is not None:
-            plain.close()
-        try:
-            return PatientCluster.from_url(self._url, **options)
-        except RedisClusterException as exc:  # no node answered, or slots uncovered
-            raise redis.exceptions.ConnectionError(f"Redis Cluster unreachable: {exc}") from exc
+def asks_cluster_mode(url: str) -> bool:
+    """The node's own answer (`INFO cluster`), for a URL hub's RESP client does not serve."""
+    with redis.Redis.from_url(url, **_OPTIONS) as plain:
+        return bool(plain.info("cluster").get("cluster_enabled"))
 
 
-def _asks_cluster_mode(client: redis.Redis) -> bool:
-    return bool(client.info("cluster").get("cluster_enabled"))
+def run_script(
+    client: redis.Redis | RedisCluster, script: Script, keys: Sequence[Any], args: Sequence[Any]
+) -> Any:
+    """As redis-py's own `Script` runs one: EVALSHA, and on NOSCRIPT load it and send again."""
+    try:
+        return client.evalsha(script.sha, len(keys), *keys, *args)
+    except NoScriptError:
+        client.script_load(script.script)
+        return client.evalsha(script.sha, len(keys), *keys, *args)
+
+
+def close_client(client: redis.Redis | RedisCluster) -> None:
+    if isinstance(client, RedisCluster):
+        client.disconnect_connection_pools()  # close() leaves the nodes' sockets open
+    client.close()
 
 
 class PatientCluster(RedisCluster):

@@ -20,7 +20,7 @@ def drop_prefix(url: str, prefix: str) -> None:
 
     Through any node of a cluster too: the prefix's hash tag puts its keys on one node.
     """
-    from hub.store.redis_cluster import connect
+    from hub.store.redis_client import connect
 
     client = connect(url, decode_responses=False)
     pattern = prefix.replace("{", "\\{").replace("}", "\\}") + "*"  # braces are literal

@@ -9,11 +9,17 @@ from __future__ import annotations
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from tests.auxil.unavailable import unavailable
+
+if TYPE_CHECKING:
+    from tests.store.redis_cluster import Tls
 
 
 def free_port() -> int:
@@ -23,7 +29,9 @@ def free_port() -> int:
 
 
 class PrivateRedis:
-    def __init__(self, folder: Path) -> None:
+    """`password`: the server requires it (`requirepass`); `tls`: it speaks TLS only."""
+
+    def __init__(self, folder: Path, *, password: str | None = None, tls: Tls | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             reason = "redis-server is not installed (apt-get install redis-server)"
@@ -31,18 +39,55 @@ class PrivateRedis:
         self.binary = binary
         self.folder = folder
         self.port = free_port()
+        self.password = password
+        self.tls = tls
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return self.url_for(db=0)
+
+    def url_for(self, *, db: int, password: str | None = None) -> str:
+        secret = password if password is not None else self.password
+        user = f":{quote(secret, safe='')}@" if secret is not None else ""
+        if self.tls:
+            return f"rediss://{user}127.0.0.1:{self.port}/{db}?ssl_ca_certs={self.tls.ca}"
+        return f"redis://{user}127.0.0.1:{self.port}/{db}"
+
+    def _listen(self) -> list[str]:
+        options = ["--requirepass", self.password] if self.password is not None else []
+        if self.tls is None:
+            return [*options, "--port", str(self.port)]
+        return [
+            *options,
+            "--port",
+            "0",
+            "--tls-port",
+            str(self.port),
+            "--tls-cert-file",
+            str(self.tls.cert),
+            "--tls-key-file",
+            str(self.tls.key),
+            "--tls-ca-cert-file",
+            str(self.tls.ca),
+            "--tls-auth-clients",
+            "no",
+        ]
+
+    def _answers(self) -> bool:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=0.2)
+        if self.tls:
+            context = ssl.create_default_context(cafile=str(self.tls.ca))
+            sock = context.wrap_socket(sock, server_hostname="127.0.0.1")
+        with sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith((b"+PONG", b"-NOAUTH"))
 
     def start(self) -> None:
         self.process = subprocess.Popen(
             [
                 self.binary,
-                "--port",
-                str(self.port),
+                *self._listen(),
                 "--bind",
                 "127.0.0.1",
                 "--dir",
@@ -64,10 +109,8 @@ class PrivateRedis:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
+                if self._answers():
+                    return
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError(f"redis-server did not start on port {self.port}; see {self.folder}/redis.log")
