@@ -137,7 +137,7 @@ def _cache_config(settings: Settings) -> dict[str, Any]:
         # app whose Redis is down at start would fail instead of answering 503).
         client = connect(settings.redis_url, cluster=settings.hub_redis_cluster, decode_responses=False)
         return {
-            "CACHE_TYPE": "RedisCache",
+            "CACHE_TYPE": "hub.cache_redis.RedisCache",  # Flask-Caching's, without `import redis`
             "CACHE_REDIS_HOST": client,
             "CACHE_KEY_PREFIX": settings.hub_redis_prefix + "cache:",
             "CACHE_DEFAULT_TIMEOUT": 600,

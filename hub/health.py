@@ -26,7 +26,7 @@ def healthz() -> tuple[Response, int]:
         "status": "ok" if healthy else "degraded",
         "version": __version__,
         "store": {"backend": hub.store.backend, "ok": store_ok, **_cluster_mode(hub.store)},
-        "cache": {"backend": hub.cache.config["CACHE_TYPE"], "ok": cache_ok},
+        "cache": {"backend": hub.cache.config["CACHE_TYPE"].rpartition(".")[2], "ok": cache_ok},
         "dry_run": hub.settings.hub_dry_run,
         "tasks": hub.settings.hub_tasks,
     }

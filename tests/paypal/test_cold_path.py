@@ -1,6 +1,6 @@
 """A cold start that acknowledges a PayPal delivery, its certificate cached in Redis, loads
 neither PayPal's SDK nor requests nor cryptography's X.509 and RSA code (80-150 ms), nor
-urllib.request (the certificate's fetch)."""
+urllib.request (the certificate's fetch), nor redis-py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ import sys
 from tests.auxil.redis import require_redis
 from tests.paypal.cached import cached_paypal
 
-HEAVY = ("paypalserversdk", "requests", "cryptography.x509", "cryptography.hazmat.bindings", "urllib.request")
+HEAVY = (
+    "paypalserversdk",
+    "requests",
+    "cryptography.x509",
+    "cryptography.hazmat.bindings",
+    "urllib.request",
+    "redis",  # redis-py (~100 ms with asyncio): the cache's GET and the intake go through hub/store/resp.py
+    "asyncio",
+)
 SCRIPT = f"""
 import json, sys
 from hub import create_app
