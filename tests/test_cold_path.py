@@ -69,7 +69,10 @@ signed = {{
     "telegram": lambda: telegram_message(settings, "/help"),
     "paypal": lambda: paypal_event(settings, "CHECKOUT.ORDER.APPROVED"),
 }}[sys.argv[2]]()
-response = app.test_client().post(signed.path, data=signed.body, headers=signed.headers)
+client = app.test_client()
+response = client.post(signed.path, data=signed.body, headers=signed.headers)
+if sys.argv[3:] == ["again"]:  # the provider delivers the same event a second time
+    response = client.post(signed.path, data=signed.body, headers=signed.headers)
 loaded = sorted(m for m in SDKS if m in sys.modules)
 builders = sum(r.builders_compiled for r in app.url_map.iter_rules() if r.endpoint != "static")
 print(json.dumps({{"status": response.status_code, "body": response.get_json(), "loaded": loaded,
@@ -92,8 +95,8 @@ def run_clean(script: str, *args: str, **env: str) -> str:
     return done.stdout
 
 
-def first_answer(tmp_path, source: str, env: dict[str, str]) -> dict:  # noqa: ANN001
-    return json.loads(run_clean(SCRIPT, str(tmp_path), source, **env).strip().splitlines()[-1])
+def first_answer(tmp_path, source: str, env: dict[str, str], *again: str) -> dict:  # noqa: ANN001
+    return json.loads(run_clean(SCRIPT, str(tmp_path), source, *again, **env).strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("source", ["stripe", "telegram", "paypal"])
@@ -132,6 +135,21 @@ def test_on_redis_the_stripe_ack_loads_no_sqlite_no_cache_and_no_redis_py(tmp_pa
 
     assert answer["status"] == 200 and len(fake.messages) == 1
     assert answer["loaded"] == []  # no redis-py: the intake script went through hub's RESP client
+
+
+@pytest.mark.redis
+def test_on_redis_a_duplicate_is_answered_without_redis_py(tmp_path) -> None:  # noqa: ANN001
+    from tests.auxil.redis import drop_prefix, require_redis, unique_prefix
+
+    url, prefix = require_redis(), unique_prefix()
+    try:
+        env = {"HUB_TASKS": "inline", "REDIS_URL": url, "HUB_REDIS_PREFIX": prefix}
+        answer = first_answer(tmp_path, "telegram", env, "again")
+    finally:
+        drop_prefix(url, prefix)
+
+    assert answer["status"] == 200 and answer["body"] == {}, "a duplicate gets no second reply"
+    assert answer["loaded"] == []  # the stored event read back through hub's RESP client too
 
 
 SERVING = """

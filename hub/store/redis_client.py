@@ -66,8 +66,8 @@ class Script:
 class LazyRedis:
     """Stands for a `redis.Redis` or a `RedisCluster` until a command needs one.
 
-    `get` and scripts on one server take the RESP client; every other attribute is the
-    real redis-py client's.
+    On one server, `get`, `hgetall` (a duplicate's stored event) and scripts take the RESP
+    client; every other attribute is the real redis-py client's.
     """
 
     def __init__(self, url: str, *, cluster: bool | None, decode_responses: bool) -> None:
@@ -104,6 +104,12 @@ class LazyRedis:
         if self._on_lean():
             return self._lean.call("GET", key)  # type: ignore[union-attr]
         return self.client.get(key)
+
+    def hgetall(self, key: str) -> dict[Any, Any]:
+        if self._on_lean():
+            flat = self._lean.call("HGETALL", key)  # type: ignore[union-attr]
+            return dict(zip(flat[::2], flat[1::2], strict=True))  # field, value, field, value...
+        return self.client.hgetall(key)
 
     def run_script(self, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> Any:
         if not self._on_lean():

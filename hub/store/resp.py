@@ -2,10 +2,11 @@
 
 Importing redis-py costs a cold start as much as 40 % of a whole bare Flask start: its
 package imports asyncio, its cluster and async clients, and OpenTelemetry, whatever one
-uses (docs/PERFORMANCE.md, "Why redis-py's import stays"). A webhook needs three commands
+uses (docs/PERFORMANCE.md, "Why redis-py's import stays"). A webhook needs four commands
 of a Redis server: `INFO cluster` (once, to learn whether the server is a cluster), `GET`
-(a cached PayPal certificate) and `EVALSHA` (intake and state changes, with `SCRIPT LOAD`
-when the server lost the script). This module speaks them over RESP, packed and parsed by
+(a cached PayPal certificate), `HGETALL` (the stored event a duplicate is answered with)
+and `EVALSHA` (intake and state changes, with `SCRIPT LOAD` when the server lost the
+script). This module speaks them over RESP, packed and parsed by
 hiredis (the C parser redis-py itself uses), on one kept connection per thread.
 
 It serves a URL it fully understands: `redis://` or `rediss://`, user, password, host,
