@@ -87,6 +87,9 @@ _NEEDLES: tuple[tuple[str, ...], ...] = (
     ("+", "%2B"),
 )
 _SHAPES = tuple((p, r, n) for (p, r), n in zip(SENSITIVE_PATTERNS, _NEEDLES, strict=True))
+# Any needle at all (and "bearer" in any case): one search tells that a text needs no shape
+# looked for, instead of a check per shape.
+_ANY_NEEDLE = re.compile("|".join([*(re.escape(n) for needles in _NEEDLES for n in needles), "(?i:bearer)"]))
 
 
 def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
@@ -94,6 +97,8 @@ def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, "***")
+    if _ANY_NEEDLE.search(text) is None:
+        return text
     for pattern, replacement, needles in _SHAPES:
         present = any(n in text for n in needles) if needles else "bearer" in text.lower()
         if present:
@@ -130,10 +135,11 @@ class SecretScrubber(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = self.scrub(record.exc_text)
+        fields = vars(record)  # `extra` lands here; a field a line lacks raises nothing to catch
         for name in _FIELDS:
-            value = getattr(record, name, None)
+            value = fields.get(name)
             if isinstance(value, str):
-                setattr(record, name, self.scrub(value))
+                fields[name] = self.scrub(value)
         return True
 
 
@@ -150,8 +156,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        fields = vars(record)
         for name in _FIELDS:
-            value = getattr(record, name, None)
+            value = fields.get(name)
             if value is not None:
                 data[name] = value
         if record.exc_info or record.exc_text:
