@@ -13,7 +13,6 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from hashlib import sha256
 from typing import TYPE_CHECKING, Any
 
 from flask import Response, jsonify
@@ -73,7 +72,7 @@ def _signed_with(payload: str, timestamp: int, signatures: list[str], secret: st
 
 
 def _compute_signature(signed_payload: str, secret: str) -> str:
-    return hmac.new(secret.encode("utf-8"), signed_payload.encode("utf-8"), sha256).hexdigest()
+    return hmac.digest(secret.encode("utf-8"), signed_payload.encode("utf-8"), "sha256").hex()
 
 
 def _signatures(header: str) -> list[str]:
