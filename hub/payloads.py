@@ -10,6 +10,7 @@ from typing import Any
 from flask import Request
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
+from werkzeug.wsgi import get_content_length
 
 from hub.errors import BadRequestError, PayloadTooLargeError, RequestTimeoutError, UnsupportedMediaTypeError
 
@@ -45,7 +46,9 @@ def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     A declared Content-Length is refused before reading; a chunked body is read up to
     the limit (werkzeug's limited stream), then one byte more tells if it was longer.
     """
-    declared = request.content_length  # worked out from the headers on each access
+    # `request.content_length`, read from the environ (the property asks the headers for
+    # Content-Length and Transfer-Encoding on each access, a KeyError caught for the latter).
+    declared = get_content_length(request.environ)
     if declared is not None and declared > limit:
         raise _too_large(limit)
     try:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 TOLERANCE_SECONDS = 300
 SCHEME = "v1"  # the only scheme Stripe signs live events with
+SIGNATURE_ENVIRON = "HTTP_STRIPE_SIGNATURE"  # the Stripe-Signature header's key in the WSGI environ
 log = logging.getLogger("hub.stripe")
 
 
@@ -40,7 +41,7 @@ def verify(request: Request, settings: Settings) -> Event:
     Any content type is taken: the signature covers the raw body, and Stripe's contract
     answers 400 (not 415) for a body that is not a JSON event.
     """
-    header = request.headers.get("Stripe-Signature", "").strip()
+    header = request.environ.get(SIGNATURE_ENVIRON, "").strip()  # the Stripe-Signature header
     if not header:
         raise BadRequestError("the Stripe-Signature header is missing", code="missing_signature")
     timestamp = _timestamp(header)
