@@ -51,10 +51,11 @@ def log_stage(stage: str, event: Event, *, exc_info: BaseException | None = None
     exc = (type(exc_info), exc_info, exc_info.__traceback__) if exc_info is not None else None
     # The record made here, not by `Logger.log`: its search of the stack for the caller would
     # find this function anyway, and it is a fifth of a line's cost. Handlers, filters and
-    # Sentry's logging integration see the record as they would.
-    record = event_log.makeRecord(
-        event_log.name, level, __file__, _LINE, stage, None, exc, "log_stage", extra
-    )
+    # Sentry's logging integration see the record as they would. The fields go in at once
+    # (`makeRecord` checks each `extra` key against the record's own attributes, one by one:
+    # these names are hub's, and none is a LogRecord attribute).
+    record = event_log.makeRecord(event_log.name, level, __file__, _LINE, stage, None, exc, "log_stage")
+    vars(record).update(extra)
     event_log.handle(record)
 
 
@@ -139,7 +140,7 @@ class SecretScrubber(logging.Filter):
         for name in _FIELDS:
             value = fields.get(name)
             if isinstance(value, str):
-                fields[name] = self.scrub(value)
+                fields[name] = self._short.get(value) or self.scrub(value)  # most are kept already
         return True
 
 
