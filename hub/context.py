@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +43,8 @@ def is_refusal(channel: str, exc: BaseException) -> bool:
 
 def plain_options(options: dict[str, Any]) -> dict[str, Any]:
     """Send options as plain JSON (SDK objects -> dicts), so a delivery can store them."""
+    if not options:  # most replies have none: nothing to convert, and nothing to prove storable
+        return {}
     plain = {k: v.to_dict() if hasattr(v, "to_dict") else v for k, v in options.items()}
     json.dumps(plain)  # TypeError now, in the handler, for something no delivery could keep
     return plain
@@ -67,7 +68,7 @@ class Context:
         self.inline_replies: list[Reply] = []
         self._inline_slots = inline_slots
         self._scope = scope or event.id
-        self._call_counts: Counter[tuple[str, str]] = Counter()
+        self._call_counts: dict[tuple[str, str], int] = {}  # a plain dict: every run makes one
         self.tells = Tells(
             hub.store, scope=self._scope, event_id=event.id, names=names_of(event, self._scope)
         )
@@ -140,8 +141,8 @@ class Context:
         calls in the same order each run); `effect` names the call instead
         ("receipt-sms"), for handlers whose calls depend on state that may change.
         """
-        self._call_counts[(integration, action)] += 1
-        name = effect or str(self._call_counts[(integration, action)])
+        rank = self._call_counts[(integration, action)] = self._call_counts.get((integration, action), 0) + 1
+        name = effect or str(rank)
         key = f"{self._scope}:{integration}:{action}:{name}"
         return self.hub.outbox.call(
             integration,

@@ -22,16 +22,20 @@ import json
 import os
 import ssl
 import threading
+import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from hub.lambda_http import EndedEarly, KeptConnection, MalformedAnswer
 
+if TYPE_CHECKING:
+    from datetime import datetime
+
 SERVICE = "lambda"
 ALGORITHM = "AWS4-HMAC-SHA256"
 TIMEOUT_SECONDS = 5.0
+AMZ_DATE = "%Y%m%dT%H%M%SZ"  # X-Amz-Date: UTC, to the second
 ROUTE = "zappa.asynchronous.route_lambda_task"  # what zappa's handler runs for a task message
 
 
@@ -53,7 +57,7 @@ def task_message(task_path: str, *args: Any) -> dict[str, Any]:
 
 def invoke_async(task_path: str, *args: Any, environ: Mapping[str, str] = os.environ) -> None:
     """Queue `task_path(*args)` in an asynchronous invocation of this function (202 from Lambda)."""
-    target = _Target(environ)
+    target = _target(tuple([environ.get(name, "") for name in _TARGET_ENVIRON]))
     body = json.dumps(task_message(task_path, *args)).encode()
     headers = {"Content-Type": "application/json", "X-Amz-Invocation-Type": "Event"}
     headers.update(sign("POST", target.host, target.path, body, headers, target.credentials, target.region))
@@ -61,6 +65,26 @@ def invoke_async(task_path: str, *args: Any, environ: Mapping[str, str] = os.env
     if status != 202:
         # Lambda's error body names the problem (AccessDenied, TooManyRequests, ...); it holds no secret.
         raise InvokeError(f"Lambda Invoke answered {status}: {answer[:300]!r}")
+
+
+# What the Invoke's endpoint, function and credentials are read from, each read once per Invoke
+# (`os.environ.get` is four Python calls).
+_TARGET_ENVIRON = (
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL_LAMBDA",
+    "AWS_ENDPOINT_URL",
+)
+
+
+@functools.lru_cache(maxsize=4)
+def _target(values: tuple[str, ...]) -> _Target:
+    """The target those variables name, worked out once while they stay the same."""
+    return _Target(dict(zip(_TARGET_ENVIRON, values, strict=True)))
 
 
 class _Target:
@@ -105,14 +129,14 @@ def sign(
     once more, as SigV4 asks of every service but S3.
     """
     access_key, secret_key, token = credentials
-    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    moment = now.strftime(AMZ_DATE) if now else time.strftime(AMZ_DATE, time.gmtime())
     added = {"X-Amz-Date": moment, **({"X-Amz-Security-Token": token} if token else {})}
     signed = {k.lower(): " ".join(str(v).split()) for k, v in {**headers, **added, "Host": host}.items()}
     names = ";".join(sorted(signed))
     canonical = "\n".join(
         [
             method,
-            quote(path, safe="/~"),
+            _canonical_path(path),
             "",  # no query string
             *(f"{name}:{signed[name]}" for name in sorted(signed)),
             "",
@@ -123,9 +147,15 @@ def sign(
     scope = f"{moment[:8]}/{region}/{SERVICE}/aws4_request"
     to_sign = "\n".join([ALGORITHM, moment, scope, hashlib.sha256(canonical.encode()).hexdigest()])
     key = _signing_key(secret_key, moment[:8], region)
-    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    signature = hmac.digest(key, to_sign.encode(), "sha256").hex()
     authorization = f"{ALGORITHM} Credential={access_key}/{scope}, SignedHeaders={names}, "
     return {**added, "Authorization": authorization + f"Signature={signature}"}
+
+
+@functools.lru_cache(maxsize=16)
+def _canonical_path(path: str) -> str:
+    """The path as the canonical request writes it (one function's, every time)."""
+    return quote(path, safe="/~")
 
 
 @functools.lru_cache(maxsize=4)
@@ -134,7 +164,7 @@ def _signing_key(secret_key: str, day: str, region: str) -> bytes:
     once a day instead of four HMACs per Invoke (as the AWS SDKs cache it)."""
     key = f"AWS4{secret_key}".encode()
     for part in (day, region, SERVICE, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        key = hmac.digest(key, part.encode(), "sha256")
     return key
 
 

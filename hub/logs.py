@@ -51,10 +51,11 @@ def log_stage(stage: str, event: Event, *, exc_info: BaseException | None = None
     exc = (type(exc_info), exc_info, exc_info.__traceback__) if exc_info is not None else None
     # The record made here, not by `Logger.log`: its search of the stack for the caller would
     # find this function anyway, and it is a fifth of a line's cost. Handlers, filters and
-    # Sentry's logging integration see the record as they would.
-    record = event_log.makeRecord(
-        event_log.name, level, __file__, _LINE, stage, None, exc, "log_stage", extra
-    )
+    # Sentry's logging integration see the record as they would. The fields go in at once
+    # (`makeRecord` checks each `extra` key against the record's own attributes, one by one:
+    # these names are hub's, and none is a LogRecord attribute).
+    record = event_log.makeRecord(event_log.name, level, __file__, _LINE, stage, None, exc, "log_stage")
+    vars(record).update(extra)
     event_log.handle(record)
 
 
@@ -87,6 +88,9 @@ _NEEDLES: tuple[tuple[str, ...], ...] = (
     ("+", "%2B"),
 )
 _SHAPES = tuple((p, r, n) for (p, r), n in zip(SENSITIVE_PATTERNS, _NEEDLES, strict=True))
+# Any needle at all (and "bearer" in any case): one search tells that a text needs no shape
+# looked for, instead of a check per shape.
+_ANY_NEEDLE = re.compile("|".join([*(re.escape(n) for needles in _NEEDLES for n in needles), "(?i:bearer)"]))
 
 
 def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
@@ -94,6 +98,8 @@ def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, "***")
+    if _ANY_NEEDLE.search(text) is None:
+        return text
     for pattern, replacement, needles in _SHAPES:
         present = any(n in text for n in needles) if needles else "bearer" in text.lower()
         if present:
@@ -130,10 +136,11 @@ class SecretScrubber(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = self.scrub(record.exc_text)
+        fields = vars(record)  # `extra` lands here; a field a line lacks raises nothing to catch
         for name in _FIELDS:
-            value = getattr(record, name, None)
+            value = fields.get(name)
             if isinstance(value, str):
-                setattr(record, name, self.scrub(value))
+                fields[name] = self._short.get(value) or self.scrub(value)  # most are kept already
         return True
 
 
@@ -150,8 +157,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        fields = vars(record)
         for name in _FIELDS:
-            value = getattr(record, name, None)
+            value = fields.get(name)
             if value is not None:
                 data[name] = value
         if record.exc_info or record.exc_text:

@@ -10,7 +10,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import has_request_context
@@ -135,12 +135,18 @@ def report_failure(event: Event, exc: BaseException) -> None:
         sentry_sdk.capture_exception(exc)
 
 
-@contextmanager
-def handler_span(event: Event) -> Iterator[None]:
+def handler_span(event: Event) -> AbstractContextManager[None]:
     """A span around one handler run; its own transaction when no webhook request is traced."""
     if not sentry_enabled():
-        yield
-        return
+        return _NO_SPAN  # no generator-based context manager to make and step through
+    return _traced_handler(event)
+
+
+_NO_SPAN = nullcontext()
+
+
+@contextmanager
+def _traced_handler(event: Event) -> Iterator[None]:
     sentry_sdk = _sdk()
     name = f"{event.source}/{event.type}"
     tags = _event_tags(event)

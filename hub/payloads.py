@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
 
 from flask import Request
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.http import parse_options_header
+from werkzeug.wsgi import get_content_length
 
 from hub.errors import BadRequestError, PayloadTooLargeError, RequestTimeoutError, UnsupportedMediaTypeError
 
@@ -16,12 +19,25 @@ MAX_BODY_BYTES = 1024 * 1024
 
 def require_content_type(request: Request, *allowed: str, allow_missing: bool = False) -> None:
     """415 unless the body's media type is one of `allowed` (or absent, with `allow_missing`)."""
-    if allow_missing and not request.mimetype:
+    mimetype = media_type(request)
+    if allow_missing and not mimetype:
         return
-    if request.mimetype not in allowed:
+    if mimetype not in allowed:
         raise UnsupportedMediaTypeError(
-            f"expected a body of type {' or '.join(allowed)}, got {request.mimetype or 'none'}"
+            f"expected a body of type {' or '.join(allowed)}, got {mimetype or 'none'}"
         )
+
+
+def media_type(request: Request) -> str:
+    """`request.mimetype` ("application/json", lowercase, without parameters; "" if none)."""
+    # The Content-Type header is CONTENT_TYPE in the WSGI environ (werkzeug's headers read it there).
+    return _media_type(request.environ.get("CONTENT_TYPE", ""))
+
+
+@functools.lru_cache(maxsize=64)
+def _media_type(content_type: str) -> str:
+    """Parsed once per distinct header: a provider sends the same Content-Type every time."""
+    return parse_options_header(content_type)[0].lower()
 
 
 def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -30,7 +46,10 @@ def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     A declared Content-Length is refused before reading; a chunked body is read up to
     the limit (werkzeug's limited stream), then one byte more tells if it was longer.
     """
-    if request.content_length is not None and request.content_length > limit:
+    # `request.content_length`, read from the environ (the property asks the headers for
+    # Content-Length and Transfer-Encoding on each access, a KeyError caught for the latter).
+    declared = get_content_length(request.environ)
+    if declared is not None and declared > limit:
         raise _too_large(limit)
     try:
         data = request.get_data(cache=True)
@@ -44,7 +63,7 @@ def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
         raise
     if len(data) > limit:  # an app without MAX_CONTENT_LENGTH read the stream to its end
         raise _too_large(limit)
-    if len(data) == limit and request.content_length is None and _more_follows(request):
+    if len(data) == limit and declared is None and _more_follows(request):
         # werkzeug cuts a streamed body at MAX_CONTENT_LENGTH without a word: a truncated
         # body would then fail verification with a misleading 400/403 instead of 413.
         raise _too_large(limit)

@@ -18,8 +18,9 @@ Registering the same key twice raises at once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from hub.records import frozen_record
 
 if TYPE_CHECKING:
     from hub.context import Context
@@ -33,8 +34,11 @@ class DuplicateHandlerError(ValueError):
     """The same source/type or command was registered twice."""
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Command:
+    """A registered chat command. Compared and hashed by identity (a frozen record): /help's
+    text is kept per set of commands, and hashing them by value was a call per command."""
+
     name: str
     handler: Handler
     help: str = ""

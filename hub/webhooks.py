@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Request, Response, request
 from flask.blueprints import BlueprintSetupState
@@ -19,6 +19,12 @@ from hub.errors import HubError, ServiceUnavailableError
 from hub.payloads import read_body
 from hub.providers import resolve, routes
 from hub.services import current_hub
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from hub.events import Event
+    from hub.providers import Route
 
 bp = Blueprint("webhooks", __name__)
 log = logging.getLogger("hub.webhooks")
@@ -38,15 +44,18 @@ def intake(name: str) -> Response:
             f"this source is disabled: set {route.secret_setting} to accept its webhooks",
             code="source_disabled",
         )
-    verify, respond = resolve(route.verify), resolve(route.respond)
+    verify, respond = _code_of(route)
+    # The request itself, not the context-local proxy: each `request.x` through the proxy
+    # is three more Python calls, and verification reads a dozen of them.
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
     try:
-        read_body(request)  # the size limit holds before any verifier looks at the body
-        event = verify(request, hub.settings)
+        read_body(req)  # the size limit holds before any verifier looks at the body
+        event = verify(req, hub.settings)
     except HubError as error:
         # The provider sees the answer; the operator sees this line (never the offered secret).
         log.warning("%s webhook rejected: %s %s: %s", name, error.STATUS_CODE, error.code, error.message)
         raise
-    event = event.with_changes(headers=received_headers(request, hub.settings.secret_values()))
+    event = event.with_changes(headers=received_headers(req, hub.settings.secret_values()))
     acceptance = hub.accept(event, inline_slots=route.inline_slots)
     return respond(acceptance)
 
@@ -62,9 +71,10 @@ def received_headers(req: Request, secrets: list[str]) -> dict[str, str]:
     """The request's headers as the event's page shows them: secret-bearing ones masked,
     and any configured secret masked wherever else it appears."""
     received = _headers_of(req.environ)[:MAX_HEADERS]
-    # Which secrets appear at all, looked for once in all the values: usually none, and then
-    # no value needs a look of its own.
-    everything = "\n".join(value for _, value in received)
+    # Which secrets appear at all, looked for once in all the values not masked by name anyway
+    # (a secret token's own header holds its secret): usually none, and then no value needs
+    # a look of its own.
+    everything = "\n".join([value for name, value in received if not _names_a_secret(name)])
     present = [secret for secret in secrets if secret in everything]
     kept: dict[str, str] = {}
     for name, value in received:
@@ -73,6 +83,13 @@ def received_headers(req: Request, secrets: list[str]) -> dict[str, str]:
         else:
             kept[name] = value[:MAX_HEADER_VALUE]
     return kept
+
+
+@functools.lru_cache(maxsize=64)
+def _code_of(route: Route) -> tuple[Callable[..., Event], Callable[..., Response]]:
+    """The route's verifier and responder, imported by its first request and kept (a route
+    hashes by identity, so a swapped registry's routes resolve afresh)."""
+    return resolve(route.verify), resolve(route.respond)
 
 
 def _view(name: str):  # noqa: ANN202 - a Flask view

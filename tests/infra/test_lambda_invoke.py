@@ -108,3 +108,14 @@ def test_the_message_is_what_zappas_handler_routes() -> None:
     message = task_message("hub.lambda_tasks.process_event", "evt_1")
     assert message["command"] == "zappa.asynchronous.route_lambda_task"
     assert json.loads(json.dumps(message)) == message
+
+
+def test_credentials_changed_between_invokes_are_the_ones_signed_with() -> None:
+    # The endpoint and credentials are worked out once per set of variables, not per process.
+    with fake_lambda() as fake:
+        invoke_async("x.y", "evt_1", environ=env_for(fake))
+        with pytest.raises(InvokeError, match="answered 403"):
+            invoke_async("x.y", "evt_2", environ=env_for(fake, AWS_SECRET_ACCESS_KEY="rotated-elsewhere"))
+        invoke_async("x.y", "evt_3", environ=env_for(fake))
+
+    assert [m["args"] for m in fake.messages] == [["evt_1"], ["evt_3"]] and fake.bad_signatures == 1
