@@ -58,21 +58,7 @@ class PrivateRedis:
         options = ["--requirepass", self.password] if self.password is not None else []
         if self.tls is None:
             return [*options, "--port", str(self.port)]
-        return [
-            *options,
-            "--port",
-            "0",
-            "--tls-port",
-            str(self.port),
-            "--tls-cert-file",
-            str(self.tls.cert),
-            "--tls-key-file",
-            str(self.tls.key),
-            "--tls-ca-cert-file",
-            str(self.tls.ca),
-            "--tls-auth-clients",
-            "no",
-        ]
+        return [*options, *self.tls.listen(self.port)]
 
     def _answers(self) -> bool:
         sock = socket.create_connection(("127.0.0.1", self.port), timeout=0.2)

@@ -31,6 +31,23 @@ class Tls:
     cert: Path
     key: Path
 
+    def listen(self, port: int) -> list[str]:
+        """redis-server's options to speak TLS only, on `port` (clients need no certificate)."""
+        return [
+            "--port",
+            "0",
+            "--tls-port",
+            str(port),
+            "--tls-cert-file",
+            str(self.cert),
+            "--tls-key-file",
+            str(self.key),
+            "--tls-ca-cert-file",
+            str(self.ca),
+            "--tls-auth-clients",
+            "no",
+        ]
+
 
 def require_redis_server() -> str:
     binary = shutil.which("redis-server")
@@ -124,22 +141,7 @@ class LocalCluster:
             folder.mkdir(parents=True, exist_ok=True)
             listen = ["--port", str(port)]
             if self.tls:
-                listen = [
-                    "--port",
-                    "0",
-                    "--tls-port",
-                    str(port),
-                    "--tls-cluster",
-                    "yes",
-                    "--tls-cert-file",
-                    str(self.tls.cert),
-                    "--tls-key-file",
-                    str(self.tls.key),
-                    "--tls-ca-cert-file",
-                    str(self.tls.ca),
-                    "--tls-auth-clients",
-                    "no",
-                ]
+                listen = [*self.tls.listen(port), "--tls-cluster", "yes"]
             self.processes[port] = subprocess.Popen(
                 [
                     self.binary,
