@@ -140,7 +140,7 @@ class SecretScrubber(logging.Filter):
         for name in _FIELDS:
             value = fields.get(name)
             if isinstance(value, str):
-                fields[name] = self._short.get(value) or self.scrub(value)  # most are kept already
+                fields[name] = self.scrub(value)
         return True
 
 
