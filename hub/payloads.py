@@ -28,6 +28,12 @@ def require_content_type(request: Request, *allowed: str, allow_missing: bool = 
         )
 
 
+def environ_key(header: str) -> str:
+    """Where a request header sits in the WSGI environ ("Stripe-Signature" -> HTTP_STRIPE_SIGNATURE):
+    read there directly, it costs no trip through werkzeug's header view."""
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
 def media_type(request: Request) -> str:
     """`request.mimetype` ("application/json", lowercase, without parameters; "" if none)."""
     # The Content-Type header is CONTENT_TYPE in the WSGI environ (werkzeug's headers read it there).

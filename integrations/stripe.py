@@ -19,7 +19,7 @@ from flask import Response, jsonify
 
 from hub.errors import BadRequestError
 from hub.events import Event, body_digest
-from hub.payloads import body_text, json_object, required_str
+from hub.payloads import body_text, environ_key, json_object, required_str
 
 if TYPE_CHECKING:
     import stripe
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 TOLERANCE_SECONDS = 300
 SCHEME = "v1"  # the only scheme Stripe signs live events with
-SIGNATURE_ENVIRON = "HTTP_STRIPE_SIGNATURE"  # the Stripe-Signature header's key in the WSGI environ
+SIGNATURE_HEADER = "Stripe-Signature"
+SIGNATURE_ENVIRON = environ_key(SIGNATURE_HEADER)
 log = logging.getLogger("hub.stripe")
 
 
@@ -41,7 +42,7 @@ def verify(request: Request, settings: Settings) -> Event:
     Any content type is taken: the signature covers the raw body, and Stripe's contract
     answers 400 (not 415) for a body that is not a JSON event.
     """
-    header = request.environ.get(SIGNATURE_ENVIRON, "").strip()  # the Stripe-Signature header
+    header = request.environ.get(SIGNATURE_ENVIRON, "").strip()
     if not header:
         raise BadRequestError("the Stripe-Signature header is missing", code="missing_signature")
     timestamp = _timestamp(header)

@@ -15,7 +15,7 @@ from flask import Response, jsonify
 
 from hub.errors import BadRequestError, ForbiddenError, UnauthorizedError
 from hub.events import ChatMessage, Event, body_digest
-from hub.payloads import body_text, json_object, require_content_type
+from hub.payloads import body_text, environ_key, json_object, require_content_type
 from integrations.telegram_send import send_message_params
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from hub.services import Acceptance
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-SECRET_ENVIRON = "HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN"  # the header's key in the WSGI environ
+SECRET_ENVIRON = environ_key(SECRET_HEADER)
 # Update fields that name the kind of update; the first present one is the event type.
 UPDATE_KINDS = (
     "message",
@@ -58,7 +58,7 @@ def verify(request: Request, settings: Settings) -> Event:
     The token is checked before the body is read; then 415 for a body that is not
     JSON (a missing Content-Type is read as JSON) and 400 for one that is not an Update.
     """
-    given = request.environ.get(SECRET_ENVIRON, "")  # request.headers.get(SECRET_HEADER), directly
+    given = request.environ.get(SECRET_ENVIRON, "")
     if not given:
         raise UnauthorizedError(
             f"the {SECRET_HEADER} header is missing; register the webhook with "
