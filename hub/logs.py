@@ -6,12 +6,13 @@ on Lambda they are JSON, one object a line, for CloudWatch queries.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from hub.json_text import dumps
 
 if TYPE_CHECKING:
     from hub.events import Event
@@ -164,7 +165,7 @@ class JsonFormatter(logging.Formatter):
                 data[name] = value
         if record.exc_info or record.exc_text:
             data["exception"] = record.exc_text or self.formatException(record.exc_info)
-        return json.dumps(data)
+        return dumps(data)
 
 
 class TextFormatter(logging.Formatter):

@@ -7,19 +7,31 @@ another way (an event stored by an older release, a handler's result): it is wri
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
 
+from hub.json_text import encoder
+
 
 class StrictJSONProvider(DefaultJSONProvider):
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        kwargs["allow_nan"] = False
+        if kwargs:  # indented (debug mode) or other options: json.dumps with them
+            kwargs["allow_nan"] = False
+            write = functools.partial(super().dumps, **kwargs)
+        else:  # every response out of debug mode: an encoder built once (hub.json_text)
+            write = encoder(
+                sort_keys=self.sort_keys,
+                ensure_ascii=self.ensure_ascii,
+                allow_nan=False,
+                default=self.default,
+            )
         try:
-            return super().dumps(obj, **kwargs)
+            return write(obj)
         except ValueError:  # "Out of range float values are not JSON compliant"
-            return super().dumps(_finite(obj), **kwargs)
+            return write(_finite(obj))
 
 
 def _finite(value: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.deliveries import PENDING, Delivery
 from hub.events import STATUSES, Event
+from hub.json_text import dumps
 from hub.store.attempts import Attempt
 from hub.store.base import DAY, KvPage, OutboxEntry, Store
 from hub.store.redis_client import connect, unavailable_errors
@@ -244,7 +245,7 @@ class RedisStore(Store):
                 "" if due_at is None else repr(due_at),
                 STATUSES.index(event.status) + 1,
                 "" if attempt is None else str(attempt.attempt),
-                "" if attempt is None else json.dumps(attempt.__dict__),
+                "" if attempt is None else dumps(attempt.__dict__),
                 int(self.retention_seconds + DAY),
                 *_flatten(event.state_record()),
             ],
