@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from hub.json_text import dumps, dumps_sorted
+
 # Life of an event: received -> processing -> done | failed (retry at) -> ... -> dead
 RECEIVED, PROCESSING, DONE, FAILED, DEAD = "received", "processing", "done", "failed", "dead"
 STATUSES = (RECEIVED, PROCESSING, DONE, FAILED, DEAD)
@@ -42,32 +44,78 @@ class ChatMessage:
         return (name, words[1:]) if name else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Event:
-    """A verified event. `id` is hub's own; (`source`, `provider_id`) is unique."""
+    """A verified event. `id` is hub's own; (`source`, `provider_id`) is unique.
+
+    The fields, with their defaults, are `__init__`'s parameters.
+    """
 
     source: str
     type: str
     provider_id: str
     payload: dict[str, Any]
-    received_at: float = field(default_factory=time.time)
-    id: str = field(default_factory=lambda: "evt_" + os.urandom(16).hex())  # 128 random bits, as uuid4's
-    message: ChatMessage | None = None
-    status: str = RECEIVED
-    attempts: int = 0
-    last_error: str = ""
-    next_attempt_at: float | None = None
-    lease_until: float | None = None
-    updated_at: float | None = None
-    body_sha256: str = ""
-    version: int = 0
+    received_at: float
+    id: str
+    message: ChatMessage | None
+    status: str
+    attempts: int
+    last_error: str
+    next_attempt_at: float | None
+    lease_until: float | None
+    updated_at: float | None
+    body_sha256: str
+    version: int
     # The request headers as received, secret-bearing ones masked (`hub.webhooks`); {} for
     # internal events. Shown on the event's page, never used to decide anything.
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str]
     # The payload's JSON text as the provider sent it, when a verifier has it: stored as
     # is instead of encoding the payload again (the stored text is only ever parsed back).
     # Not stored as a field of its own; `with_changes(payload=...)` drops it.
-    payload_json: str = field(default="", compare=False, repr=False)
+    payload_json: str = field(compare=False, repr=False)
+
+    def __init__(
+        self,
+        source: str,
+        type: str,
+        provider_id: str,
+        payload: dict[str, Any],
+        received_at: float | None = None,  # now
+        id: str = "",  # a new one: "evt_" and 128 random bits, as uuid4's
+        message: ChatMessage | None = None,
+        status: str = RECEIVED,
+        attempts: int = 0,
+        last_error: str = "",
+        next_attempt_at: float | None = None,
+        lease_until: float | None = None,
+        updated_at: float | None = None,
+        body_sha256: str = "",
+        version: int = 0,
+        headers: dict[str, str] | None = None,  # {}
+        payload_json: str = "",
+    ) -> None:
+        # Written here, not generated: a frozen dataclass's `__init__` sets each field with
+        # its own `object.__setattr__` call, and every webhook makes an event (~25 k
+        # instructions, bench/warmcost.py). Fields are set in declaration order.
+        self.__dict__.update(
+            source=source,
+            type=type,
+            provider_id=provider_id,
+            payload=payload,
+            received_at=time.time() if received_at is None else received_at,
+            id=id or "evt_" + os.urandom(16).hex(),
+            message=message,
+            status=status,
+            attempts=attempts,
+            last_error=last_error,
+            next_attempt_at=next_attempt_at,
+            lease_until=lease_until,
+            updated_at=updated_at,
+            body_sha256=body_sha256,
+            version=version,
+            headers={} if headers is None else headers,
+            payload_json=payload_json,
+        )
 
     @property
     def dedup_key(self) -> str:
@@ -88,16 +136,19 @@ class Event:
 
     def to_record(self) -> dict[str, Any]:
         # Not `asdict(self)`: it deep-copies the payload only for it to be dumped to JSON
-        # below, which was about a quarter of a webhook's time (bench/load.py).
-        record = {name: getattr(self, name) for name in _STORED_FIELDS}
-        record["payload"] = self.payload_json or json.dumps(self.payload, sort_keys=True)
-        record["message"] = json.dumps(self.message.__dict__) if self.message else ""
-        record["headers"] = json.dumps(self.headers) if self.headers else ""
+        # below, which was about a quarter of a webhook's time (bench/load.py). The fields
+        # are copied in one go from `__dict__` (a getattr each costs twice as much as this).
+        record = self.__dict__.copy()
+        del record["payload_json"]
+        record["payload"] = self.payload_json or dumps_sorted(self.payload)
+        record["message"] = dumps(self.message.__dict__) if self.message else ""
+        record["headers"] = dumps(self.headers) if self.headers else ""
         return record
 
     def state_record(self) -> dict[str, Any]:
         """The fields a state change writes (`STATE_FIELDS`), as `to_record` gives them."""
-        return {name: getattr(self, name) for name in STATE_FIELDS}
+        fields = self.__dict__
+        return {name: fields[name] for name in STATE_FIELDS}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Event:
@@ -130,7 +181,6 @@ class Event:
         }
 
 
-_STORED_FIELDS = tuple(f.name for f in fields(Event) if f.name != "payload_json")
 _FIELD_NAMES = frozenset(f.name for f in fields(Event))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -41,6 +42,24 @@ def test_the_providers_own_json_text_is_stored_and_reads_back_as_the_payload(sto
     stored = store.get(store.record(event).event.id)
 
     assert stored is not None and stored.payload == payload
+
+
+def test_a_new_event_gets_its_own_id_time_and_headers_and_reads_back_field_for_field(
+    store: Store,
+) -> None:
+    first = Event(source="telegram", type="message", provider_id="1", payload={"update_id": 1})
+    second = Event(source="telegram", type="message", provider_id="2", payload={"update_id": 2})
+
+    assert first.id != second.id and first.id.startswith("evt_") and len(first.id) == 36
+    assert abs(first.received_at - time.time()) < 60
+    assert first.headers == {} and first.headers is not second.headers
+    given = first.with_changes(
+        headers={"User-Agent": "TelegramBot"}, message=ChatMessage("telegram", "1", "/help", sender="7")
+    )
+    recorded = store.record(given, claim_lease=LEASE).event
+
+    assert store.get(recorded.id) == recorded
+    assert (recorded.message, recorded.headers, recorded.status) == (given.message, given.headers, PROCESSING)
 
 
 def test_a_payload_changed_after_verification_is_stored_as_changed_not_as_the_text(store: Store) -> None:
