@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Request, Response, request
 from flask.blueprints import BlueprintSetupState
@@ -70,15 +70,20 @@ MAX_HEADERS, MAX_HEADER_VALUE = 50, 500
 def received_headers(req: Request, secrets: list[str]) -> dict[str, str]:
     """The request's headers as the event's page shows them: secret-bearing ones masked,
     and any configured secret masked wherever else it appears."""
-    received = _headers_of(req.environ)[:MAX_HEADERS]
+    environ = req.environ
+    received = [
+        (name, environ[key], secret_name)
+        for key, name, secret_name, cgi in _header_plan(tuple(environ))
+        if environ[key] or not cgi
+    ][:MAX_HEADERS]
     # Which secrets appear at all, looked for once in all the values not masked by name anyway
     # (a secret token's own header holds its secret): usually none, and then no value needs
     # a look of its own.
-    everything = "\n".join([value for name, value in received if not _names_a_secret(name)])
+    everything = "\n".join([value for _, value, secret_name in received if not secret_name])
     present = [secret for secret in secrets if secret in everything]
     kept: dict[str, str] = {}
-    for name, value in received:
-        if _names_a_secret(name) or (present and any(secret in value for secret in present)):
+    for name, value, secret_name in received:
+        if secret_name or (present and any(secret in value for secret in present)):
             kept[name] = MASKED
         else:
             kept[name] = value[:MAX_HEADER_VALUE]
@@ -100,31 +105,22 @@ def _view(name: str):  # noqa: ANN202 - a Flask view
     return view
 
 
-def _headers_of(environ: dict[str, Any]) -> list[tuple[str, str]]:
-    """The request's headers as `request.headers.items()` gives them (werkzeug's
-    EnvironHeaders: every HTTP_ key, and the two CGI ones when set), each name translated once."""
-    found = []
-    for key, value in environ.items():
-        name, cgi = _header_name(key)
-        if name and (value or not cgi):
-            found.append((name, value))
-    return found
-
-
-@functools.lru_cache(maxsize=1024)
-def _header_name(environ_key: str) -> tuple[str, bool]:
-    """("Content-Type", True) for a CGI key, ("X-Foo", False) for HTTP_X_FOO, ("", False) else."""
-    if environ_key.startswith("HTTP_") and environ_key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
-        return environ_key[5:].replace("_", "-").title(), False
-    if environ_key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        return environ_key.replace("_", "-").title(), True
-    return "", False
-
-
-@functools.lru_cache(maxsize=512)
-def _names_a_secret(header: str) -> bool:
-    """`SECRET_HEADER`'s verdict, kept: a provider sends the same few names every time."""
-    return SECRET_HEADER.search(header) is not None
+@functools.lru_cache(maxsize=64)
+def _header_plan(environ_keys: tuple[str, ...]) -> tuple[tuple[str, str, bool, bool], ...]:
+    """Which environ keys are headers, as `request.headers.items()` names them (werkzeug's
+    EnvironHeaders: every HTTP_ key, and the two CGI ones when set), in order: (key, name,
+    whether the name marks a secret, whether it is a CGI key). Worked out once per set of
+    keys: a server builds every request's environ with the same ones."""
+    plan = []
+    for key in environ_keys:
+        if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+            name, cgi = key[5:].replace("_", "-").title(), False
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name, cgi = key.replace("_", "-").title(), True
+        else:
+            continue
+        plan.append((key, name, SECRET_HEADER.search(name) is not None, cgi))
+    return tuple(plan)
 
 
 @bp.record
