@@ -572,8 +572,9 @@ class RedisStore(Store):
 def _flatten(record: dict[str, Any]) -> list[Any]:
     """A record as HSET arguments; None becomes '' (read back as None by Event.from_record)."""
     pairs: list[Any] = []
-    for key, value in record.items():
-        pairs += [key, "" if value is None else (repr(value) if isinstance(value, float) else value)]
+    for key, value in record.items():  # two appends: `pairs += [key, value]` makes a list each
+        pairs.append(key)
+        pairs.append("" if value is None else repr(value) if isinstance(value, float) else value)
     return pairs
 
 
