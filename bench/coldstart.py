@@ -81,12 +81,18 @@ def runtime_dir(into: Path) -> Path:
 
 def bare_package(work: Path) -> Path:
     """A one-route Flask app, packaged by zappa exactly like hub (same venv and settings)."""
-    project = work / "bare"
+    return flask_package(work, "bare", "bare_app", BARE_APP)
+
+
+def flask_package(work: Path, name: str, module: str, source: str) -> Path:
+    """The Flask app `app` of `source` (saved as `module`.py), packaged by zappa exactly like
+    hub: same venv and settings, no schedules, no environment of its own."""
+    project = work / name
     project.mkdir()
-    (project / "bare_app.py").write_text(BARE_APP)
+    (project / f"{module}.py").write_text(source)
     settings = json.loads((ROOT / "zappa_settings.json").read_text())["dev"]
-    settings.update(app_function="bare_app.app", project_name="bare", events=[], environment_variables={})
-    (project / "zappa_settings.json").write_text(json.dumps({"bare": settings}))
+    settings.update(app_function=f"{module}.app", project_name=name, events=[], environment_variables={})
+    (project / "zappa_settings.json").write_text(json.dumps({name: settings}))
     subprocess.run(
         [
             str(VENV / "bin" / "python"),
@@ -99,10 +105,10 @@ def bare_package(work: Path) -> Path:
         ],
         check=True,
     )
-    output = work / "bare.zip"
+    output = work / f"{name}.zip"
     env = {**os.environ, "VIRTUAL_ENV": str(VENV), "AWS_DEFAULT_REGION": "eu-west-1"}
     subprocess.run(
-        [str(VENV / "bin" / "zappa"), "package", "bare", "-o", str(output), "--disable_progress"],
+        [str(VENV / "bin" / "zappa"), "package", name, "-o", str(output), "--disable_progress"],
         check=True,
         cwd=project,
         env=env,

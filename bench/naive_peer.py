@@ -1,4 +1,5 @@
-"""The naive peer for bench.load: the Stripe receiver a developer writes from the docs.
+"""The naive peer for bench.load and bench/warmcost.py: the Stripe receiver a developer
+writes from the docs.
 
 What it does, and what hub does that it does not:
 - verifies with the SDK (`stripe.Webhook.construct_event`, the docs' example);
@@ -9,9 +10,9 @@ What it does, and what hub does that it does not:
 - nothing else: no lease or retry state, no listing indexes, no received headers, no log
   line, no size limit or error contract.
 
-`REDIS_URL` set: Redis; else SQLite at `HUB_DATABASE` (or naive.sqlite3 in the instance
-folder). The signing secret is hub's (`STRIPE_WEBHOOK_SECRET`), so the same pre-signed
-requests pass both.
+`REDIS_URL` set: Redis (keys under `HUB_REDIS_PREFIX`, if given); else SQLite at
+`HUB_DATABASE` (or naive.sqlite3 in the instance folder). The signing secret is hub's
+(`STRIPE_WEBHOOK_SECRET`), so the same pre-signed requests pass both.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from flask import Flask, jsonify, request
 
 SECRET = os.environ["STRIPE_WEBHOOK_SECRET"].split(",")[0]
 REDIS_URL = os.environ.get("REDIS_URL", "")
+PREFIX = os.environ.get("HUB_REDIS_PREFIX", "")
 DATABASE = os.environ.get("HUB_DATABASE") or str(
     Path(os.environ.get("HUB_INSTANCE_PATH", ".")) / "naive.sqlite3"
 )
@@ -49,9 +51,9 @@ else:
 def store(event_id: str, event_type: str, payload: str) -> bool:
     """Keep the event unless its id is known; True when it is new."""
     if REDIS_URL:
-        if not client.set(f"naive:event:{event_id}", payload, nx=True, ex=WEEK):
+        if not client.set(f"{PREFIX}naive:event:{event_id}", payload, nx=True, ex=WEEK):
             return False
-        client.lpush("naive:queue", event_id)
+        client.lpush(f"{PREFIX}naive:queue", event_id)
         return True
     conn = sqlite3.connect(DATABASE, timeout=30)
     try:

@@ -11,7 +11,10 @@ bills. Each is a new signed event in an HTTP API (v2) envelope, as deployed:
 - bare Flask: a JSON POST answered with JSON;
 - hub, Stripe ack: `invoice.paid` verified, stored, handed to an asynchronous Invoke of
   the function (`HUB_TASKS=lambda`, to a local fake Lambda endpoint) and acknowledged;
-- hub, Telegram /help: verified, stored, handled inline, the reply in the response.
+- hub, Telegram /help: verified, stored, handled inline, the reply in the response;
+- the naive peer, Stripe ack: `bench/naive_peer.py` (the receiver a developer writes from
+  Stripe's docs: the SDK's `construct_event`, then `SET NX` and `LPUSH`, or one SQLite
+  INSERT), packaged the same way: what the same durable ack costs without hub.
 The store is a SQLite file (like /tmp on Lambda) or, with `--redis`, that Redis (hub's
 `{hub}:` keys in it are deleted afterwards). Run by hand; the numbers go to
 docs/PERFORMANCE.md.
@@ -45,6 +48,7 @@ from bench.coldstart import (  # noqa: E402
     BENCH_SECRETS,
     bare_package,
     built_package,
+    flask_package,
     lambda_env,
     run_driver,
     runtime_dir,
@@ -193,11 +197,18 @@ def main() -> int:
         lambda_mode = {**fake.environ(f"hub-{args.stage}"), "HUB_TASKS": "lambda"}
         runtime = runtime_dir(work / "runtime")
         bare = unzip(bare_package(work), work / "bare-pkg")
+        peer_source = (ROOT / "bench" / "naive_peer.py").read_text()
+        peer = unzip(flask_package(work, "naive", "naive_peer", peer_source), work / "naive-pkg")
         hub_pkg = unzip(hub_zip, work / "hub-pkg")
         apps = {  # name: (folder, extra env, a new signed webhook)
             "bare Flask": (bare, {}, lambda: telegram_message(settings, "/help")),
             "hub, Stripe ack": (hub_pkg, lambda_mode, lambda: stripe_event(settings, "invoice.paid")),
             "hub, Telegram /help": (hub_pkg, {}, lambda: telegram_message(settings, "/help")),
+            "naive peer, Stripe ack": (
+                peer,
+                {"HUB_REDIS_PREFIX": "{hub}:naive:"},  # under {hub}: deleted afterwards
+                lambda: stripe_event(settings, "invoice.paid"),
+            ),
         }
         apps = {name: app for name, app in apps.items() if name == "bare Flask" or args.apps in name}
         results: dict[str, dict[str, list[float]]] = {
