@@ -238,8 +238,8 @@ class SQLiteStore(Store):
     def _commit(self, batch: list[_Write]) -> None:
         try:
             with self._file_lock(), self._connection() as conn:
-                if len(batch) == 1:  # alone: its own autocommit statement, no savepoint needed
-                    batch[0].run_alone(conn)
+                if len(batch) == 1:  # alone: its own autocommit statement
+                    batch[0].run(conn)
                     return
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -587,17 +587,11 @@ class _Write:
         self._error: BaseException | None = None
 
     def run(self, conn: sqlite3.Connection) -> None:
-        """Run inside the batch's transaction. A constraint this statement breaks undoes it
-        alone; any other database error (I/O, corruption) fails the whole batch."""
-        conn.execute("SAVEPOINT write")
-        try:
-            self._rowcount = conn.execute(self.sql, self.params).rowcount
-        except sqlite3.IntegrityError as error:
-            conn.execute("ROLLBACK TO write")
-            self._error = error
-        conn.execute("RELEASE write")
-
-    def run_alone(self, conn: sqlite3.Connection) -> None:
+        """Run alone or inside the batch's transaction. A constraint this statement breaks
+        undoes it alone: SQLite's default conflict resolution (ABORT) backs out the failing
+        statement, triggers included, and keeps the transaction and the statements before it
+        (hub's SQL asks for no other). No savepoint is needed, so a write is one call while
+        the file lock is held. Any other database error (I/O, corruption) fails the batch."""
         try:
             self._rowcount = conn.execute(self.sql, self.params).rowcount
         except sqlite3.IntegrityError as error:

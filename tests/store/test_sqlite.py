@@ -127,6 +127,11 @@ def test_a_write_that_breaks_a_constraint_fails_alone_in_its_batch(tmp_path: Pat
     statements = [
         ("INSERT INTO kv (namespace, key, value) VALUES ('t', 'a', '{}')", None),
         ("INSERT INTO kv (namespace, key, value) VALUES ('t', 'taken', '{}')", sqlite3.IntegrityError),
+        # Writes a row, then breaks the constraint with the next: neither may land.
+        (
+            "INSERT INTO kv (namespace, key, value) VALUES ('t', 'c', '{}'), ('t', 'taken', '{}')",
+            sqlite3.IntegrityError,
+        ),
         ("INSERT INTO kv (namespace, key, value) VALUES ('t', 'b', '{}')", None),
     ]
     with ThreadPoolExecutor(4) as pool:
@@ -134,7 +139,7 @@ def test_a_write_that_breaks_a_constraint_fails_alone_in_its_batch(tmp_path: Pat
         first = pool.submit(store._execute, lead)
         time.sleep(0.1)  # the leader now waits on the file lock
         futures = [pool.submit(store._execute, sql) for sql, _ in statements]
-        wait_for_queue(store, 3)
+        wait_for_queue(store, 4)
         fcntl.flock(fd, fcntl.LOCK_UN)
         assert first.result(timeout=10) == 1
         for future, (_, error) in zip(futures, statements, strict=True):
@@ -145,7 +150,7 @@ def test_a_write_that_breaks_a_constraint_fails_alone_in_its_batch(tmp_path: Pat
                     future.result(timeout=10)
     os.close(fd)
 
-    assert spy.batches == [1, 3]
+    assert spy.batches == [1, 4]
     assert sorted(store.kv_items("t")) == ["a", "b", "lead", "taken"]
     store.close()
 
