@@ -148,8 +148,8 @@ class Event:
 
     def state_record(self) -> dict[str, Any]:
         """The fields a state change writes (`STATE_FIELDS`), as `to_record` gives them."""
-        fields = self.__dict__
-        return {name: fields[name] for name in STATE_FIELDS}
+        values = self.__dict__
+        return {name: values[name] for name in STATE_FIELDS}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Event:
