@@ -157,3 +157,34 @@ def test_secrets_never_reach_the_logs(make_app, router, caplog, capsys):
         if name != "TWILIO_ACCOUNT_SID":  # an account id, not a secret
             assert value not in everything, f"{name} leaked into the logs"
     assert PHONE not in everything
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"stage": "received", "event_id": "evt_1", "source": "stripe", "event_type": "invoice.paid", "attempts": 0},
+        {"stage": "handled", "attempts": 3, "duration_ms": 12.5, "received": True, "error": ""},
+        {"stage": "failed", "error": 'quote " backslash \\ newline \n tab \t', "received": False},
+        {"stage": "dead", "event_type": "ünïcode ✓ and \u2028", "duration_ms": float("nan")},
+        {"attempts": 10**20, "duration_ms": float("inf"), "received": None},
+        {"duration_ms": -0.0, "event_id": ["not", "a", "str"], "source": {"nested": 1}},
+    ],
+)
+def test_a_json_line_is_exactly_what_json_dumps_writes(fields):
+    """JsonFormatter writes its lines piece by piece: the text must be json.dumps's own."""
+    from hub.logs import _FIELDS, JsonFormatter
+
+    record = logging.LogRecord("hub.events", logging.WARNING, __file__, 1, "a %s line", ("stage",), None)
+    vars(record).update(fields)
+    record.exc_text = "Traceback: boom"
+    line = JsonFormatter().format(record)
+
+    expected = {
+        "time": json.loads(line)["time"],
+        "level": "WARNING",
+        "logger": "hub.events",
+        "message": "a stage line",
+        **{name: fields[name] for name in _FIELDS if fields.get(name) is not None},
+        "exception": "Traceback: boom",
+    }
+    assert line == json.dumps(expected)

@@ -10,6 +10,7 @@ from hub.logs import SecretScrubber, scrub_text
 
 SHAPES = [
     ("Authorization: BeArEr abc.DEF-123", "Authorization: Bearer [token]"),
+    ("sent BEARER abc.DEF-123 along", "sent Bearer [token] along"),  # no other needle in it
     ("mail ann%40example.org now", "mail [email] now"),
     ("mail ann@example.org", "mail [email]"),
     ("call %2B44 20 7946 0958", "call [phone]"),
