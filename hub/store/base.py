@@ -101,31 +101,67 @@ class Store(ABC):
         already claimed (as `claim` would leave it: processing, attempt 1, leased for that
         long): one write instead of two, and the sweep takes it over when the lease expires.
         """
+        if claim_lease is not None:
+            return self.record_claimed(self.as_claimed(event, lease=claim_lease))
         now = self.clock()
-        if claim_lease is None:
-            fresh = event.with_changes(status=RECEIVED, updated_at=now, version=1)
-            due_at = now + attention_after
-        else:
-            due_at = now + claim_lease
-            fresh = event.with_changes(
-                status=PROCESSING,
-                attempts=1,
-                lease_until=due_at,
-                next_attempt_at=None,
-                updated_at=now,
-                version=1,
-            )
+        fresh = event.with_changes(status=RECEIVED, updated_at=now, version=1)
+        return self._record(fresh, due_at=now + attention_after)
+
+    def as_claimed(self, event: Event, *, lease: float) -> Event:
+        """`event` as `record(claim_lease=lease)` stores it: processing, attempt 1, leased."""
+        now = self.clock()
+        return event.with_changes(
+            status=PROCESSING,
+            attempts=1,
+            lease_until=now + lease,
+            next_attempt_at=None,
+            updated_at=now,
+            version=1,
+        )
+
+    def record_claimed(self, claimed: Event) -> RecordResult:
+        """Store an event made by `as_claimed` as it is (its run has begun)."""
+        return self._record(claimed, due_at=claimed.lease_until, claimed=True)
+
+    def record_finished(self, claimed: Event) -> RecordResult:
+        """Store an event made by `as_claimed` whose run ended well before it was stored:
+        done, with its attempt (from the event's arrival until now), as `record_claimed`
+        and `complete` would leave it, in one write. Nothing is written for a known event.
+
+        For an inline run that only replied (hub.worker.run_arrived): nothing of it needs
+        taking over or undoing, so it needs no claim of its own.
+        """
+        finished = claimed.with_changes(
+            status=DONE, lease_until=None, last_error="", updated_at=self.clock(), version=2
+        )
+        ran = Attempt(finished.id, 1, finished.received_at, finished.updated_at, DONE, "")
+        return self._record(finished, due_at=None, attempt=ran)
+
+    def _record(
+        self, fresh: Event, *, due_at: float | None, claimed: bool = False, attempt: Attempt | None = None
+    ) -> RecordResult:
         for _ in range(_RECORD_TRIES):
-            existing_id = self._insert(fresh, due_at=due_at)
+            existing_id = self._insert(fresh, due_at=due_at, attempt=attempt)
             if existing_id is None:
-                return RecordResult(fresh, duplicate=False, claimed=claim_lease is not None)
+                return RecordResult(fresh, duplicate=False, claimed=claimed)
             existing = self.get(existing_id)
             if existing is not None:
                 break
             # The known event was purged between the two calls: it is forgotten, so this
             # delivery is new. Never answer "duplicate" for an event that is not stored.
         else:
-            raise RuntimeError(f"could not record {event.dedup_key}: purged while recording")
+            raise RuntimeError(f"could not record {fresh.dedup_key}: purged while recording")
+        return self._duplicate(fresh, existing)
+
+    def known(self, event: Event) -> RecordResult | None:
+        """What `record` would answer for `event` if it is a duplicate; None while no event
+        with its (source, provider_id) is stored. A read: it reserves nothing."""
+        existing_id = self._known_id(event.dedup_key)
+        existing = self.get(existing_id) if existing_id is not None else None
+        return self._duplicate(event, existing) if existing is not None else None
+
+    @staticmethod
+    def _duplicate(event: Event, existing: Event) -> RecordResult:
         conflict = bool(event.body_sha256 and existing.body_sha256 != event.body_sha256)
         if conflict:
             log.warning(
@@ -467,8 +503,14 @@ class Store(ABC):
     # -- backend primitives -------------------------------------------------------------------
 
     @abstractmethod
-    def _insert(self, event: Event, *, due_at: float) -> str | None:
-        """Insert unless the dedup key exists, atomically. None if inserted, else the known id."""
+    def _insert(self, event: Event, *, due_at: float | None, attempt: Attempt | None = None) -> str | None:
+        """Insert unless the dedup key exists, atomically, with `attempt` (an event stored
+        already finished: the attempt that ran it) and in the due index unless `due_at` is
+        None. None if inserted, else the known id."""
+
+    @abstractmethod
+    def _known_id(self, dedup_key: str) -> str | None:
+        """The id of the stored event with this dedup key, if one is stored."""
 
     @abstractmethod
     def _load(self, event_id: str) -> dict[str, Any] | None: ...

@@ -24,17 +24,23 @@ if TYPE_CHECKING:
     import redis
 
 # Intake. KEYS: dedup, event hash, events index, due index, then the by-source, by-type and
-# by-status (received) indexes. ARGV: id, ttl of the dedup key, ttl of the hash,
-# received_at, due_at, then the hash's fields.
+# by-status indexes, then the event's attempts hash. ARGV: id, ttl of the dedup key, ttl of
+# the hash (and of the attempts hash), received_at, due_at ('' = not due), the number of the
+# attempt that ran it ('' = none: Store.record_finished gives one), its JSON, then the
+# hash's fields.
 _INSERT = """
 local existing = redis.call('GET', KEYS[1])
 if existing then return existing end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+redis.call('HSET', KEYS[2], unpack(ARGV, 8))
 redis.call('EXPIRE', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1]) end
 for i = 5, 7 do redis.call('ZADD', KEYS[i], ARGV[4], ARGV[1]) end
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[8], ARGV[6], ARGV[7])
+  redis.call('EXPIRE', KEYS[8], ARGV[3])
+end
 return false
 """
 
@@ -206,7 +212,7 @@ class RedisStore(Store):
     def close(self) -> None:
         self.client.close()
 
-    def _insert(self, event: Event, *, due_at: float) -> str | None:
+    def _insert(self, event: Event, *, due_at: float | None, attempt: Attempt | None = None) -> str | None:
         dedup_ttl = int(self.retention_seconds)
         # The hash outlives the dedup key by a day: `purge` normally removes both, and it
         # needs the hash to find the event's index entries. The TTL is only a backstop.
@@ -220,10 +226,23 @@ class RedisStore(Store):
                 self._key("by", "source", event.source),
                 self._key("by", "type", event.type),
                 self._key("by", "status", event.status),
+                self._key("attempts", event.id),
             ],
-            [event.id, dedup_ttl, hash_ttl, event.received_at, due_at, *_flatten(event.to_record())],
+            [
+                event.id,
+                dedup_ttl,
+                hash_ttl,
+                event.received_at,
+                "" if due_at is None else due_at,
+                "" if attempt is None else str(attempt.attempt),
+                "" if attempt is None else dumps(attempt.__dict__),
+                *_flatten(event.to_record()),
+            ],
         )
         return existing or None
+
+    def _known_id(self, dedup_key: str) -> str | None:
+        return self.client.get(self._key("dedup", dedup_key)) or None
 
     def _load(self, event_id: str) -> dict[str, Any] | None:
         record = self.client.hgetall(self._key("event", event_id))

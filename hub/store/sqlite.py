@@ -84,6 +84,14 @@ BEGIN
     VALUES (NEW.id, OLD.attempts, COALESCE(OLD.updated_at, NEW.updated_at), NULL,
             'interrupted', '__LEASE_EXPIRED__');
 END;
+-- An event stored after its run ended (Store.record_finished: an inline run that only
+-- replied) brings its one attempt with it, from its arrival until it was stored.
+CREATE TRIGGER IF NOT EXISTS attempt_ran_before_stored AFTER INSERT ON events
+WHEN NEW.status IN ('done', 'failed', 'dead')
+BEGIN
+    INSERT OR REPLACE INTO attempts (event_id, attempt, started_at, finished_at, outcome, error)
+    VALUES (NEW.id, NEW.attempts, NEW.received_at, NEW.updated_at, NEW.status, NEW.last_error);
+END;
 CREATE TABLE IF NOT EXISTS kv (
     namespace TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -280,14 +288,19 @@ class SQLiteStore(Store):
             self._lock_file = (pid, os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600))
         return self._lock_file[1]
 
-    def _insert(self, event: Event, *, due_at: float) -> str | None:
+    def _insert(self, event: Event, *, due_at: float | None, attempt: Attempt | None = None) -> str | None:
+        # `attempt` needs no statement: the trigger `attempt_ran_before_stored` keeps it in the
+        # INSERT's own transaction, with the same values (Store.record_finished).
         record = event.to_record()
         values = [record[c] for c in _EVENT_COLUMNS] + [event.dedup_key, due_at]
         inserted = self._execute(_INSERT_SQL, values)
         if inserted == 1:
             return None
-        rows = self._query("SELECT id FROM events WHERE dedup_key = ?", (event.dedup_key,))
-        return rows[0]["id"] if rows else event.id  # purged meanwhile: the base tries again
+        return self._known_id(event.dedup_key) or event.id  # purged meanwhile: the base tries again
+
+    def _known_id(self, dedup_key: str) -> str | None:
+        rows = self._query("SELECT id FROM events WHERE dedup_key = ?", (dedup_key,))
+        return rows[0]["id"] if rows else None
 
     def _load(self, event_id: str) -> dict[str, Any] | None:
         rows = self._query("SELECT * FROM events WHERE id = ?", (event_id,))

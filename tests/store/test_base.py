@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hub.events import Event
+from hub.store.attempts import Attempt
 from hub.store.sqlite import SQLiteStore
 from tests.store.conftest import stripe_like
 
@@ -12,8 +13,8 @@ from tests.store.conftest import stripe_like
 class PurgedMidway(SQLiteStore):
     """Finds the known event, then loses it to a purge before the base can read it."""
 
-    def _insert(self, event: Event, *, due_at: float) -> str | None:
-        known = super()._insert(event, due_at=due_at)
+    def _insert(self, event: Event, *, due_at: float | None, attempt: Attempt | None = None) -> str | None:
+        known = super()._insert(event, due_at=due_at, attempt=attempt)
         if known is not None and not getattr(self, "purged", False):
             self.purged = True
             self._execute("DELETE FROM events WHERE id = ?", (known,))

@@ -37,3 +37,51 @@ def test_the_sweep_takes_it_over_when_its_caller_dies(store: Store, clock: Clock
     taken = store.claim(event.id, lease_seconds=LEASE)
     assert taken is not None and taken.attempts == 2
     assert store.complete(event) is None  # the dead caller's late completion loses
+
+
+# `record_finished`: an inline run that only replied, stored once, already done.
+
+
+def test_a_run_that_ended_before_its_event_was_stored_is_stored_done_with_its_attempt(
+    store: Store, clock: Clock
+) -> None:
+    arrived = stripe_like("evt_fin")  # made now, as a verifier makes it
+    claimed = store.as_claimed(arrived, lease=LEASE)
+    clock.advance(0.25)  # the handler's run
+    result = store.record_finished(claimed)
+
+    assert not result.duplicate
+    stored = store.get(arrived.id)
+    assert stored is not None and stored == result.event
+    assert (stored.status, stored.attempts, stored.lease_until, stored.next_attempt_at) == (
+        DONE,
+        1,
+        None,
+        None,
+    )
+    assert stored.updated_at == clock.now
+    assert [(a.attempt, a.outcome, a.started_at, a.finished_at) for a in store.history(stored)] == [
+        (1, DONE, arrived.received_at, clock.now)
+    ]
+    assert store.due() == []  # nothing left for the sweep
+    assert store.claim(stored.id, lease_seconds=LEASE) is None
+    assert [e.id for e in store.events(status=DONE)] == [stored.id]
+    assert store.count_events(status=PROCESSING) == 0
+
+
+def test_a_finished_run_of_a_known_event_changes_nothing(store: Store, clock: Clock) -> None:
+    first = store.record(stripe_like("evt_fin2"), claim_lease=LEASE).event
+    again = store.record_finished(store.as_claimed(stripe_like("evt_fin2"), lease=LEASE))
+
+    assert again.duplicate and again.event.id == first.id
+    stored = store.get(first.id)
+    assert stored is not None and (stored.status, stored.attempts) == (PROCESSING, 1)  # still the first run's
+    assert store.history(stored)[0].outcome == "running"
+    assert store.record(stripe_like("evt_fin2")).duplicate
+
+
+def test_a_redelivery_after_a_finished_run_is_a_duplicate(store: Store) -> None:
+    done = store.record_finished(store.as_claimed(stripe_like("evt_fin3"), lease=LEASE)).event
+
+    again = store.record(stripe_like("evt_fin3"), claim_lease=LEASE)
+    assert again.duplicate and not again.claimed and again.event == done
