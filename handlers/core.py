@@ -70,7 +70,7 @@ def start(event: Event, ctx: Context) -> None:
 @router.command("help", help="list the commands")
 def help_(event: Event, ctx: Context) -> None:
     # The router that dispatched this event, so commands registered anywhere are listed.
-    ctx.reply(_help_text(tuple(ctx.hub.router.commands), _channel(event)))
+    ctx.reply(_help_text(tuple(ctx.router.commands), _channel(event)))
 
 
 @functools.lru_cache(maxsize=32)
@@ -89,7 +89,7 @@ def unknown(event: Event, ctx: Context) -> None:
     if parsed is None:
         ctx.reply(f"Sorry, I did not understand that. {verb} {help_} to see the commands.")
         return
-    known = [c.name for c in ctx.hub.router.commands if offered_on(c, channel)]
+    known = [c.name for c in ctx.router.commands if offered_on(c, channel)]
     close = difflib.get_close_matches(parsed[0], known, n=1, cutoff=0.75)
     said = command_name(parsed[0], channel)
     if close:

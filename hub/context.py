@@ -14,10 +14,12 @@ from hub.providers import resolve, senders
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from hub.cache import LazyCache
     from hub.events import Event
     from hub.outbox import CallResult
     from hub.providers import Sender
     from hub.services import Hub
+    from hub.store import Store
 
 # Chat channels are the senders providers declare (hub.providers.Sender): each sender, its
 # option checks and its "refused for good" error are imported on first use, so a route
@@ -57,20 +59,41 @@ class Reply:
 
 
 class Context:
-    """Per-run context. `inline_slots` replies may ride in the webhook response itself."""
+    """Per-run context. `inline_slots` replies may ride in the webhook response itself.
 
-    def __init__(self, hub: Hub, event: Event, *, inline_slots: int = 0, scope: str = "") -> None:
-        self.hub = hub
+    `before_effect`: called before the run's first effect beyond replying (anything done
+    through `hub`, `store` or `cache`: outbound calls, store and cache access, emitted
+    events, a page of deliveries written), once. An inline run whose event is not stored
+    yet stores it there (hub.worker.run_arrived), and a duplicate's run stops before it
+    has done anything.
+    """
+
+    def __init__(
+        self,
+        hub: Hub,
+        event: Event,
+        *,
+        inline_slots: int = 0,
+        scope: str = "",
+        before_effect: Callable[[], None] | None = None,
+    ) -> None:
+        self._hub = hub
+        self._before_effect = before_effect
         self.event = event
+        # Read-only, so reading them is no effect: the settings, and the registered handlers
+        # and commands (what /help lists).
         self.settings = hub.settings
-        self.store = hub.store
-        self.cache = hub.cache
+        self.router = hub.router
         self.inline_replies: list[Reply] = []
         self._inline_slots = inline_slots
         self._scope = scope or event.id
         self._call_counts: dict[tuple[str, str], int] = {}  # a plain dict: every run makes one
         self.tells = Tells(
-            hub.store, scope=self._scope, event_id=event.id, names=names_of(event, self._scope)
+            hub.store,
+            scope=self._scope,
+            event_id=event.id,
+            names=names_of(event, self._scope),
+            before_write=self.about_to_act,
         )
         self.gate: Callable[[], object] | None = None  # waited on before each send (rate limits)
         # When a send must have its answer (monotonic): the delivery run's end. Senders bound
@@ -81,6 +104,25 @@ class Context:
         self.on_wire: Callable[[], None] | None = None
         self.started = time.monotonic()  # a fan-out's time box is counted from here (hub.fanout)
         self.follow_up: Event | None = None  # a fan-out's rest, recorded when this run succeeds
+
+    def about_to_act(self) -> None:
+        """Called before each effect: the first call runs `before_effect`."""
+        if self._before_effect is not None:
+            before, self._before_effect = self._before_effect, None
+            before()
+
+    @property
+    def hub(self) -> Hub:
+        self.about_to_act()
+        return self._hub
+
+    @property
+    def store(self) -> Store:
+        return self.hub.store
+
+    @property
+    def cache(self) -> LazyCache:
+        return self.hub.cache
 
     @property
     def args(self) -> list[str]:

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from hub.events import iso_time
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from hub.store import Store
 
 HELD, PENDING, SENDING, SENT, FAILED, DEAD, SKIPPED = (
@@ -145,8 +147,18 @@ class Tells:
 
     PAGE = 500
 
-    def __init__(self, store: Store, *, scope: str, event_id: str, names: str = "", page: int = PAGE) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        scope: str,
+        event_id: str,
+        names: str = "",
+        page: int = PAGE,
+        before_write: Callable[[], None] | None = None,
+    ) -> None:
         self.store = store
+        self._before_write = before_write  # called before each page is written (hub.context)
         self.scope = scope  # the run: released together when it succeeds
         self.names = names or scope  # what the deliveries' ids are made from (hub.fanout)
         self.event_id = event_id
@@ -174,8 +186,15 @@ class Tells:
             self.flush()
         return delivery.id
 
+    @property
+    def pending(self) -> bool:
+        """Whether this run told anything (written yet or not)."""
+        return bool(self._page or self.recorded)
+
     def flush(self) -> None:
         if self._page:
+            if self._before_write is not None:
+                self._before_write()
             page, self._page = self._page, []
             self.store.add_deliveries(page)
             self.recorded += len(page)

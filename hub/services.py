@@ -16,7 +16,7 @@ from hub.context import Reply
 from hub.events import Event
 from hub.logs import log_stage
 from hub.store import RecordResult
-from hub.worker import RunResult, run_event, sweep
+from hub.worker import RunResult, run_arrived, run_event, sweep
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -68,28 +68,25 @@ class Hub:
     def accept(self, event: Event, *, inline_slots: int = 0) -> Acceptance:
         """Store a verified event once, then run it now (`inline_slots` > 0) or queue it.
 
-        The store write comes first: nothing is acknowledged that is not durable.
+        Nothing is acknowledged that is not durable: a queued event is stored first; an
+        inline run is stored before its first effect, or once, done, when it only replied
+        (hub.worker.run_arrived).
         """
+        if inline_slots:
+            recorded, run = run_arrived(self, event, inline_slots=inline_slots)
+            if run is None:
+                log_stage("conflict" if recorded.conflict else "duplicate", recorded.event)
+                return Acceptance(recorded)
+            return Acceptance(recorded, replies=run.replies)
         lease = self.settings.hub_lease_seconds
-        # Run here (now or in this process's pool): store it claimed, saving a write.
-        runs_here = bool(inline_slots) or self.tasks.runs_in_process
+        # Run in this process's pool: store it claimed, saving a write.
+        runs_here = self.tasks.runs_in_process
         recorded = self.store.record(event, attention_after=lease, claim_lease=lease if runs_here else None)
         if recorded.duplicate:
             log_stage("conflict" if recorded.conflict else "duplicate", recorded.event)
             return Acceptance(recorded)
-        claimed = recorded.event if recorded.claimed else None
-        if inline_slots:
-            # One line for the webhook: the run's outcome, marked `received` (hub.worker).
-            try:
-                result = run_event(
-                    self, recorded.event.id, inline_slots=inline_slots, claimed=claimed, received=True
-                )
-            except BaseException:  # the store failed mid-run: the line the run did not write
-                log_stage("received", recorded.event)
-                raise
-            return Acceptance(recorded, replies=result.replies)
         log_stage("received", recorded.event)
-        self.tasks.enqueue(recorded.event.id, claimed=claimed)
+        self.tasks.enqueue(recorded.event.id, claimed=recorded.event if recorded.claimed else None)
         return Acceptance(recorded)
 
     def emit(self, source: str, type: str, provider_id: str, payload: dict[str, Any]) -> Acceptance:
