@@ -22,17 +22,25 @@ distinct event, pre-signed before the run (so signing costs the load generator n
 Redis runs as a private redis-server on a free port, without persistence, like the shared one.
 Loads go only to 127.0.0.1 and stop after --seconds. `--runs N` repeats the three
 measurements N times per store, alternating, and prints every run.
+
+Each row also gives the server's CPU time per request (master and workers, user and
+system, from /proc) and how wrk's kept connections sat on the workers midway ("8/0/0":
+all on one). On this 2-core machine, shared with wrk, req/s moves with that spread (a
+worker without a connection idles); CPU per request does not, so its ratio is the steadier
+measure of what hub costs per request, and req/s what a client sees.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -111,10 +119,63 @@ def measure(app: str, env: dict[str, str], args: argparse.Namespace, folder: Pat
         run_wrk(port, warm, 2, args.connections)
         events = folder / "events.txt"
         write_events(events, args.events)
-        return run_wrk(port, events, args.seconds, args.connections)
+        cpu_before = server_cpu_seconds(server.pid)
+        spread: list[int] = []
+        # Midway through the run: which worker holds which of wrk's kept connections.
+        sampler = threading.Timer(
+            args.seconds / 2, lambda: spread.extend(connections_per_worker(worker_pids(server.pid), port))
+        )
+        sampler.start()
+        result = run_wrk(port, events, args.seconds, args.connections)
+        sampler.join()
+        used = server_cpu_seconds(server.pid) - cpu_before
+        result["cpu_ms_per_request"] = used * 1000 / result["requests"]
+        result["spread"] = "/".join(str(n) for n in sorted(spread, reverse=True))
+        return result
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def worker_pids(master: int) -> list[int]:
+    """The gunicorn master's worker processes (Linux: /proc/<pid>/task/<pid>/children)."""
+    children = Path(f"/proc/{master}/task/{master}/children")
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
+def server_cpu_seconds(master: int) -> float:
+    """User and system CPU time the server used so far: the master, its live workers, and
+    the workers it has reaped (recycled by max_requests: the kernel adds theirs to the
+    master's children's time once it waits for them)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in (master, *worker_pids(master)):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            # utime, stime (stat's fields 14, 15); the master's also cutime, cstime (16, 17)
+            total += sum(int(f) for f in fields[11 : 15 if pid == master else 13])
+    return total / ticks
+
+
+def connections_per_worker(workers: list[int], port: int) -> list[int]:
+    """How many established connections to `port` each worker holds (from /proc/net/tcp)."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                parts = line.split()
+                if parts[3] == "01" and int(parts[1].rsplit(":", 1)[1], 16) == port:
+                    established.add(parts[9])  # the socket's inode
+    counts = []
+    for pid in workers:
+        held = 0
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    held += target.startswith("socket:[") and target[8:-1] in established
+        counts.append(held)
+    return counts
 
 
 def server_flags(args: argparse.Namespace) -> list[str]:
@@ -193,8 +254,8 @@ def main() -> None:
         f"# bench.load  rev {git_revision()}  {scope}  {describe_server(args)}  wrk -t1 "
         f"-c{args.connections} -d{args.seconds}s  load average {load}"
     )
-    head = ("target", "run", "req/s", "p50 ms", "p99 ms", "non-2xx", "rps ratio", "p99 ratio")
-    print("{:16} {:>3} {:>8} {:>7} {:>7} {:>8} {:>9} {:>9}".format(*head))
+    head = ("target", "run", "req/s", "p50 ms", "p99 ms", "non-2xx", "rps ratio", "p99 ratio", "CPU ms/req")
+    print("{:16} {:>3} {:>8} {:>7} {:>7} {:>8} {:>9} {:>9} {:>10} {:>6}  conns".format(*head, "ratio"))
     for store in args.stores.split(","):
         for run in range(1, args.runs + 1):
             results = measure_store(store, hub_app, args)
@@ -204,7 +265,12 @@ def main() -> None:
                 p99_ratio = "" if name == "bare" else f"{r['p99_us'] / bare['p99_us']:.2f}"
                 p50, p99, bad = r["p50_us"] / 1000, r["p99_us"] / 1000, r["non2xx"] + r["socket_errors"]
                 label = f"{name}/{store}"
-                figures = f"{r['rps']:8.0f} {p50:7.2f} {p99:7.2f} {bad:8d} {rps_ratio:>9} {p99_ratio:>9}"
+                cpu = r["cpu_ms_per_request"]
+                cpu_ratio = "" if name == "bare" else f"{cpu / bare['cpu_ms_per_request']:.2f}"
+                figures = (
+                    f"{r['rps']:8.0f} {p50:7.2f} {p99:7.2f} {bad:8d} {rps_ratio:>9} {p99_ratio:>9}"
+                    f" {cpu:10.3f} {cpu_ratio:>6}  {r['spread']}"
+                )
                 print(f"{label:16} {run:>3} {figures}", flush=True)
 
 
