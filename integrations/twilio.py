@@ -13,7 +13,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from hub.errors import ForbiddenError
 from hub.events import ChatMessage, Event, body_digest
-from hub.payloads import body_text, json_object, require_content_type, required_str
+from hub.payloads import body_text, json_object, read_body, require_content_type, required_str
 
 if TYPE_CHECKING:
     from flask import Request
@@ -99,7 +99,7 @@ def verify_sms(request: Request, settings: Settings) -> Event:
         provider_id=required_str(params, "MessageSid"),
         payload=params,
         message=ChatMessage("sms", sender, str(params.get("Body", "")), sender=sender),
-        body_sha256=body_digest(request.get_data()),
+        body_sha256=body_digest(read_body(request)),
     )
 
 
@@ -111,7 +111,7 @@ def verify_status(request: Request, settings: Settings) -> Event:
         type="sms.status",
         provider_id=f"{sid}:{status}",
         payload=params,
-        body_sha256=body_digest(request.get_data()),
+        body_sha256=body_digest(read_body(request)),
     )
 
 

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub import lambda_invoke
-from hub.lambda_invoke import InvokeError, invoke_async, sign, task_message
+from hub.lambda_invoke import InvokeError, invoke_async, sign, task_body, task_message
 from tests.auxil.fake_lambda import botocore_authorization, fake_lambda
 
 keys = st.text(string.ascii_letters + string.digits, min_size=16, max_size=40)
@@ -108,6 +108,16 @@ def test_the_message_is_what_zappas_handler_routes() -> None:
     message = task_message("hub.lambda_tasks.process_event", "evt_1")
     assert message["command"] == "zappa.asynchronous.route_lambda_task"
     assert json.loads(json.dumps(message)) == message
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    task_path=st.sampled_from(["hub.lambda_tasks.process_event", "hub.lambda_tasks.run_deliveries"]),
+    args=st.lists(st.one_of(st.text(max_size=40), st.integers(), st.none()), max_size=3),
+)
+def test_the_message_body_is_json_dumps_of_the_message(task_path, args) -> None:  # noqa: ANN001
+    # Event ids (strings) go into a text made once per task; the body must stay json.dumps's.
+    assert task_body(task_path, *args) == json.dumps(task_message(task_path, *args)).encode()
 
 
 def test_credentials_changed_between_invokes_are_the_ones_signed_with() -> None:

@@ -67,6 +67,20 @@ def test_a_chunked_body_over_1_mib_is_413(spy_app, spy_hub, runs, source):
     assert_rejected(response, spy_hub, runs, 413, "payload_too_large")
 
 
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_body_shorter_than_its_content_length_is_400(spy_app, spy_hub, runs, source):
+    request = valid_requests()[source]
+    # The client announced more than it sent, then went away: the server's input ends early.
+    response = spy_app.test_client().post(
+        request.path,
+        input_stream=io.BytesIO(request.body),
+        headers=request.headers,
+        environ_overrides={"CONTENT_LENGTH": str(len(request.body) + 10)},
+    )
+
+    assert_rejected(response, spy_hub, runs, 400, "bad_request")
+
+
 def stripe_event_of(size: int) -> SignedRequest:
     event = load_event("stripe", "checkout.session.completed")
     event["padding"] = ""
