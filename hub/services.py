@@ -75,16 +75,14 @@ class Hub:
         if inline_slots:
             recorded, run = run_arrived(self, event, inline_slots=inline_slots)
             if run is None:
-                log_stage("conflict" if recorded.conflict else "duplicate", recorded.event)
-                return Acceptance(recorded)
+                return _answered_before(recorded)
             return Acceptance(recorded, replies=run.replies)
         lease = self.settings.hub_lease_seconds
         # Run in this process's pool: store it claimed, saving a write.
         runs_here = self.tasks.runs_in_process
         recorded = self.store.record(event, attention_after=lease, claim_lease=lease if runs_here else None)
         if recorded.duplicate:
-            log_stage("conflict" if recorded.conflict else "duplicate", recorded.event)
-            return Acceptance(recorded)
+            return _answered_before(recorded)
         log_stage("received", recorded.event)
         self.tasks.enqueue(recorded.event.id, claimed=recorded.event if recorded.claimed else None)
         return Acceptance(recorded)
@@ -109,6 +107,13 @@ class Hub:
                 report(event, exc)
             except Exception:  # reporting must never turn a handled failure into a crash
                 log.exception("failure reporter raised")
+
+
+def _answered_before(recorded: RecordResult) -> Acceptance:
+    """A delivery of an event already stored: logged as a duplicate (or a conflict, when its
+    body differs from the stored one) and acknowledged without running anything."""
+    log_stage("conflict" if recorded.conflict else "duplicate", recorded.event)
+    return Acceptance(recorded)
 
 
 def hub_of(app: Flask) -> Hub:
