@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import xml.etree.ElementTree as ET
 
@@ -67,6 +68,28 @@ def test_the_same_message_twice_is_handled_once(spy_app, spy_hub, runs):
     assert twiml_messages(first) == ["you said: hello"]
     assert twiml_messages(second) == []
     assert len(spy_hub.store.events()) == 1 and len(runs) == 1
+
+
+def test_a_known_message_sid_with_a_different_body_is_flagged_and_not_merged(spy_app, spy_hub, runs, caplog):
+    client = spy_app.test_client()
+
+    post(client, twilio_request(TOKEN, sms("first")))
+    second = post(client, twilio_request(TOKEN, sms("second")))
+
+    assert twiml_messages(second) == []
+    [event] = spy_hub.store.events()
+    assert event.payload["Body"] == "first"
+    assert [e.message.text for e in runs] == ["first"]
+    assert any(r.levelname == "WARNING" and "different body" in r.getMessage() for r in caplog.records)
+
+
+def test_the_stored_digest_is_of_the_form_body_twilio_sent(spy_app, spy_hub):
+    request = twilio_request(TOKEN, sms("hello"))
+
+    post(spy_app.test_client(), request)
+
+    [event] = spy_hub.store.events()
+    assert event.body_sha256 == hashlib.sha256(request.body).hexdigest()
 
 
 def test_missing_signature_is_403(spy_app, spy_hub, runs):
